@@ -1,0 +1,1 @@
+"""Risk policies (pre-trade checks, kill switches) and routing strategies."""

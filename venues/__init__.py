@@ -1,0 +1,1 @@
+"""Venue adapters: one package per exchange, all behind the contract in `venues.base`."""
