@@ -433,8 +433,12 @@ def _validate(model: type[Model], data: Any, path: str, problems: list[str]) -> 
 def _describe(exc: ValidationError, prefix: str) -> list[str]:
     lines = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"] if not _is_internal(p))
-        path = ".".join(p for p in (prefix, loc) if p) or "(top level)"
+        path = prefix
+        for part in err["loc"]:
+            if _is_internal(part):
+                continue
+            path = f"{path}[{part}]" if isinstance(part, int) else ".".join(p for p in (path, str(part)) if p)
+        path = path or "(top level)"
         lines.append(f"{path}: {_message(err)}")
     return lines
 
