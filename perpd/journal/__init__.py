@@ -1,0 +1,26 @@
+"""The journal: perpd's one SQLite file (see `perpd.journal.store` for the tour).
+
+    schema.py   numbered migrations; STRICT tables; PRAGMA user_version
+    writer.py   the single writer thread with group commit
+    codec.py    rows and JSON <-> domain dataclasses, Decimals exact
+    store.py    `Journal`: typed reads and writes per table
+"""
+
+from perpd.journal.schema import LATEST as SCHEMA_VERSION
+from perpd.journal.schema import JournalVersionError
+from perpd.journal.store import FILE_NAME, AuditEvent, ConfigRevision, Durability, Intent, IntentState, Journal
+from perpd.journal.writer import JournalClosed, JournalWriteError
+
+__all__ = [
+    "FILE_NAME",
+    "SCHEMA_VERSION",
+    "AuditEvent",
+    "ConfigRevision",
+    "Durability",
+    "Intent",
+    "IntentState",
+    "Journal",
+    "JournalClosed",
+    "JournalVersionError",
+    "JournalWriteError",
+]

@@ -1,0 +1,96 @@
+"""Rows and JSON <-> domain dataclasses, exactly.
+
+Decimals are stored as TEXT (`str(Decimal)`) and read back with `Decimal(text)`, so a
+value round-trips with its digits and exponent intact; SQL never does arithmetic on them.
+Enums are stored by value, booleans as 0/1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import SecretStr
+
+T = TypeVar("T")
+
+
+def to_db(value: Any) -> Any:
+    """One Python value as an SQLite value (TEXT for Decimal, value for enums)."""
+    # Order matters: str-enums are str and bool is int, so test them first.
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in the journal")
+
+
+def row_of(obj: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A dataclass as a column -> SQLite value mapping."""
+    return {f.name: to_db(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in exclude}
+
+
+def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
+    """Build dataclass `cls` from a row or decoded JSON, converting by its type hints.
+
+    Keys the class does not have are ignored; missing keys take the class defaults.
+    """
+    present = set(row.keys())
+    kwargs = {name: _convert(hint, row[name]) for name, hint in _hints(cls).items() if name in present}
+    return cls(**kwargs)
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    resolved = typing.get_type_hints(cls)
+    return {f.name: resolved[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = options[0] if len(options) == 1 else Any
+    if hint is Decimal:
+        return Decimal(value)
+    if hint is bool:
+        return bool(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, SecretStr):
+        return str(value)  # "**********": a secret never reaches the journal
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in the journal")
+
+
+def dumps(value: Any) -> str:
+    """JSON text for the journal: Decimals as strings, keys sorted, secrets redacted."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def spec_json(spec: Any) -> str:
+    """An OrderSpec (any dataclass) as JSON with Decimals as strings."""
+    return dumps({f.name: to_db(getattr(spec, f.name)) for f in dataclasses.fields(spec)})

@@ -1,0 +1,555 @@
+"""The journal: one SQLite file holding everything perpd did and must remember.
+
+Writes go through one writer thread with group commit (`perpd.journal.writer`); every
+`async` method below returns after the COMMIT that holds its rows. Reads are plain
+synchronous queries on a separate reader connection: WAL lets them run while the writer
+commits, and they see every write whose await has returned.
+
+    journal = await Journal.open(state_dir / "journal.sqlite")
+    intent_id = await journal.insert_intent(spec, source="api", idempotency_key=key)
+    await journal.insert_order(order, intent_id=intent_id)   # before the venue is called
+    ...
+    await journal.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from perpd.clock import Clock, SystemClock
+from perpd.errors import InvalidRequest, NotFound
+from perpd.journal import codec, schema
+from perpd.journal.writer import GroupCommitWriter, WriteFn
+from perpd.model import Fill, Order, OrderSpec, OrderStatus, TradingState
+
+T = TypeVar("T")
+FILE_NAME = "journal.sqlite"
+Durability = Literal["full", "fast"]
+_SYNCHRONOUS = {"full": "FULL", "fast": "NORMAL"}
+
+
+class IntentState(str, enum.Enum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A client's request, journaled before anything reaches a venue."""
+
+    id: int
+    spec: OrderSpec
+    source: str
+    idempotency_key: str | None
+    config_revision: int | None
+    state: IntentState
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit record: who did what, under which config revision and rule, with what result."""
+
+    id: int
+    ts_ms: int
+    actor: str
+    action: str
+    account: str | None
+    venue: str | None
+    symbol: str | None
+    client_id: str | None
+    config_revision: int | None
+    rule: str | None
+    result: str
+    details: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRevision:
+    revision: int
+    hash: str
+    source: str
+    ts_ms: int
+    diff: Any
+    config: Any
+
+
+_ORDER_MUTABLE = (
+    "venue_order_id", "size", "price", "trigger_price", "tif", "status",
+    "filled_size", "avg_fill_price", "reason", "updated_ms",
+)
+_LIVE = tuple(s.value for s in OrderStatus if s.is_live)
+_TERMINAL = tuple(s.value for s in OrderStatus if s.is_terminal)
+
+
+class Journal:
+    """The journal of one daemon. Open with `await Journal.open(path)` or `async with`."""
+
+    def __init__(self, path: Path, writer: GroupCommitWriter, reader: sqlite3.Connection, clock: Clock) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._clock = clock
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Journal {self.path}>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        durability: Durability = "full",
+        clock: Clock | None = None,
+    ) -> Journal:
+        """Open (creating and migrating as needed) the journal at `path`.
+
+        `path` is the SQLite file, or a state directory holding `journal.sqlite`.
+        `durability="full"` fsyncs every commit (synchronous=FULL); `"fast"` uses NORMAL,
+        which in WAL mode may lose the last commits on power loss, never on a crash.
+        """
+        if durability not in _SYNCHRONOUS:
+            raise ValueError(f"durability must be 'full' or 'fast' (got {durability!r})")
+        file = Path(path).expanduser()
+        if file.is_dir():
+            file = file / FILE_NAME
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(None, _open_writer, file, _SYNCHRONOUS[durability])
+        writer = GroupCommitWriter()
+        writer.start(conn)
+        reader = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+        reader.row_factory = sqlite3.Row
+        reader.execute("PRAGMA busy_timeout = 5000")
+        reader.execute("PRAGMA query_only = ON")
+        return cls(file, writer, reader, clock or SystemClock())
+
+    async def close(self) -> None:
+        """Let every queued write commit, then close. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._writer.close()
+        self._reader.close()
+
+    async def __aenter__(self) -> Journal:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far (fewer than writes when group commit batches)."""
+        return self._writer.commits
+
+    @property
+    def writes(self) -> int:
+        """Write functions run so far."""
+        return self._writer.writes
+
+    @property
+    def schema_version(self) -> int:
+        return schema.version(self._reader)
+
+    async def write(self, fn: WriteFn[T]) -> T:
+        """Run `fn(conn)` atomically in the writer's next transaction; return its result
+        once committed. `fn` must not manage transactions itself."""
+        return await self._writer.submit(fn)
+
+    def _now(self) -> int:
+        return self._clock.now_ms()
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._reader.execute(sql, tuple(params)).fetchall()
+
+    def _row(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        return self._reader.execute(sql, tuple(params)).fetchone()
+
+    # ------------------------------------------------------------------ intents
+
+    async def insert_intent(
+        self,
+        spec: OrderSpec,
+        *,
+        source: str,
+        idempotency_key: str | None = None,
+        config_revision: int | None = None,
+    ) -> int:
+        """Journal an intent; with a known idempotency key, return the existing id."""
+        intent_id, _ = await self.ensure_intent(
+            spec, source=source, idempotency_key=idempotency_key, config_revision=config_revision
+        )
+        return intent_id
+
+    async def ensure_intent(
+        self,
+        spec: OrderSpec,
+        *,
+        source: str,
+        idempotency_key: str | None = None,
+        config_revision: int | None = None,
+    ) -> tuple[int, bool]:
+        """Like `insert_intent`, and also say whether the intent is new (False: key seen)."""
+        spec_json = codec.spec_json(spec)
+        now = self._now()
+
+        def insert(conn: sqlite3.Connection) -> tuple[int, bool]:
+            if idempotency_key is not None:
+                found = conn.execute("SELECT id FROM intents WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+                if found is not None:
+                    return int(found[0]), False
+            cursor = conn.execute(
+                "INSERT INTO intents (spec, source, idempotency_key, config_revision, state, created_ms, updated_ms)"
+                " VALUES (?, ?, ?, ?, 'open', ?, ?)",
+                (spec_json, source, idempotency_key, config_revision, now, now),
+            )
+            return int(cursor.lastrowid or 0), True
+
+        return await self.write(insert)
+
+    def intent(self, intent_id: int) -> Intent | None:
+        row = self._row("SELECT * FROM intents WHERE id = ?", (intent_id,))
+        return _intent(row) if row is not None else None
+
+    def intent_by_key(self, key: str) -> Intent | None:
+        row = self._row("SELECT * FROM intents WHERE idempotency_key = ?", (key,))
+        return _intent(row) if row is not None else None
+
+    def open_intents(self) -> list[Intent]:
+        return [_intent(r) for r in self._rows("SELECT * FROM intents WHERE state = 'open' ORDER BY id")]
+
+    async def set_intent_state(self, intent_id: int, state: IntentState | str) -> None:
+        value = IntentState(state).value
+        now = self._now()
+
+        def update(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute("UPDATE intents SET state = ?, updated_ms = ? WHERE id = ?", (value, now, intent_id))
+            if cursor.rowcount == 0:
+                raise NotFound(f"no intent {intent_id}")
+
+        await self.write(update)
+
+    # ------------------------------------------------------------------ orders
+
+    async def insert_order(self, order: Order, *, intent_id: int | None, attempt: int = 0) -> bool:
+        """Write-ahead record of an order about to be sent; False if the client id is
+        already journaled (a replay after a crash), in which case nothing changes."""
+        row = _order_row(order, self._now())
+        row.update(intent_id=intent_id, attempt=attempt)
+        columns = ", ".join(row)
+        sql = (
+            f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(row))})"
+            " ON CONFLICT (client_id) DO NOTHING"
+        )
+        values = tuple(row.values())
+        return await self.write(lambda conn: conn.execute(sql, values).rowcount == 1)
+
+    async def update_order(self, order: Order) -> None:
+        """Record what is now known of an order (status, fills, venue id, edits).
+
+        An order not journaled yet (adopted from the venue) is inserted with no intent.
+        A known venue order id is never replaced by None.
+        """
+        row = _order_row(order, self._now())
+        columns = ", ".join(row)
+        updates = ", ".join(
+            "venue_order_id = COALESCE(excluded.venue_order_id, orders.venue_order_id)"
+            if c == "venue_order_id"
+            else f"{c} = excluded.{c}"
+            for c in _ORDER_MUTABLE
+        )
+        sql = (
+            f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(row))})"
+            f" ON CONFLICT (client_id) DO UPDATE SET {updates}"
+        )
+        values = tuple(row.values())
+        await self.write(lambda conn: conn.execute(sql, values))
+
+    def order(self, client_id: str) -> Order | None:
+        row = self._row("SELECT * FROM orders WHERE client_id = ?", (client_id,))
+        return codec.from_row(Order, row) if row is not None else None
+
+    def order_by_venue_id(self, venue: str, venue_order_id: str) -> Order | None:
+        row = self._row("SELECT * FROM orders WHERE venue_order_id = ? AND venue = ?", (venue_order_id, venue))
+        return codec.from_row(Order, row) if row is not None else None
+
+    def orders(
+        self,
+        account: str | None = None,
+        symbol: str | None = None,
+        status: OrderStatus | str | Iterable[OrderStatus | str] | None = None,
+        live: bool | None = None,
+        since_ms: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        intent_id: int | None = None,
+    ) -> list[Order]:
+        """Orders, newest first. `live` picks non-terminal (True) or terminal (False)
+        statuses; `since_ms` keeps orders updated at or after that time."""
+        where = _Where()
+        where.eq("account", account).eq("symbol", symbol).eq("intent_id", intent_id)
+        if status is not None:
+            statuses = [status] if isinstance(status, (str, OrderStatus)) else list(status)
+            where.any_of("status", [OrderStatus(s).value for s in statuses])
+        if live is not None:
+            where.any_of("status", _LIVE if live else _TERMINAL)
+        if since_ms is not None:
+            where.add("updated_ms >= ?", since_ms)
+        rows = self._rows(
+            f"SELECT * FROM orders {where} ORDER BY created_ms DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*where.params, _limit(limit), max(0, offset)],
+        )
+        return [codec.from_row(Order, r) for r in rows]
+
+    def intent_id_of(self, client_id: str) -> int | None:
+        row = self._row("SELECT intent_id FROM orders WHERE client_id = ?", (client_id,))
+        return row[0] if row is not None else None
+
+    def attempts_of(self, intent_id: int) -> list[tuple[int, str]]:
+        """(attempt, client_id) of every order sent for an intent, in attempt order."""
+        rows = self._rows("SELECT attempt, client_id FROM orders WHERE intent_id = ? ORDER BY attempt", (intent_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    # ------------------------------------------------------------------ fills
+
+    async def insert_fill(self, fill: Fill) -> bool:
+        """Record a fill; False if (account, venue, trade_id) is already journaled."""
+        row = codec.row_of(fill)
+        sql = (
+            f"INSERT INTO fills ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+            " ON CONFLICT (account, venue, trade_id) DO NOTHING"
+        )
+        values = tuple(row.values())
+        return await self.write(lambda conn: conn.execute(sql, values).rowcount == 1)
+
+    def fills(
+        self,
+        account: str | None = None,
+        since_ms: int | None = None,
+        limit: int = 1000,
+        *,
+        symbol: str | None = None,
+        client_id: str | None = None,
+    ) -> list[Fill]:
+        """Fills, oldest first (like `fetch_fills`), at or after `since_ms`."""
+        where = _Where().eq("account", account).eq("symbol", symbol).eq("client_id", client_id)
+        if since_ms is not None:
+            where.add("ts_ms >= ?", since_ms)
+        rows = self._rows(f"SELECT * FROM fills {where} ORDER BY ts_ms, id LIMIT ?", [*where.params, _limit(limit)])
+        return [codec.from_row(Fill, r) for r in rows]
+
+    def last_fill_ms(self, account: str) -> int | None:
+        row = self._row("SELECT MAX(ts_ms) FROM fills WHERE account = ?", (account,))
+        return row[0] if row is not None else None
+
+    # ------------------------------------------------------------------ events (audit)
+
+    async def record_event(
+        self,
+        action: str,
+        *,
+        actor: str,
+        result: str = "ok",
+        account: str | None = None,
+        venue: str | None = None,
+        symbol: str | None = None,
+        client_id: str | None = None,
+        config_revision: int | None = None,
+        rule: str | None = None,
+        details: Any = None,
+        ts_ms: int | None = None,
+    ) -> int:
+        """Append an audit record; return its id. `details` is stored as JSON."""
+        values = (
+            self._now() if ts_ms is None else ts_ms, actor, action, account, venue, symbol,
+            client_id, config_revision, rule, result, None if details is None else codec.dumps(details),
+        )
+        sql = (
+            "INSERT INTO events (ts_ms, actor, action, account, venue, symbol, client_id,"
+            " config_revision, rule, result, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        return await self.write(lambda conn: int(conn.execute(sql, values).lastrowid or 0))
+
+    def events(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        account: str | None = None,
+        venue: str | None = None,
+        symbol: str | None = None,
+        client_id: str | None = None,
+        result: str | None = None,
+        since_id: int | None = None,
+        since_ms: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[AuditEvent]:
+        """Audit records matching every given filter; `since_id` tails (id > since_id)."""
+        where = _Where().eq("action", action).eq("actor", actor).eq("account", account)
+        where.eq("venue", venue).eq("symbol", symbol).eq("client_id", client_id).eq("result", result)
+        if since_id is not None:
+            where.add("id > ?", since_id)
+        if since_ms is not None:
+            where.add("ts_ms >= ?", since_ms)
+        order = "DESC" if newest_first else "ASC"
+        rows = self._rows(f"SELECT * FROM events {where} ORDER BY id {order} LIMIT ?", [*where.params, _limit(limit)])
+        return [AuditEvent(**{**dict(r), "details": codec.loads(r["details"])}) for r in rows]
+
+    # ------------------------------------------------------------------ trading state
+
+    async def set_trading_state(self, scope: str, state: TradingState | str, reason: str | None = None) -> None:
+        """Set the trading state of a scope: global, account:NAME, venue:NAME, policy:NAME."""
+        kind, sep, name = scope.partition(":")
+        if scope != "global" and not (sep and kind and name):
+            raise InvalidRequest(f"trading state scope must be 'global' or KIND:NAME (got {scope!r})")
+        values = (scope, TradingState(state).value, reason, self._now())
+        sql = (
+            "INSERT INTO trading_state (scope, state, reason, updated_ms) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (scope) DO UPDATE SET state = excluded.state, reason = excluded.reason,"
+            " updated_ms = excluded.updated_ms"
+        )
+        await self.write(lambda conn: conn.execute(sql, values))
+
+    def trading_states(self) -> dict[str, tuple[TradingState, str | None]]:
+        rows = self._rows("SELECT scope, state, reason FROM trading_state ORDER BY scope")
+        return {r["scope"]: (TradingState(r["state"]), r["reason"]) for r in rows}
+
+    # ------------------------------------------------------------------ config revisions
+
+    async def add_config_revision(
+        self,
+        config_hash: str,
+        *,
+        source: str,
+        config: Any,
+        diff: Mapping[str, Any] | None = None,
+        ts_ms: int | None = None,
+    ) -> int:
+        """Record a config that took effect; return its revision number (1, 2, ...).
+
+        `config` is a `perpd.config.Config` (stored via `dump()`: references only) or
+        already-dumped plain data.
+        """
+        dumped = config.dump() if hasattr(config, "dump") else config
+        values = (
+            config_hash, source, self._now() if ts_ms is None else ts_ms,
+            None if diff is None else codec.dumps(diff), codec.dumps(dumped),
+        )
+        sql = "INSERT INTO config_revisions (hash, source, ts_ms, diff, config) VALUES (?, ?, ?, ?, ?)"
+        return await self.write(lambda conn: int(conn.execute(sql, values).lastrowid or 0))
+
+    def latest_config_revision(self) -> ConfigRevision | None:
+        row = self._row("SELECT * FROM config_revisions ORDER BY revision DESC LIMIT 1")
+        return _revision(row) if row is not None else None
+
+    def config_revision(self, revision: int) -> ConfigRevision | None:
+        row = self._row("SELECT * FROM config_revisions WHERE revision = ?", (revision,))
+        return _revision(row) if row is not None else None
+
+    # ------------------------------------------------------------------ cursors
+
+    async def set_cursor(self, name: str, value: str) -> None:
+        """Remember a resume point (a stream sequence, a fill time) under `name`."""
+        values = (name, value, self._now())
+        sql = (
+            "INSERT INTO cursors (name, value, updated_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
+        )
+        await self.write(lambda conn: conn.execute(sql, values))
+
+    def cursor(self, name: str) -> str | None:
+        row = self._row("SELECT value FROM cursors WHERE name = ?", (name,))
+        return row[0] if row is not None else None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _open_writer(file: Path, synchronous: str) -> sqlite3.Connection:
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # check_same_thread=False: opened and migrated here, then owned by the writer thread alone.
+    conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"cannot use WAL mode on {file} (got {mode})")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        schema.migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class _Where:
+    """A conjunction of `column = ?` clauses, skipping filters that are None."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def eq(self, column: str, value: Any) -> _Where:
+        if value is not None:
+            self.add(f"{column} = ?", codec.to_db(value))
+        return self
+
+    def any_of(self, column: str, values: Iterable[Any]) -> _Where:
+        items = list(values)
+        self.clauses.append(f"{column} IN ({', '.join('?' * len(items))})" if items else "0")
+        self.params.extend(items)
+        return self
+
+    def add(self, clause: str, *params: Any) -> _Where:
+        self.clauses.append(clause)
+        self.params.extend(params)
+        return self
+
+    def __str__(self) -> str:
+        return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+
+def _limit(limit: int) -> int:
+    return max(0, min(int(limit), 100_000))
+
+
+def _order_row(order: Order, now: int) -> dict[str, Any]:
+    row = codec.row_of(order)
+    row["created_ms"] = row["created_ms"] or now
+    row["updated_ms"] = row["updated_ms"] or now
+    return row
+
+
+def _intent(row: sqlite3.Row) -> Intent:
+    return Intent(
+        id=row["id"],
+        spec=codec.from_row(OrderSpec, codec.loads(row["spec"])),
+        source=row["source"],
+        idempotency_key=row["idempotency_key"],
+        config_revision=row["config_revision"],
+        state=IntentState(row["state"]),
+        created_ms=row["created_ms"],
+        updated_ms=row["updated_ms"],
+    )
+
+
+def _revision(row: sqlite3.Row) -> ConfigRevision:
+    return ConfigRevision(
+        revision=row["revision"], hash=row["hash"], source=row["source"], ts_ms=row["ts_ms"],
+        diff=codec.loads(row["diff"]), config=codec.loads(row["config"]),
+    )
