@@ -208,6 +208,20 @@ class Secrets:
         except FileNotFoundError:
             raise ConfigError(f"keystore:{name}: no such key in {self.keystore_dir}") from None
 
+    def verify_passphrase(self, passphrase: str | SecretStr) -> bool:
+        """True if `passphrase` opens the keystore's first key (or the keystore is empty).
+
+        Every key should share one passphrase: the daemon unlocks them all with one.
+        """
+        names = self.list()
+        if not names:
+            return True
+        try:
+            Secrets(self.state_dir, passphrase).resolve(f"keystore:{names[0]}")
+        except ConfigError:
+            return False
+        return True
+
     def _key_path(self, name: str) -> Path:
         return self.keystore_dir / f"{name}.key"
 
