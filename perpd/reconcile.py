@@ -1,0 +1,362 @@
+"""Desired vs observed -> a plan of actions. Pure: no I/O, no clock, no mutation.
+
+Level-based and idempotent (controller-runtime style): every pass re-reads all desired
+state (config + trading states) and all observed state (positions, live orders, the rules'
+order history), and computes what to do now. Running the same pass twice against the same
+observations yields the same plan; acting on it moves observed toward desired, so the next
+pass plans less. The engine runs each action through the risk gate, acts, and journals it
+with the rule that caused it. `perpd plan` prints the same plan without acting.
+
+Rules are named by source: `standing:NAME` for `[[orders]]`, `target:KEY` for `[[targets]]`,
+`halt` for orders cancelled because trading is halted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from perpd.config import Config, StandingOrderConfig, TargetConfig
+from perpd.errors import PerpdError
+from perpd.model import (
+    ZERO,
+    LeverageSetting,
+    Order,
+    OrderSpec,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradingState,
+    round_price,
+    round_size,
+)
+from perpd.state import Portfolio
+
+BPS = Decimal(10_000)
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    account: str
+    spec: OrderSpec  # account resolved
+    rule: str
+    reason: str
+    intent_id: int | None = None  # re-place under an existing intent (next attempt)
+
+    def describe(self) -> str:
+        s = self.spec
+        price = f" @ {s.price}" if s.price is not None else ""
+        flags = " reduce-only" if s.reduce_only else ""
+        return f"place {s.side.value} {s.size} {s.symbol}{price} {s.tif.value}{flags} on {self.account} [{self.rule}: {self.reason}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    account: str
+    client_id: str
+    rule: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"cancel {self.client_id} on {self.account} [{self.rule}: {self.reason}]"
+
+
+@dataclass(frozen=True, slots=True)
+class SetLeverage:
+    account: str
+    setting: LeverageSetting
+    rule: str = "leverage"
+    reason: str = ""
+
+    def describe(self) -> str:
+        s = self.setting
+        return f"set leverage {s.symbol} {s.leverage}x {s.margin_mode.value} on {self.account} [{self.reason}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """Desired state that cannot be pursued now; reported, not acted on."""
+
+    account: str | None
+    rule: str
+    reason: str
+
+    def describe(self) -> str:
+        where = f" on {self.account}" if self.account else ""
+        return f"blocked{where} [{self.rule}: {self.reason}]"
+
+
+Action = Place | Cancel | SetLeverage | Blocked
+
+
+# --------------------------------------------------------------------------- observed
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """What the journal knows of one rule: its current intent and every order it placed."""
+
+    rule: str
+    intent_id: int | None = None
+    intent_spec: OrderSpec | None = None
+    intent_state: str | None = None  # open | done | cancelled
+    orders: tuple[Order, ...] = ()  # of the current intent (or all slices, for targets)
+    retry_after_ms: int = 0  # backoff after a rejection or denial
+
+    def live(self) -> list[Order]:
+        return [o for o in self.orders if o.status.is_live]
+
+    def filled(self) -> Decimal:
+        return sum((o.filled_size for o in self.orders), ZERO)
+
+
+@dataclass(frozen=True)
+class Observed:
+    portfolio: Portfolio
+    rules: Mapping[str, RuleState]
+    leverage: Mapping[tuple[str, str], LeverageSetting]  # (account, symbol) -> as set
+    trading_state: Callable[[str], TradingState]  # account -> effective state
+    enabled: Callable[[str], bool]  # account is enabled and synced
+    now_ms: int
+    owned_live: Mapping[str, Sequence[Order]] = field(default_factory=dict)  # account -> our live orders
+
+
+Router = Callable[[OrderSpec], str]
+"""Pick the account for a spec that names a route (raises Denied when none fits)."""
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
+    """Every action that moves observed state toward the desired state of `config`."""
+    actions: list[Action] = []
+    halted = {a for a in observed.portfolio.accounts if observed.trading_state(a) is TradingState.HALTED}
+    for account in sorted(halted):
+        for order in observed.owned_live.get(account, ()):
+            if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+                actions.append(Cancel(account, order.client_id, "halt", "trading is halted"))
+
+    actions.extend(_leverage(config, observed, halted))
+    wanted_rules: set[str] = set()
+    for standing in config.orders:
+        rule = f"standing:{standing.name}"
+        if standing.enabled:
+            wanted_rules.add(rule)
+            actions.extend(_standing(standing, rule, observed, router, halted))
+    for target in config.targets:
+        rule = f"target:{target.key}"
+        if target.enabled:
+            wanted_rules.add(rule)
+            actions.extend(_target(config, target, rule, observed, router, halted))
+    for rule, state in sorted(observed.rules.items()):
+        if rule not in wanted_rules:
+            for order in state.live():
+                if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+                    actions.append(Cancel(order.account, order.client_id, rule, "rule removed or disabled"))
+    return _dedupe(actions)
+
+
+def _dedupe(actions: list[Action]) -> list[Action]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Action] = []
+    for action in actions:
+        if isinstance(action, Cancel):
+            key = (action.account, action.client_id)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(action)
+    return out
+
+
+def _leverage(config: Config, observed: Observed, halted: set[str]) -> list[Action]:
+    out: list[Action] = []
+    for name, account in sorted(config.accounts.items()):
+        if name not in observed.portfolio.accounts or not observed.enabled(name):
+            continue
+        for symbol, leverage in sorted(account.leverage.items()):
+            want = LeverageSetting(symbol, leverage, account.margin_mode)
+            venue = account.venue
+            if observed.portfolio.market_data.market(venue, symbol) is None:
+                out.append(Blocked(name, "leverage", f"{venue} has no market {symbol}"))
+                continue
+            if observed.leverage.get((name, symbol)) != want:
+                out.append(SetLeverage(name, want, reason=f"config asks {leverage}x {account.margin_mode.value}"))
+    return out
+
+
+def _standing(
+    standing: StandingOrderConfig, rule: str, observed: Observed, router: Router, halted: set[str]
+) -> list[Action]:
+    state = observed.rules.get(rule, RuleState(rule))
+    desired = _standing_spec(standing)
+    if state.intent_spec is not None and not _same_order(state.intent_spec, desired):
+        # The rule changed (reload): retire the old intent's orders, place anew next pass.
+        live = state.live()
+        cancels: list[Action] = [
+            Cancel(o.account, o.client_id, rule, "standing order changed in config")
+            for o in live
+            if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        ]
+        if live:
+            return cancels
+        state = RuleState(rule)
+    if state.intent_state in ("done", "cancelled"):
+        return []
+    if state.live():
+        return []  # resting, or pending/unknown: wait for it to resolve, never double up
+    if observed.now_ms < state.retry_after_ms:
+        return [Blocked(None, rule, "backing off after a failed attempt")]
+    remaining = standing.size - state.filled()
+    if remaining <= 0:
+        return []
+    spec = OrderSpec(**{**_spec_fields(desired), "size": remaining})
+    account = _account_for(spec, state, router)
+    if isinstance(account, Blocked):
+        return [account]
+    if account in halted:
+        return [Blocked(account, rule, "trading is halted")]
+    if not observed.enabled(account):
+        return [Blocked(account, rule, "account is not ready")]
+    reason = "not live yet" if not state.orders else f"last order {state.orders[-1].status.value}; re-placing"
+    return [Place(account, spec.with_account(account), rule, reason, intent_id=state.intent_id)]
+
+
+def _standing_spec(standing: StandingOrderConfig) -> OrderSpec:
+    return OrderSpec(
+        symbol=standing.symbol,
+        side=standing.side,
+        size=standing.size,
+        type=standing.type,
+        price=standing.price,
+        trigger_price=standing.trigger_price,
+        tif=standing.effective_tif,
+        reduce_only=standing.reduce_only,
+        account=standing.account,
+        route=standing.route,
+    )
+
+
+def _spec_fields(spec: OrderSpec) -> dict[str, object]:
+    return {name: getattr(spec, name) for name in OrderSpec.__dataclass_fields__}
+
+
+def _same_order(a: OrderSpec, b: OrderSpec) -> bool:
+    """Same desired order, ignoring the account a route resolved to and remaining size."""
+    keys = ("symbol", "side", "type", "price", "trigger_price", "tif", "reduce_only", "route")
+    if any(getattr(a, k) != getattr(b, k) for k in keys):
+        return False
+    return (b.route is not None or a.account == b.account) and a.size >= 0
+
+
+def _account_for(spec: OrderSpec, state: RuleState, router: Router) -> str | Blocked:
+    if spec.account is not None:
+        return spec.account
+    previous = next((o.account for o in reversed(state.orders)), None)
+    if previous is not None:
+        return previous  # a standing order stays on the account its route first chose
+    try:
+        return router(spec)
+    except PerpdError as exc:
+        return Blocked(None, state.rule, exc.message)
+
+
+def _target(
+    config: Config,
+    target: TargetConfig,
+    rule: str,
+    observed: Observed,
+    router: Router,
+    halted: set[str],
+) -> list[Action]:
+    portfolio = observed.portfolio
+    state = observed.rules.get(rule, RuleState(rule))
+    if target.account is not None:
+        accounts: tuple[str, ...] = (target.account,)
+    else:
+        route = config.route(target.route or "")
+        accounts = route.accounts if route is not None else ()
+    known = [a for a in accounts if a in portfolio.accounts]
+    if any(not observed.enabled(a) for a in known) or not known:
+        return [Blocked(target.account, rule, "account(s) not ready")]
+    actual = sum((portfolio.accounts[a].position_size(target.symbol) for a in known), ZERO)
+    gap = target.position - actual
+    live = state.live()
+    working = [o for o in live if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
+
+    if abs(gap) <= target.tolerance:
+        return [Cancel(o.account, o.client_id, rule, "target reached") for o in working]
+    if len(working) != len(live):
+        return []  # a slice is pending or unknown: wait for it, never double up
+    side = Side.of_size(gap)
+    mark_account = working[0].account if working else known[0]
+    mark = portfolio.mark(portfolio.accounts[mark_account].venue, target.symbol)
+    if mark is None:
+        return [Blocked(mark_account, rule, f"no mark price for {target.symbol}")]
+
+    if working:
+        out: list[Action] = []
+        for order in working:
+            ideal = _limit_price(mark, side, target.limit_bps)
+            if order.side is not side:
+                out.append(Cancel(order.account, order.client_id, rule, "target is now on the other side"))
+            elif order.remaining > abs(gap):
+                out.append(Cancel(order.account, order.client_id, rule, "slice would overshoot the target"))
+            elif order.price is not None and abs(order.price - ideal) * BPS > mark * target.limit_bps / 2:
+                out.append(Cancel(order.account, order.client_id, rule, f"slice price {order.price} drifted from {ideal}"))
+        return out
+
+    if observed.now_ms < state.retry_after_ms:
+        return [Blocked(None, rule, "backing off after a failed attempt")]
+    slice_size = min(target.max_slice, abs(gap))
+    spec = OrderSpec(
+        symbol=target.symbol,
+        side=side,
+        size=slice_size,
+        type=OrderType.LIMIT,
+        price=_limit_price(mark, side, target.limit_bps),
+        tif=TimeInForce.GTC,
+        account=target.account,
+        route=target.route,
+    )
+    account = target.account or _route_target(spec, router, state)
+    if isinstance(account, Blocked):
+        return [account]
+    if account in halted:
+        return [Blocked(account, rule, "trading is halted")]
+    market = portfolio.market_data.market(portfolio.accounts[account].venue, target.symbol)
+    if market is None:
+        return [Blocked(account, rule, f"no market {target.symbol} on {portfolio.accounts[account].venue}")]
+    held = portfolio.accounts[account].position_size(target.symbol)
+    # Reduce-only when this slice only shrinks what this account holds: safer if the
+    # position moves under us (a fill elsewhere, a liquidation) while the slice rests.
+    reducing = held * side.sign < 0 and slice_size <= abs(held)
+    size = round_size(slice_size, market.lot_size)
+    price = round_price(spec.price or mark, market.tick_size, side)
+    if size < market.min_size or size * price < market.min_notional:
+        if not reducing:
+            return [Blocked(account, rule, f"remaining {abs(gap)} is below the market minimum")]
+        if size <= 0:
+            return [Blocked(account, rule, f"remaining {abs(gap)} is below one lot")]
+    spec = OrderSpec(
+        **{**_spec_fields(spec), "size": size, "price": price, "reduce_only": reducing, "account": account, "route": None}
+    )
+    reason = f"position {actual} -> target {target.position}"
+    return [Place(account, spec, rule, reason)]
+
+
+def _route_target(spec: OrderSpec, router: Router, state: RuleState) -> str | Blocked:
+    try:
+        return router(spec)
+    except PerpdError as exc:
+        return Blocked(None, state.rule, exc.message)
+
+
+def _limit_price(mark: Decimal, side: Side, limit_bps: Decimal) -> Decimal:
+    """The least favourable price a target slice accepts: mark +/- limit_bps."""
+    return mark * (BPS + side.sign * limit_bps) / BPS

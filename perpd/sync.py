@@ -1,0 +1,297 @@
+"""Keeping the engine's view true: streams in, resyncs, unknown-outcome resolution.
+
+- `venue_stream`: public market data (books, tickers, trades, funding) into MarketData.
+- `account_stream`: private events into the account state and the journal; any gap or
+  reconnect triggers `resync`, because venues do not replay what was missed.
+- `resync`: open orders, our orders' fates, positions, balance and fills since the last
+  one journaled, all fetched fresh before the account trades again.
+- `resolve_unknown`: orders whose outcome is unknown (timeouts, 5xx, 429, a crash between
+  journal and send) are looked up by client id — never re-sent under a new id.
+- `watchdog_loop`: refreshes dead man's switches; cancels everything on an account the
+  venue has not been heard from for too long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from perpd.errors import OutcomeUnknown, PerpdError
+from perpd.model import (
+    BalanceUpdate,
+    BookUpdate,
+    FillUpdate,
+    FundingUpdate,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    PositionUpdate,
+    StreamGap,
+    TickerUpdate,
+    TradeUpdate,
+)
+from venues.base import AccountSession, Channel, Venue
+
+if TYPE_CHECKING:
+    from perpd.engine import Engine
+
+log = logging.getLogger("perpd.sync")
+
+RECONNECT_SECS = (0.5, 1, 2, 5, 10)
+UNKNOWN_GRACE_MS = 10_000  # a sent order the venue still does not know after this never arrived
+
+
+def watched_symbols(engine: Engine, venue: str) -> list[str]:
+    """Symbols to stream for a venue: everything it lists, capped for very large venues to
+    those the config mentions (targets, standing orders, leverage, routes)."""
+    listed = sorted(s for (v, s) in engine.portfolio.market_data.markets if v == venue)
+    if len(listed) <= 20:
+        return listed
+    cfg = engine.config
+    wanted = {t.symbol for t in cfg.targets} | {o.symbol for o in cfg.orders}
+    for account in cfg.accounts.values():
+        if account.venue == venue:
+            wanted |= set(account.leverage)
+    return [s for s in listed if s in wanted]
+
+
+async def venue_stream(engine: Engine, venue: Venue) -> None:
+    """Consume a venue's public stream forever, reconnecting with backoff."""
+    failures = 0
+    data = engine.portfolio.market_data
+    while True:
+        symbols = watched_symbols(engine, venue.name)
+        channels = [Channel(kind, s) for s in symbols for kind in ("book", "ticker", "trades", "funding")]
+        try:
+            async for event in venue.watch(channels):
+                failures = 0
+                if isinstance(event, BookUpdate):
+                    book = data.book(venue.name, event.symbol)
+                    if not book.apply(event):
+                        log.warning("book gap on %s %s; resubscribing", venue.name, event.symbol)
+                        break
+                    engine.bus.publish("book", book, key=f"{venue.name}:{event.symbol}")
+                elif isinstance(event, TickerUpdate):
+                    data.tickers[(venue.name, event.ticker.symbol)] = event.ticker
+                    engine.bus.publish("ticker", event.ticker, key=f"{venue.name}:{event.ticker.symbol}")
+                elif isinstance(event, TradeUpdate):
+                    engine.bus.publish("trades", event.trade)
+                elif isinstance(event, FundingUpdate):
+                    data.funding[(venue.name, event.funding.symbol)] = event.funding
+                    engine.bus.publish("funding", event.funding, key=f"{venue.name}:{event.funding.symbol}")
+                elif isinstance(event, StreamGap):
+                    log.warning("public stream gap on %s: %s", venue.name, event.reason)
+                    for (v, s), book in list(data.books.items()):
+                        if v == venue.name:
+                            book.seq = -1
+        except asyncio.CancelledError:
+            raise
+        except PerpdError as exc:
+            log.warning("public stream on %s failed: %s", venue.name, exc.message)
+        except Exception:  # noqa: BLE001 - a stream bug must not kill market data for good
+            log.exception("public stream on %s crashed", venue.name)
+        await asyncio.sleep(RECONNECT_SECS[min(failures, len(RECONNECT_SECS) - 1)])
+        failures += 1
+
+
+async def account_stream(engine: Engine, session: AccountSession) -> None:
+    """Consume an account's private stream forever; resync after any gap or reconnect."""
+    failures = 0
+    name = session.account
+    while True:
+        try:
+            first = True
+            async for event in session.watch_account():
+                state = engine.portfolio.accounts.get(name)
+                if state is None:
+                    return
+                state.last_contact_ms = engine.clock.now_ms()
+                if first and failures:
+                    await resync(engine, name)  # reconnected: what we missed is not replayed
+                first = False
+                failures = 0
+                await apply_account_event(engine, name, event)
+        except asyncio.CancelledError:
+            raise
+        except PerpdError as exc:
+            log.warning("account stream %s failed: %s", name, exc.message)
+        except Exception:  # noqa: BLE001
+            log.exception("account stream %s crashed", name)
+        if name in engine.portfolio.accounts:
+            engine.portfolio.accounts[name].synced = False
+        await asyncio.sleep(RECONNECT_SECS[min(failures, len(RECONNECT_SECS) - 1)])
+        failures += 1
+        try:
+            await resync(engine, name)
+        except PerpdError as exc:
+            log.warning("resync of %s failed: %s", name, exc.message)
+
+
+async def apply_account_event(engine: Engine, account: str, event: object) -> None:
+    state = engine.portfolio.accounts[account]
+    if isinstance(event, OrderUpdate):
+        await on_order(engine, event.order)
+    elif isinstance(event, FillUpdate):
+        if await engine.journal.insert_fill(event.fill):
+            if engine.pnl is not None:
+                engine.pnl.on_fill(event.fill)
+            engine.bus.publish("fills", event.fill)
+            engine.wake()
+    elif isinstance(event, PositionUpdate):
+        state.set_position(event.position)
+        engine.bus.publish("positions", event.position, key=f"{account}:{event.position.symbol}")
+        engine.wake()
+    elif isinstance(event, BalanceUpdate):
+        state.balance = event.balance
+        engine.bus.publish("balance", event.balance, key=account)
+    elif isinstance(event, StreamGap):
+        state.synced = False
+        await resync(engine, account)
+
+
+async def on_order(engine: Engine, order: Order) -> None:
+    """An order report from a venue: ours goes through the lifecycle, others are foreign."""
+    if engine.is_ours(order.client_id):
+        await engine.record_order(order)
+        return
+    foreign = engine.foreign.setdefault(order.account, {})
+    if order.status.is_terminal:
+        foreign.pop(order.client_id, None)
+    else:
+        foreign[order.client_id] = order
+    engine.bus.publish("orders", order, key=order.client_id)
+
+
+async def resync(engine: Engine, account: str) -> None:
+    """Fetch everything about an account afresh, then mark it synced (ready to trade)."""
+    session = engine.sessions.get(account)
+    state = engine.portfolio.accounts.get(account)
+    if session is None or state is None:
+        return
+    state.synced = False
+    open_orders = await session.fetch_open_orders()
+    seen = set()
+    foreign: dict[str, Order] = {}
+    for order in open_orders:
+        seen.add(order.client_id)
+        if engine.is_ours(order.client_id):
+            await engine.record_order(order)
+        else:
+            foreign[order.client_id] = order
+    engine.foreign[account] = foreign
+    for order in [o for o in engine.orders.values() if o.account == account and o.status.is_live]:
+        if order.client_id not in seen:
+            await _settle(engine, session, order, listed_open=False)
+    state.positions.clear()
+    for position in await session.fetch_positions():
+        state.set_position(position)
+    state.balance = await session.fetch_balance()
+    since = engine.journal.last_fill_ms(account) or 0
+    for fill in await session.fetch_fills(since):
+        if await engine.journal.insert_fill(fill) and engine.pnl is not None:
+            engine.pnl.on_fill(fill)
+    for symbol in engine.config.accounts[account].leverage:
+        if engine.portfolio.market_data.market(state.venue, symbol) is not None:
+            try:
+                engine.leverage[(account, symbol)] = await session.fetch_leverage(symbol)
+            except PerpdError as exc:
+                log.warning("fetch_leverage %s %s failed: %s", account, symbol, exc.message)
+    state.last_contact_ms = engine.clock.now_ms()
+    state.synced = True
+    engine.wake()
+
+
+async def _settle(engine: Engine, session: AccountSession, order: Order, *, listed_open: bool) -> None:
+    """Find out what became of one of our live/pending/unknown orders, by client id."""
+    try:
+        fresh = await session.fetch_order(order.client_id)
+    except OutcomeUnknown:
+        return  # still unknown; try again on a later pass
+    if fresh is not None:
+        await engine.record_order(fresh)
+        return
+    age = engine.clock.now_ms() - order.updated_ms
+    if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and age < UNKNOWN_GRACE_MS:
+        return  # may still be in flight (asynchronous acknowledgement)
+    # The venue has never heard of it: the send never arrived (or never happened).
+    await engine.record_order(
+        order.evolve(
+            status=OrderStatus.REJECTED,
+            reason=f"perpd: not found on {order.venue} after {order.status.value} outcome",
+            updated_ms=engine.clock.now_ms(),
+        )
+    )
+
+
+async def resolve_unknown(engine: Engine) -> None:
+    """Resolve orders whose outcome is unknown, by client id (one lookup each per pass)."""
+    now = engine.clock.now_ms()
+    for order in list(engine.orders.values()):
+        if order.status is OrderStatus.UNKNOWN or (
+            order.status is OrderStatus.PENDING and now - order.updated_ms >= UNKNOWN_GRACE_MS
+        ):
+            session = engine.sessions.get(order.account)
+            if session is not None:
+                await _settle(engine, session, order, listed_open=False)
+
+
+async def check_loss_limits(engine: Engine) -> None:
+    """Trip the kill switch of every policy whose loss limit is breached."""
+    if engine.risk is None or engine.pnl is None:
+        return
+    now = engine.clock.now_ms()
+    engine.pnl.on_marks(engine.portfolio, now)
+    for trip in engine.risk.loss_trips(engine.portfolio, engine.pnl, now):
+        scope = f"policy:{trip.policy}"
+        current = engine.trading.get(scope)
+        if current is not None and current[0].value == "halted":
+            continue
+        from perpd.model import TradingState
+
+        await engine.set_trading_state(scope, TradingState.HALTED, f"{trip.limit}: {trip.reason}", actor="risk")
+
+
+async def rebuild_pnl(engine: Engine) -> None:
+    if engine.pnl is not None and hasattr(engine.pnl, "rebuild"):
+        engine.pnl.rebuild(engine.journal.fills(limit=100_000), engine.clock.now_ms())
+
+
+async def watchdog_loop(engine: Engine, period_secs: float = 5.0) -> None:
+    """Dead man's switches: arm/refresh where the venue has one; else a local watchdog."""
+    while True:
+        await asyncio.sleep(period_secs)
+        for name in list(engine.sessions):
+            try:
+                await watchdog_check(engine, name)
+            except PerpdError as exc:
+                log.warning("watchdog on %s: %s", name, exc.message)
+
+
+async def watchdog_check(engine: Engine, name: str) -> None:
+    session = engine.sessions.get(name)
+    cfg = engine.config.accounts.get(name)
+    state = engine.portfolio.accounts.get(name)
+    if session is None or cfg is None or state is None:
+        return
+    now = engine.clock.now_ms()
+    horizon = cfg.dead_mans_switch_secs
+    if horizon and session.capabilities.dead_mans_switch:
+        # Refresh at a third of the horizon: two refreshes can fail before it fires.
+        if now >= engine.dms_refreshed.get(name, 0) + horizon * 1000 // 3:
+            await session.cancel_all_after(horizon)
+            engine.dms_refreshed[name] = now
+            state.last_contact_ms = now
+    limit_ms = engine.config.daemon.watchdog_secs * 1000
+    if not limit_ms or not any(state.live_orders()):
+        return
+    if now - state.last_contact_ms > limit_ms // 2:
+        # Quiet is not silence: ask the venue something cheap before concluding.
+        try:
+            state.balance = await session.fetch_balance()
+            state.last_contact_ms = engine.clock.now_ms()
+        except PerpdError:
+            pass
+    if now - state.last_contact_ms > limit_ms:
+        log.warning("no contact with %s for %ss: cancelling all", name, limit_ms // 1000)
+        await engine.cancel_all(account=name, actor="watchdog")
