@@ -409,7 +409,11 @@ def from_dict(raw: Mapping[str, Any], *, base_dir: Path | None = None, label: st
     data["accounts"] = accounts
     config = _validate(Config, data, "", problems)
     if config is not None:
-        problems.extend(_cross_check(config))
+        # Check references against every *declared* name, so an account that failed its
+        # own validation is reported once, not again by each route that names it.
+        declared_accounts = set(_table(raw.get("accounts", {}), "accounts", []))
+        declared_venues = set(_table(raw.get("venues", {}), "venues", []))
+        problems.extend(_cross_check(config, declared_accounts | set(config.accounts), declared_venues | set(config.venues)))
     if problems:
         raise ConfigError(f"{label}: {len(problems)} problem(s)\n  " + "\n  ".join(problems), problems=problems)
     assert config is not None
@@ -481,10 +485,10 @@ def _may_be_secret(err: Mapping[str, Any]) -> bool:
     return any(isinstance(p, str) and p in ("secret", "signer", "api_key", "private_key") for p in err["loc"])
 
 
-def _cross_check(config: Config) -> list[str]:
+def _cross_check(config: Config, accounts: set[str], venues: set[str]) -> list[str]:
     problems: list[str] = []
     for name, account in config.accounts.items():
-        if account.venue not in config.venues:
+        if account.venue not in venues:
             problems.append(f"accounts.{name}.venue: no venue named {account.venue!r}")
     _unique(problems, "policies", (p.name for p in config.policies))
     _unique(problems, "routes", (r.name for r in config.routes))
@@ -497,18 +501,18 @@ def _cross_check(config: Config) -> list[str]:
         problems.append(f"routes: names also used by accounts: {sorted(clash)}")
     for i, route in enumerate(config.routes):
         for account in route.accounts:
-            if account not in config.accounts:
+            if account not in accounts:
                 problems.append(f"routes[{i}].accounts: no account named {account!r}")
     for i, policy in enumerate(config.policies):
         for account in policy.scope.accounts:
-            if account != "*" and account not in config.accounts:
+            if account != "*" and account not in accounts:
                 problems.append(f"policies[{i}].scope.accounts: no account named {account!r}")
         for venue in policy.scope.venues:
-            if venue != "*" and venue not in config.venues:
+            if venue != "*" and venue not in venues:
                 problems.append(f"policies[{i}].scope.venues: no venue named {venue!r}")
     for section, items in (("targets", config.targets), ("orders", config.orders)):
         for i, item in enumerate(items):
-            if item.account is not None and item.account not in config.accounts:
+            if item.account is not None and item.account not in accounts:
                 problems.append(f"{section}[{i}].account: no account named {item.account!r}")
             if item.route is not None:
                 route = config.route(item.route)
