@@ -22,6 +22,7 @@ from perpd.model import (
     Candle,
     Fill,
     FundingRate,
+    LeverageSetting,
     Liquidity,
     MarginMode,
     Market,
@@ -288,6 +289,18 @@ def parse_clearinghouse_state(
         ts_ms=ts,
     )
     return balance, positions
+
+
+def parse_active_asset_data(payload: Mapping[str, Any], symbol: str) -> LeverageSetting:
+    """`activeAssetData` -> the account's leverage setting for one asset."""
+    leverage = payload["leverage"]
+    mode = MarginMode.ISOLATED if leverage["type"] == "isolated" else MarginMode.CROSS
+    return LeverageSetting(symbol, int(leverage["value"]), mode)
+
+
+def parse_user_rate_limit(payload: Mapping[str, Any]) -> tuple[int, int]:
+    """`userRateLimit` -> (requests used, request cap) of the address budget."""
+    return int(payload["nRequestsUsed"]), int(payload["nRequestsCap"])
 
 
 # --------------------------------------------------------------------------- orders
