@@ -166,9 +166,13 @@ class PnlTracker:
         *,
         baselines: Iterable[Baseline] = (),
     ) -> PnlTracker:
-        """Rebuild from the journal's fills (any order), restoring saved baselines."""
+        """Rebuild from the journal's fills, restoring saved baselines.
+
+        Fills are replayed by time; equal times keep the order given (the journal's).
+        """
         tracker = cls(reset_times)
-        for fill in sorted(fills, key=lambda f: (f.ts_ms, f.trade_id)):
+        # Stable: fills at the same millisecond keep the journal's (arrival) order.
+        for fill in sorted(fills, key=lambda f: f.ts_ms):
             tracker.on_fill(fill)
         for saved in baselines:
             tracker._restore(saved)
@@ -210,14 +214,19 @@ class PnlTracker:
     def on_marks(self, portfolio: Portfolio, now_ms: int) -> None:
         """Take the latest marks from the portfolio and move every account's curve to them."""
         for name, state in portfolio.accounts.items():
-            book = self._book(name, state.venue)
-            for symbol in book.ledgers:
-                position = state.positions.get(symbol)
-                mark = portfolio.mark(state.venue, symbol) or (position.mark_price if position else None)
-                if mark is not None:
-                    self._marks[(state.venue, symbol)] = mark
+            self._book(name, state.venue)
         for book in self._books.values():
-            self._roll(book, now_ms)
+            self._roll(book, now_ms)  # first: a window opens at the marks before this update
+        data = portfolio.market_data
+        for venue, symbol in {*data.markets, *data.tickers}:
+            mark = data.mark(venue, symbol)
+            if mark is not None:
+                self._marks[(venue, symbol)] = mark
+        for name, state in portfolio.accounts.items():
+            for symbol, position in state.positions.items():
+                if data.mark(state.venue, symbol) is None and position.mark_price is not None:
+                    self._marks[(state.venue, symbol)] = position.mark_price
+        for book in self._books.values():
             self._raise_peaks(book)
 
     def adopt(self, portfolio: Portfolio, now_ms: int) -> list[Fill]:
@@ -333,6 +342,8 @@ class PnlTracker:
             # No fill since that reset, so realized then is realized now.
             window = book.windows[saved.reset_time_utc] = _Window(saved.start_ms, book.realized, book.realized)
         # Realized at the reset replays exactly from the fills; the marks at the reset do not.
-        window.base = window.base_realized + unrealized_at_reset
-        window.peak = saved.peak  # the replay's peaks were measured from the replaced base
-        self._raise_peaks(book)
+        same = window.base_realized == saved.base_realized
+        window.base = saved.base if same else window.base_realized + unrealized_at_reset
+        # The replay's peaks were measured from the replaced base (and at fill prices, not
+        # marks): the saved peak stands until the next marks move the curve.
+        window.peak = saved.peak
