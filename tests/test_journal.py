@@ -456,6 +456,13 @@ async def test_a_new_file_is_migrated_to_strict_tables(tmp_path: Path) -> None:
     db.close()
 
 
+async def test_a_state_dir_that_does_not_exist_yet_gets_a_journal_inside(tmp_path: Path) -> None:
+    async with await Journal.open(tmp_path / "state" / "perpd") as journal:
+        assert journal.path == tmp_path / "state" / "perpd" / "journal.sqlite"
+    assert journal.path.is_file()
+    assert (tmp_path / "state" / "perpd").stat().st_mode & 0o777 == 0o700
+
+
 async def test_reopening_keeps_rows_and_does_not_migrate_again(tmp_path: Path) -> None:
     async with await Journal.open(tmp_path) as journal:
         await journal.set_cursor("c", "1")

@@ -116,23 +116,29 @@ class Journal:
     ) -> Journal:
         """Open (creating and migrating as needed) the journal at `path`.
 
-        `path` is the SQLite file, or a state directory holding `journal.sqlite`.
-        `durability="full"` fsyncs every commit (synchronous=FULL); `"fast"` uses NORMAL,
-        which in WAL mode may lose the last commits on power loss, never on a crash.
+        `path` is the SQLite file (it has a suffix: `.sqlite`, `.db`), or a state
+        directory (an existing directory, or a path without a suffix) that holds or will
+        hold `journal.sqlite`. `durability="full"` fsyncs every commit
+        (synchronous=FULL); `"fast"` uses NORMAL, which in WAL mode may lose the last
+        commits on power loss, never on a crash of the process.
         """
         if durability not in _SYNCHRONOUS:
             raise ValueError(f"durability must be 'full' or 'fast' (got {durability!r})")
         file = Path(path).expanduser()
-        if file.is_dir():
+        if file.is_dir() or not file.suffix:
             file = file / FILE_NAME
         loop = asyncio.get_running_loop()
         conn = await loop.run_in_executor(None, _open_writer, file, _SYNCHRONOUS[durability])
         writer = GroupCommitWriter()
         writer.start(conn)
-        reader = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
-        reader.row_factory = sqlite3.Row
-        reader.execute("PRAGMA busy_timeout = 5000")
-        reader.execute("PRAGMA query_only = ON")
+        try:
+            reader = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+            reader.row_factory = sqlite3.Row
+            reader.execute("PRAGMA busy_timeout = 5000")
+            reader.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await writer.close()
+            raise
         return cls(file, writer, reader, clock or SystemClock())
 
     async def close(self) -> None:
