@@ -1,0 +1,453 @@
+"""The exchange core: order entry, price-time matching, clearing and event plumbing.
+
+`SimEngine` (engine.py) is the public face; this base class holds the parts every
+operation shares. Conventions: prices are integer ticks and sizes integer lots inside;
+each public call runs between `_begin()` and `_end()`, and events produced during the
+call are delivered to listeners once, in order, when the outermost call ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from perpd.clock import Clock
+from perpd.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+
+from venues.sim.accounts import Account, cash
+from venues.sim.events import (
+    BalanceEvent,
+    BookDelta,
+    FillEvent,
+    OrderEvent,
+    PositionEvent,
+    PublicTrade,
+    Reason,
+    SimFill,
+    SimReject,
+    TradeEvent,
+)
+from venues.sim.markets import MarketState
+from venues.sim.orders import SimOrder
+
+log = logging.getLogger(__name__)
+
+_FILLED = OrderStatus.FILLED
+_CANCELLED = OrderStatus.CANCELLED
+_PARTIAL = OrderStatus.PARTIALLY_FILLED
+_OPEN = OrderStatus.OPEN
+_IOC = TimeInForce.IOC
+_GTC = TimeInForce.GTC
+_FOK = TimeInForce.FOK
+_POST_ONLY = TimeInForce.POST_ONLY
+_ZERO = Decimal(0)
+
+
+class Exchange:
+    """Order books, accounts and matching. Not used directly: see SimEngine."""
+
+    _clock: Clock
+    _markets: dict[str, MarketState]
+    _accounts: dict[str, Account]
+
+    def _init_core(self, clock: Clock, market_slippage_bps: int) -> None:
+        self._clock = clock
+        self._orders: dict[int, SimOrder] = {}  # remembered non-house orders by oid
+        self._next_oid = 1
+        self._next_tid = 1
+        self._next_prio = 1
+        self._listeners: list[Callable[[Any], None]] = []
+        self._pending: list[Any] = []
+        self._depth = 0
+        self._dirty_books: set[MarketState] = set()
+        self._touched: dict[Account, set[str]] = {}
+        self._t = clock.now_ms()  # simulated time reached by step()
+        self._ts = self._t  # timestamp of the operation in progress
+        self._slippage_bps = market_slippage_bps
+
+    # ------------------------------------------------------------------ transactions
+
+    def _begin(self) -> None:
+        if not self._depth:
+            now = self._clock.now_ms()
+            self._ts = now if now > self._t else self._t
+        self._depth += 1
+
+    def _end(self) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self._flush()
+
+    def _flush(self) -> None:
+        listeners = self._listeners
+        if self._dirty_books:
+            for m in self._dirty_books:
+                book = m.book
+                if not (book.bids.changed or book.asks.changed):
+                    continue
+                book.seq += 1
+                if listeners:
+                    bids, asks = book.take_changes()
+                    tick, lot = m.tick, m.lot
+                    self._pending.append(BookDelta(
+                        m.symbol, book.seq,
+                        tuple((p * tick, s * lot) for p, s in bids),
+                        tuple((p * tick, s * lot) for p, s in asks),
+                        self._ts,
+                    ))
+                else:
+                    book.bids.changed.clear()
+                    book.asks.changed.clear()
+            self._dirty_books.clear()
+        if not listeners:
+            if self._touched:
+                self._touched.clear()
+            return
+        if self._touched:
+            touched, self._touched = self._touched, {}
+            for acct, symbols in touched.items():
+                for symbol in sorted(symbols):
+                    self._pending.append(PositionEvent(acct.id, self._position_view(acct, self._markets[symbol])))
+                self._pending.append(BalanceEvent(acct.id, self._balance_view(acct)))
+        events, self._pending = self._pending, []
+        for event in events:
+            for listener in tuple(listeners):
+                try:
+                    listener(event)
+                except Exception:  # a broken listener must never corrupt the exchange
+                    log.exception("sim engine listener failed on %s", type(event).__name__)
+
+    def _touch(self, acct: Account, symbol: str | None = None) -> None:
+        symbols = self._touched.get(acct)
+        if symbols is None:
+            symbols = self._touched[acct] = set()
+        if symbol is not None:
+            symbols.add(symbol)
+
+    def _emit_order(self, o: SimOrder) -> None:
+        if self._listeners and not o.acct.house:
+            self._pending.append(OrderEvent(o.acct.id, o.view()))
+            self._touch(o.acct)
+
+    # views are built by the engine
+    def _position_view(self, acct: Account, m: MarketState) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _balance_view(self, acct: Account) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ lookups
+
+    def _market(self, symbol: str) -> MarketState:
+        m = self._markets.get(symbol)
+        if m is None:
+            from perpd.model import normalize_symbol
+
+            try:
+                m = self._markets.get(normalize_symbol(symbol))
+            except ValueError:
+                m = None
+            if m is None:
+                raise SimReject(Reason.UNKNOWN_MARKET, f"unknown market {symbol!r}")
+        return m
+
+    def _ticks(self, m: MarketState, price: Decimal, what: str = "price") -> int:
+        ticks = m.ticks_of(price)
+        if ticks is None:
+            raise SimReject(Reason.BAD_TICK, f"{what} {price} is not a multiple of tick {m.tick}")
+        if ticks <= 0:
+            raise SimReject(Reason.BAD_TRIGGER if what == "trigger price" else Reason.BAD_PRICE,
+                            f"{what} must be positive (got {price})")
+        return ticks
+
+    def _lots(self, m: MarketState, size: Decimal) -> int:
+        lots = m.lots_of(size)
+        if lots is None:
+            raise SimReject(Reason.BAD_LOT, f"size {size} is not a multiple of lot {m.lot}")
+        if lots <= 0:
+            raise SimReject(Reason.BAD_SIZE, f"size must be positive (got {size})")
+        return lots
+
+    def _worst_price(self, m: MarketState, is_buy: bool) -> int:
+        """Default worst price of a market order: the mark +/- the slippage cap."""
+        bps = self._slippage_bps
+        if is_buy:
+            return m.mark * (10_000 + bps) // 10_000
+        return max(1, -(-m.mark * (10_000 - bps) // 10_000))
+
+    @staticmethod
+    def _would_cross(m: MarketState, is_buy: bool, price: int) -> bool:
+        best = m.book.asks.best() if is_buy else m.book.bids.best()
+        return best is not None and (price >= best if is_buy else price <= best)
+
+    def _check_margin(self, acct: Account, m: MarketState, lots: int, price: int) -> None:
+        leverage = acct.lev(m)[0]
+        need = lots * price * m.unit / leverage
+        available = acct.available(self._markets)
+        if need > available:
+            raise SimReject(
+                Reason.INSUFFICIENT_MARGIN,
+                f"insufficient margin: order needs {need:.2f}, available {max(available, Decimal(0)):.2f}",
+            )
+
+    # ------------------------------------------------------------------ order life
+
+    def _remember(self, o: SimOrder) -> None:
+        acct = o.acct
+        acct.by_oid[o.oid] = o
+        if o.client_id is not None:
+            acct.by_cid[o.client_id] = o
+        self._orders[o.oid] = o
+
+    def _rest(self, o: SimOrder) -> None:
+        m, acct = o.m, o.acct
+        o.prio = self._next_prio
+        self._next_prio += 1
+        m.book.side(o.is_buy).add(o)
+        self._dirty_books.add(m)
+        acct.open[o.oid] = o
+        if o.reduce_only:
+            acct.ro_count += 1
+        o.status = _PARTIAL if o.filled else _OPEN
+        self._reserve(o)
+
+    def _unrest(self, o: SimOrder) -> None:
+        """Take a resting order off the book without ending it (an edit re-queues it)."""
+        m, acct = o.m, o.acct
+        m.book.side(o.is_buy).remove(o)
+        self._dirty_books.add(m)
+        if acct.open.pop(o.oid, None) is not None and o.reduce_only:
+            acct.ro_count -= 1
+
+    def _reserve(self, o: SimOrder) -> None:
+        """Reserve margin for the part of a resting order that would grow the position."""
+        acct = o.acct
+        if acct.house or o.reduce_only:
+            return
+        remaining = o.size - o.filled
+        status = o.status
+        if status is _OPEN or status is _PARTIAL:
+            units = (o.inc if o.inc < remaining else remaining) * o.price
+        else:
+            units = 0
+        if units != o.reserved:
+            m = o.m
+            margin = cash(units * m.unit / acct.lev(m)[0]) if units else _ZERO
+            acct.order_margin += margin - o.margin
+            o.margin = margin
+            o.reserved = units
+
+    def _reprice_reservations(self, acct: Account, m: MarketState) -> None:
+        """Leverage changed: restate the margin of every resting order on `m`."""
+        leverage = acct.lev(m)[0]
+        for o in acct.open.values():
+            if o.m is m and o.reserved:
+                margin = cash(o.reserved * m.unit / leverage)
+                acct.order_margin += margin - o.margin
+                o.margin = margin
+
+    def _retire(self, o: SimOrder, status: OrderStatus, reason: Reason | None) -> None:
+        """Bookkeeping of an order's end; the caller already took it off book/triggers."""
+        o.status = status
+        o.reason = reason
+        o.updated_ms = self._ts
+        acct = o.acct
+        if acct.open.pop(o.oid, None) is not None and o.reduce_only:
+            acct.ro_count -= 1
+        if o.reserved:
+            acct.order_margin -= o.margin
+            o.margin = _ZERO
+            o.reserved = 0
+        if acct.house:
+            return
+        history = acct.history
+        history.append(o)
+        if len(history) > acct.history_limit:
+            old = history.popleft()
+            acct.by_oid.pop(old.oid, None)
+            self._orders.pop(old.oid, None)
+            if old.client_id is not None and acct.by_cid.get(old.client_id) is old:
+                del acct.by_cid[old.client_id]
+
+    def _cancel(self, o: SimOrder, reason: Reason) -> bool:
+        if not o.live:
+            return False
+        m = o.m
+        if o.trigger is not None and not o.triggered:
+            m.triggers.pop(o.oid, None)
+        else:
+            m.book.side(o.is_buy).remove(o)
+            self._dirty_books.add(m)
+        self._retire(o, _CANCELLED, reason)
+        self._emit_order(o)
+        return True
+
+    def _execute(self, o: SimOrder) -> None:
+        """Match a new (or re-queued) order, then rest it or end it by its time in force."""
+        tif = o.tif
+        if (tif is _GTC or tif is _POST_ONLY) and not o.market_like:
+            # The common case of a passive order that does not cross: straight to the book.
+            opp = o.m.book.asks if o.is_buy else o.m.book.bids
+            prices = opp.prices
+            if not prices or (prices[0] > o.price if o.is_buy else prices[-1] < o.price):  # type: ignore[operator]
+                self._rest(o)
+                self._emit_order(o)
+                return
+        if o.tif is _FOK and not self._fillable(o):
+            self._retire(o, _CANCELLED, Reason.FOK_UNFILLABLE)
+            self._emit_order(o)
+            return
+        self._match(o)
+        remaining = o.size - o.filled
+        if not remaining:
+            self._retire(o, _FILLED, None)
+        elif o.reduce_only and not o.acct.reducible_lots(o.m, o.is_buy):
+            self._retire(o, _CANCELLED, Reason.REDUCE_ONLY)
+        elif o.market_like or o.tif is _IOC or o.tif is _FOK:
+            reason = Reason.NO_LIQUIDITY if o.market_like and not o.filled else Reason.IOC_UNFILLED
+            self._retire(o, _CANCELLED, reason)
+        else:
+            self._rest(o)
+        o.updated_ms = self._ts
+        self._emit_order(o)
+
+    def _fillable(self, o: SimOrder) -> bool:
+        acct, m = o.acct, o.m
+        need = o.size - o.filled
+        if o.reduce_only and acct.reducible_lots(m, o.is_buy) < need:
+            return False
+        opp = m.book.opposite(o.is_buy)
+        for price in opp.marketable(o.price, o.is_buy):  # type: ignore[arg-type]
+            for maker in opp.levels[price].orders.values():
+                if maker.acct is acct and not acct.house:
+                    continue
+                need -= maker.size - maker.filled
+                if need <= 0:
+                    return True
+        return False
+
+    def _match(self, o: SimOrder) -> None:
+        m, acct, is_buy, limit = o.m, o.acct, o.is_buy, o.price
+        opp = m.book.asks if is_buy else m.book.bids
+        prices, levels = opp.prices, opp.levels
+        while o.filled < o.size and prices:
+            best = prices[0] if is_buy else prices[-1]
+            if (best > limit) if is_buy else (best < limit):  # type: ignore[operator]
+                break
+            level = levels[best]
+            maker = next(iter(level.orders.values()))
+            if maker.acct is acct and not acct.house:
+                self._cancel(maker, Reason.SELF_TRADE)  # expire the maker, keep the taker
+                continue
+            lots = o.size - o.filled
+            if maker.size - maker.filled < lots:
+                lots = maker.size - maker.filled
+            if o.reduce_only:
+                allowed = acct.reducible_lots(m, is_buy)
+                if not allowed:
+                    break
+                lots = min(lots, allowed)
+            if maker.reduce_only:
+                allowed = maker.acct.reducible_lots(m, maker.is_buy)
+                if not allowed:
+                    self._cancel(maker, Reason.REDUCE_ONLY)
+                    continue
+                lots = min(lots, allowed)
+            self._trade(m, opp, level, maker, o, best, lots)
+
+    def _trade(self, m: MarketState, opp: Any, level: Any, maker: SimOrder, taker: SimOrder,
+               price: int, lots: int) -> None:
+        ts = self._ts
+        maker.filled += lots
+        maker.notional += price * lots
+        taker.filled += lots
+        taker.notional += price * lots
+        level.total -= lots
+        opp.changed.add(price)
+        self._dirty_books.add(m)
+        if maker.filled == maker.size:
+            del level.orders[maker.oid]
+            if not level.orders:
+                opp.drop_if_empty(level)
+            self._retire(maker, _FILLED, None)
+        else:
+            maker.status = _PARTIAL
+            maker.updated_ms = ts
+            self._reserve(maker)
+        tid = self._next_tid
+        self._next_tid += 1
+        self._record_trade(m, tid, price, lots, taker, maker.acct.id, maker.oid)
+        if not maker.acct.house:
+            self._clear(maker, price, lots, Liquidity.MAKER, tid)
+            self._emit_order(maker)
+        if not taker.acct.house:
+            self._clear(taker, price, lots, Liquidity.TAKER, tid)
+
+    def _record_trade(self, m: MarketState, tid: int, price: int, lots: int, taker: SimOrder,
+                      maker_account: str, maker_oid: int) -> None:
+        ts = self._ts
+        if taker.is_buy:
+            row = (tid, price, lots, True, taker.acct.id, maker_account, taker.oid, maker_oid, ts)
+        else:
+            row = (tid, price, lots, False, maker_account, taker.acct.id, maker_oid, taker.oid, ts)
+        m.trades.append(row)
+        m.last_price = price
+        minute = ts - ts % 60_000
+        candles = m.candles
+        if candles and candles[-1][0] == minute:
+            c = candles[-1]
+            if price > c[2]:
+                c[2] = price
+            if price < c[3]:
+                c[3] = price
+            c[4] = price
+            c[5] += lots
+            c[6] += 1
+        else:
+            candles.append([minute, price, price, price, price, lots, 1])
+        if self._listeners:
+            self._pending.append(TradeEvent(public_trade(m, row)))
+
+    def _clear(self, o: SimOrder, price: int, lots: int, liquidity: Liquidity, tid: int,
+               liquidation: bool = False) -> None:
+        acct, m = o.acct, o.m
+        rate = m.maker_fee if liquidity is Liquidity.MAKER else m.taker_fee
+        realized, fee, start = acct.apply_fill(m, o.is_buy, price, lots, rate)
+        if acct.positions[m.symbol].lots:
+            m.holders.add(acct)
+        else:
+            m.holders.discard(acct)
+        fill = SimFill(
+            tid, o.oid, o.client_id, acct.id, m.symbol, Side.BUY if o.is_buy else Side.SELL,
+            price * m.tick, lots * m.lot, fee, liquidity, realized, start * m.lot, self._ts, liquidation,
+        )
+        acct.fills.append(fill)
+        if self._listeners:
+            self._pending.append(FillEvent(acct.id, fill))
+            self._touch(acct, m.symbol)
+        if acct.ro_count:
+            self._sweep_reduce_only(acct, m)
+
+    def _sweep_reduce_only(self, acct: Account, m: MarketState) -> None:
+        """Cancel reduce-only orders that can no longer reduce (position gone or flipped)."""
+        for o in [o for o in acct.open.values() if o.reduce_only and o.m is m]:
+            if not acct.reducible_lots(m, o.is_buy):
+                self._cancel(o, Reason.REDUCE_ONLY)
+
+    def _new_order(self, acct: Account, m: MarketState, is_buy: bool, type: OrderType,
+                   tif: TimeInForce, price: int | None, trigger: int | None, lots: int,
+                   reduce_only: bool, client_id: str | None) -> SimOrder:
+        oid = self._next_oid
+        self._next_oid += 1
+        o = SimOrder(oid, acct, m, is_buy, type, tif, price, trigger, lots, reduce_only, client_id, self._ts)
+        if not acct.house:
+            self._remember(o)
+        return o
+
+
+def public_trade(m: MarketState, row: tuple) -> PublicTrade:
+    tid, price, lots, taker_buys, buyer, seller, buy_oid, sell_oid, ts = row
+    return PublicTrade(tid, m.symbol, price * m.tick, lots * m.lot, Side.BUY if taker_buys else Side.SELL,
+                       buyer, seller, buy_oid, sell_oid, ts)
