@@ -1,0 +1,203 @@
+"""Who is calling: bearer tokens with scopes, a per-token rate limit, Host and Origin checks.
+
+Tokens come from `[[api.tokens]]`; their secrets are references resolved through the
+daemon's secret resolver, re-resolved when the config changes, and compared in constant
+time. Scopes nest: `admin` can do what `trade` can, and `trade` what `read` can.
+
+The Unix socket needs no token (it is 0600 in a 0700 directory): `server.serve` marks
+its connections with `LOCAL_KEY` in the ASGI scope, which no TCP client can set.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from perpd.api.errors import Forbidden, TooManyRequests, Unauthorized
+from perpd.errors import PerpdError
+
+if TYPE_CHECKING:
+    from perpd.config import ApiConfig
+    from perpd.daemon import Daemon
+
+log = logging.getLogger("perpd.api")
+
+Scope = Literal["read", "trade", "admin"]
+LOCAL_KEY = "perpd.local"  # ASGI scope key set on Unix-socket connections only
+IMPLIES: dict[str, frozenset[str]] = {
+    "read": frozenset({"read"}),
+    "trade": frozenset({"read", "trade"}),
+    "admin": frozenset({"read", "trade", "admin"}),
+}
+ALL_SCOPES = IMPLIES["admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a token's name (never its secret) and what it may do."""
+
+    name: str
+    scopes: frozenset[str]
+    local: bool = False
+
+    def require(self, scope: str | None) -> None:
+        if scope is not None and scope not in self.scopes:
+            raise Forbidden(f"token {self.name!r} lacks the {scope!r} scope", details={"needed": scope})
+
+
+LOCAL = Principal("local", ALL_SCOPES, local=True)
+
+
+class TokenBucket:
+    """`rate` requests per second with a burst of one second's worth (at least 1)."""
+
+    __slots__ = ("rate", "capacity", "tokens", "stamp", "_now")
+
+    def __init__(self, rate: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, float(math.ceil(rate)))
+        self.tokens = self.capacity
+        self._now = now
+        self.stamp = now()
+
+    def take(self) -> float:
+        """Spend one token; 0.0 if allowed, else the seconds until one is available."""
+        now = self._now()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+    def headroom(self) -> float:
+        """Fraction of the burst left now (1.0 = idle, 0.0 = throttling)."""
+        now = self._now()
+        return min(self.capacity, self.tokens + (now - self.stamp) * self.rate) / self.capacity
+
+
+@dataclass(slots=True)
+class _Token:
+    name: str
+    secret: bytes
+    scopes: frozenset[str]
+
+
+@dataclass
+class Auth:
+    """Authenticates requests against the running config's tokens."""
+
+    daemon: Daemon
+    now: Callable[[], float] = time.monotonic
+    _api: ApiConfig | None = None
+    _tokens: list[_Token] = field(default_factory=list)
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def tokens(self) -> list[_Token]:
+        api = self.daemon.config.api
+        if api is not self._api:
+            self._resolve(api)
+        return self._tokens
+
+    def _resolve(self, api: ApiConfig) -> None:
+        resolver = self.daemon.engine.secrets if self.daemon.engine is not None else None
+        tokens = []
+        for token in api.tokens:
+            try:
+                secret = resolver(token.secret).get_secret_value() if resolver else ""
+            except PerpdError as exc:
+                # Name the token and the reference kind only, never a value.
+                log.warning("api token %s unusable: %s", token.name, exc.message)
+                continue
+            if not secret:
+                log.warning("api token %s has an empty secret; ignored", token.name)
+                continue
+            scopes = frozenset().union(*(IMPLIES[s] for s in token.scopes))
+            tokens.append(_Token(token.name, secret.encode(), scopes))
+        self._tokens = tokens
+        self._api = api
+        names = {t.name for t in tokens}
+        self.buckets = {
+            n: b if b.rate == api.requests_per_sec else TokenBucket(api.requests_per_sec, self.now)
+            for n, b in self.buckets.items()
+            if n in names
+        }
+
+    def authenticate(self, headers: Iterable[tuple[bytes, bytes]], *, local: bool, subprotocols: Iterable[str] = ()) -> Principal:
+        """The principal for a request, from `Authorization: Bearer` (or a WS subprotocol)."""
+        if local:
+            return LOCAL
+        presented = _bearer(headers) or _from_subprotocols(subprotocols)
+        if presented is None:
+            raise Unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
+        tokens = self.tokens()
+        if not tokens:
+            raise Unauthorized("no API tokens are configured ([[api.tokens]]); use the Unix socket")
+        candidate = presented.encode()
+        found: _Token | None = None
+        for token in tokens:
+            # Compare against every token so timing says nothing about which one matched.
+            if hmac.compare_digest(candidate, token.secret) and found is None:
+                found = token
+        if found is None:
+            raise Unauthorized("invalid bearer token")
+        bucket = self.buckets.get(found.name)
+        if bucket is None:
+            bucket = self.buckets[found.name] = TokenBucket(self.daemon.config.api.requests_per_sec, self.now)
+        wait = bucket.take()
+        if wait:
+            raise TooManyRequests(f"token {found.name!r} is over its rate limit", retry_after_secs=wait)
+        return Principal(found.name, found.scopes)
+
+
+SUBPROTOCOL = "perpd.v1"
+_BEARER_PROTOCOL = "perpd.bearer."
+
+
+def _bearer(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    for key, value in headers:
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+    return None
+
+
+def _from_subprotocols(protocols: Iterable[str]) -> str | None:
+    """Browsers cannot set headers on a WebSocket: they may offer `perpd.bearer.TOKEN`."""
+    for protocol in protocols:
+        if protocol.startswith(_BEARER_PROTOCOL):
+            return protocol[len(_BEARER_PROTOCOL):]
+    return None
+
+
+# --------------------------------------------------------------------------- Host / Origin
+
+
+def host_allowed(headers: Iterable[tuple[bytes, bytes]], allowed: Iterable[str]) -> bool:
+    """True if the Host header names an allowed host (a DNS-rebinding guard)."""
+    host = next((v.decode("latin-1") for k, v in headers if k == b"host"), None)
+    if not host:
+        return False
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name.startswith("[") and "]" in name:
+        name = name[: name.index("]") + 1]
+    return name.lower() in {a.lower() for a in allowed} or "*" in allowed
+
+
+def origin_allowed(headers: Iterable[tuple[bytes, bytes]], allowed: Iterable[str]) -> bool:
+    """A WebSocket with an Origin (a browser) must come from an allowed origin.
+
+    Clients that send no Origin (scripts, perpctl) are not browsers and pass; browsers
+    always send one, so a hostile page cannot open a socket to the daemon.
+    """
+    origin = next((v.decode("latin-1") for k, v in headers if k == b"origin"), None)
+    if origin is None:
+        return True
+    return origin.rstrip("/") in {a.rstrip("/") for a in allowed}

@@ -1,0 +1,222 @@
+"""WebSocket channels: what each one snapshots, which bus topics feed it, what it keeps.
+
+    channel    topics                          snapshot
+    orders     orders                          live orders
+    positions  positions                       open positions
+    account    orders fills positions balance  balances, positions, live orders
+    markets    book trades ticker funding      top-of-depth books, tickers, funding
+    events     events status                   trading states and the latest audit records
+
+Filters (`account`, `symbols`, `venues`) narrow every channel that has the field.
+Book updates are whole top-`depth` books, not level deltas: the bus conflates books for
+slow clients (latest wins), and a conflated stream of deltas would be corrupt.
+
+Frames are encoded once per bus message and shared by every client (a 10,000-client
+fan-out encodes each book once); only the envelope with the client's own `seq` differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from perpd.api.models import Name, Symbol
+from perpd.bus import Message
+from perpd.state import LocalBook
+from perpd.wire import to_data
+
+if TYPE_CHECKING:
+    from perpd.engine import Engine
+
+ChannelName = Literal["orders", "positions", "account", "markets", "events"]
+CHANNELS: tuple[str, ...] = ("orders", "positions", "account", "markets", "events")
+
+
+class Filters(BaseModel):
+    """Subscription parameters (also the query string of the per-channel endpoints)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: Name | None = None
+    symbols: Annotated[tuple[Symbol, ...], Field(max_length=200)] | None = None
+    venues: Annotated[tuple[Name, ...], Field(max_length=50)] | None = None
+    depth: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class Subscribe(Filters):
+    op: Literal["subscribe"]
+    channel: ChannelName
+    id: int | str | None = None
+
+
+class Unsubscribe(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    op: Literal["unsubscribe"]
+    channel: ChannelName
+    id: int | str | None = None
+
+
+class Ping(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    op: Literal["ping"]
+    id: int | str | None = None
+
+
+Op = Annotated[Subscribe | Unsubscribe | Ping, Field(discriminator="op")]
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    return to_data(value)
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes; Decimals as strings, dataclasses and enums as `perpd.wire` does."""
+    return orjson.dumps(value, default=_default)
+
+
+class FrameCache:
+    """Encoded `data` of recent bus messages, shared across connections."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._cache: dict[tuple[Any, ...], bytes] = {}
+
+    def data(self, message: Message, depth: int) -> bytes:
+        value = message.data
+        if isinstance(value, LocalBook):
+            key: tuple[Any, ...] = ("book", value.venue, value.symbol, value.seq, depth)
+        else:
+            key = (message.topic, message.seq)
+        encoded = self._cache.get(key)
+        if encoded is None:
+            if len(self._cache) >= self._size:
+                self._cache.clear()  # cheap and rare; entries are only useful for a moment
+            encoded = self._cache[key] = dumps(value.snapshot(depth) if isinstance(value, LocalBook) else value)
+        return encoded
+
+
+# --------------------------------------------------------------------------- channels
+
+
+class Channel:
+    """One subscription on one connection: filters, topics, its own sequence numbers."""
+
+    name: ClassVar[str]
+    topics: ClassVar[frozenset[str]]
+
+    def __init__(self, filters: Filters) -> None:
+        self.filters = filters
+        self.seq = 0
+        self._symbols = frozenset(filters.symbols) if filters.symbols is not None else None
+        self._venues = frozenset(filters.venues) if filters.venues is not None else None
+        self._prefix = f'"channel":"{self.name}","topic":"'.encode()
+
+    def matches(self, message: Message) -> bool:
+        data = message.data
+        account = getattr(data, "account", None)
+        if self.filters.account is not None and account is not None and account != self.filters.account:
+            return False
+        if self._symbols is not None:
+            symbol = getattr(data, "symbol", None)
+            if symbol is not None and symbol not in self._symbols:
+                return False
+        if self._venues is not None:
+            venue = getattr(data, "venue", None)
+            if venue is not None and venue not in self._venues:
+                return False
+        return True
+
+    def _keep(self, items: Iterable[Any]) -> list[Any]:
+        return [i for i in items if self.matches(Message("", 0, "", i))]
+
+    def snapshot(self, engine: Engine) -> Any:
+        raise NotImplementedError
+
+    def snapshot_frame(self, engine: Engine) -> bytes:
+        self.seq = 0
+        return b'{"type":"snapshot","channel":"%s","seq":0,"data":%s}' % (self.name.encode(), dumps(self.snapshot(engine)))
+
+    def update_frame(self, message: Message, cache: FrameCache) -> bytes:
+        self.seq += 1
+        return b'{"type":"update",%s%s","seq":%d,"data":%s}' % (
+            self._prefix, message.topic.encode(), self.seq, cache.data(message, self.filters.depth),
+        )
+
+
+def _live_orders(engine: Engine) -> list[Any]:
+    orders = [o for o in engine.orders.values() if o.status.is_live]
+    orders += [o for foreign in engine.foreign.values() for o in foreign.values() if o.status.is_live]
+    return sorted(orders, key=lambda o: (o.created_ms, o.client_id))
+
+
+def _positions(engine: Engine) -> list[Any]:
+    return [p for _, s in sorted(engine.portfolio.accounts.items()) for _, p in sorted(s.positions.items())]
+
+
+class OrdersChannel(Channel):
+    name = "orders"
+    topics = frozenset({"orders"})
+
+    def snapshot(self, engine: Engine) -> Any:
+        return self._keep(_live_orders(engine))
+
+
+class PositionsChannel(Channel):
+    name = "positions"
+    topics = frozenset({"positions"})
+
+    def snapshot(self, engine: Engine) -> Any:
+        return self._keep(_positions(engine))
+
+
+class AccountChannel(Channel):
+    name = "account"
+    topics = frozenset({"orders", "fills", "positions", "balance"})
+
+    def snapshot(self, engine: Engine) -> Any:
+        balances = [s.balance for _, s in sorted(engine.portfolio.accounts.items()) if s.balance is not None]
+        return {
+            "balances": self._keep(balances),
+            "positions": self._keep(_positions(engine)),
+            "orders": self._keep(_live_orders(engine)),
+        }
+
+
+class MarketsChannel(Channel):
+    name = "markets"
+    topics = frozenset({"book", "trades", "ticker", "funding"})
+
+    def snapshot(self, engine: Engine) -> Any:
+        data = engine.portfolio.market_data
+        books = [b.snapshot(self.filters.depth) for _, b in sorted(data.books.items()) if b.ready]
+        return {
+            "books": self._keep(books),
+            "tickers": self._keep(v for _, v in sorted(data.tickers.items())),
+            "funding": self._keep(v for _, v in sorted(data.funding.items())),
+        }
+
+
+class EventsChannel(Channel):
+    name = "events"
+    topics = frozenset({"events", "status"})
+
+    def snapshot(self, engine: Engine) -> Any:
+        states = {scope: {"state": s.value, "reason": r} for scope, (s, r) in engine.trading.items()}
+        recent = engine.journal.events(limit=50, newest_first=True)
+        return {"trading_states": states, "events": [dataclasses.asdict(e) for e in reversed(recent)]}
+
+
+KINDS: dict[str, type[Channel]] = {
+    c.name: c for c in (OrdersChannel, PositionsChannel, AccountChannel, MarketsChannel, EventsChannel)
+}
+ALL_TOPICS = frozenset().union(*(c.topics for c in KINDS.values()))

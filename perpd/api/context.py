@@ -1,0 +1,37 @@
+"""What every handler reaches: the daemon, its engine, auth, metrics and WS bookkeeping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from perpd.api.auth import Auth
+from perpd.api.channels import FrameCache
+from perpd.api.metrics import Metrics
+from perpd.errors import Unavailable
+
+if TYPE_CHECKING:
+    from perpd.daemon import Daemon
+    from perpd.engine import Engine
+
+
+class ApiContext:
+    """One per app (`app.state.ctx`)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.auth = Auth(daemon)
+        self.ws_clients: dict[str, int] = defaultdict(int)
+        self.metrics = Metrics(self)
+        self.frames = FrameCache()  # encoded WS frames shared by every connection
+        # Requests carrying the same Idempotency-Key run one at a time, so a retry that
+        # races the original waits for it and then replays its result.
+        self.idempotency_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def engine(self) -> Engine:
+        engine = self.daemon.engine
+        if engine is None:
+            raise Unavailable("the daemon is not running yet")
+        return engine

@@ -1,0 +1,149 @@
+"""The OpenAPI 3.1 document, generated from the endpoint declarations, and a docs page.
+
+OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what pydantic emits, so every model
+is used as is; `$defs` are hoisted into `components.schemas`. The docs page is a small
+self-contained HTML file that fetches the JSON and renders it: no CDN, works offline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from perpd.api.endpoint import Endpoint
+from perpd.api.models import Error
+
+_REF = "#/components/schemas/{model}"
+_STATUS_TEXT = {
+    200: "OK", 201: "Created", 400: "Bad request", 401: "Missing or invalid token", 403: "Forbidden or denied by policy",
+    404: "Not found", 409: "Conflict", 422: "Validation failed (names the field)", 429: "Rate limited", 503: "Unavailable",
+}
+
+
+class _Schemas:
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def ref(self, t: Any, mode: str) -> dict[str, Any]:
+        schema = TypeAdapter(t).json_schema(mode=mode, ref_template=_REF)  # type: ignore[arg-type]
+        self.components.update(schema.pop("$defs", {}))
+        title = schema.get("title")
+        if schema.get("type") == "object" and isinstance(title, str):
+            self.components[title] = schema
+            return {"$ref": _REF.format(model=title)}
+        return schema
+
+    def properties(self, t: Any) -> tuple[dict[str, Any], set[str]]:
+        schema = TypeAdapter(t).json_schema(mode="validation", ref_template=_REF)
+        self.components.update(schema.pop("$defs", {}))
+        return schema.get("properties", {}), set(schema.get("required", ()))
+
+
+def document(endpoints: Iterable[Endpoint], *, version: str) -> dict[str, Any]:
+    schemas = _Schemas()
+    error_ref = schemas.ref(Error, "serialization")
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        op: dict[str, Any] = {"summary": ep.summary, "operationId": _operation_id(ep), "tags": [ep.tag] if ep.tag else []}
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", ep.path)
+        ]
+        if ep.query is not None:
+            props, required = schemas.properties(ep.query)
+            params += [{"name": n, "in": "query", "required": n in required, "schema": s} for n, s in props.items()]
+        if ep.method == "POST" and ep.path == "/orders":
+            params.append({
+                "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128},
+                "description": "the same key returns the same order(s), across restarts; a replay answers 200",
+            })
+        if params:
+            op["parameters"] = params
+        if ep.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schemas.ref(ep.body, "validation")}}}
+        elif ep.body_text:
+            op["requestBody"] = {"required": False, "content": {"application/toml": {"schema": {"type": "string"}}}}
+        responses: dict[str, Any] = {}
+        if ep.response is not None:
+            responses[str(ep.status)] = {
+                "description": _STATUS_TEXT.get(ep.status, "OK"),
+                "content": {"application/json": {"schema": schemas.ref(ep.response, "serialization")}},
+            }
+        codes = set(ep.errors) | ({401, 403, 429} if ep.scope else set())
+        for code in sorted(codes):
+            responses[str(code)] = {"description": _STATUS_TEXT.get(code, "Error"), "content": {"application/json": {"schema": error_ref}}}
+        op["responses"] = responses
+        if ep.scope:
+            op["security"] = [{"bearer": []}]
+            op["x-scope"] = ep.scope
+            op["description"] = f"Needs a token with the `{ep.scope}` scope (or the Unix socket)."
+        paths.setdefault(ep.full_path, {})[ep.method.lower()] = op
+    paths["/metrics"] = {"get": {
+        "summary": "Prometheus metrics (text format)", "operationId": "metrics", "tags": ["control"],
+        "security": [{"bearer": []}], "x-scope": "read",
+        "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    }}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "perpd API",
+            "version": version,
+            "description": "REST under /api/v1; WebSocket streams under /ws/v1 (see docs/api.md). "
+            "Every error is {\"error\": {\"type\", \"message\", \"details\"}}.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": dict(sorted(schemas.components.items())), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _operation_id(ep: Endpoint) -> str:
+    words = [w.strip("{}") for w in ep.path.split("/") if w]
+    return "_".join([ep.method.lower(), *words])
+
+
+DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>perpd API</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
+h1{margin-bottom:0}h2{border-bottom:1px solid #ccc;margin-top:2em;text-transform:capitalize}
+details{border:1px solid #ddd;border-radius:4px;margin:.4em 0;padding:.3em .6em}
+summary{cursor:pointer}code,pre{font:12px ui-monospace,monospace}
+pre{background:#f6f6f6;padding:.6em;overflow:auto;max-height:30em}
+.m{display:inline-block;width:4.5em;font-weight:bold}.GET{color:#06c}.POST{color:#080}.DELETE{color:#c00}.PATCH{color:#a60}
+.scope{float:right;color:#666}table{border-collapse:collapse}td{padding:.1em .8em .1em 0;vertical-align:top}
+</style></head><body>
+<h1>perpd API</h1><p id="info">Loading <a href="openapi.json">openapi.json</a>&hellip;</p><div id="out"></div>
+<script>
+const esc = s => String(s).replace(/[&<>]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
+fetch('openapi.json').then(r => r.json()).then(doc => {
+  const schemas = doc.components.schemas, groups = {};
+  document.getElementById('info').innerHTML = esc(doc.info.description) + ' Version ' + esc(doc.info.version) +
+    '. Raw document: <a href="openapi.json">openapi.json</a>.';
+  for (const [path, ops] of Object.entries(doc.paths))
+    for (const [method, op] of Object.entries(ops)) (groups[op.tags[0] || 'other'] ||= []).push([method.toUpperCase(), path, op]);
+  const schema = s => { if (!s) return ''; const ref = s.$ref && s.$ref.split('/').pop();
+    return '<pre>' + (ref ? esc(ref) + ' = ' : '') + esc(JSON.stringify(ref ? schemas[ref] : s, null, 2)) + '</pre>'; };
+  let html = '';
+  for (const [tag, ops] of Object.entries(groups)) {
+    html += '<h2>' + esc(tag) + '</h2>';
+    for (const [method, path, op] of ops) {
+      html += '<details><summary><span class="m ' + method + '">' + method + '</span><code>' + esc(path) + '</code> &mdash; ' +
+        esc(op.summary) + '<span class="scope">' + esc(op['x-scope'] || 'public') + '</span></summary>';
+      if (op.parameters) html += '<table>' + op.parameters.map(p => '<tr><td><code>' + esc(p.name) + '</code></td><td>' + esc(p.in) +
+        (p.required ? ', required' : '') + '</td><td><code>' + esc(JSON.stringify(p.schema)) + '</code></td></tr>').join('') + '</table>';
+      if (op.requestBody) html += '<p>Body:</p>' + schema(Object.values(op.requestBody.content)[0].schema);
+      for (const [code, r] of Object.entries(op.responses)) {
+        const c = r.content && Object.values(r.content)[0];
+        html += '<p>' + esc(code) + ' ' + esc(r.description) + '</p>' + (code < 400 && c ? schema(c.schema) : '');
+      }
+      html += '</details>';
+    }
+  }
+  document.getElementById('out').innerHTML = html;
+});
+</script></body></html>
+"""

@@ -1,0 +1,100 @@
+"""Accounts: list, one, balance; add and remove at runtime through the config file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perpd.api.endpoint import Call
+from perpd.api.errors import Conflict, field_error
+from perpd.api.models import AccountIn, AccountOut, Accounts, ConfigChange
+from perpd.engine import Engine
+from perpd.errors import NotFound, Unavailable
+from perpd.model import Balance
+
+
+async def list_accounts(call: Call) -> Accounts:
+    engine = call.engine
+    return Accounts(accounts=[_account(engine, name, with_config=False) for name in sorted(engine.config.accounts)])
+
+
+async def get_account(call: Call) -> AccountOut:
+    name = _known(call.engine, call.params["name"])
+    return _account(call.engine, name, with_config=True)
+
+
+async def get_balance(call: Call) -> Balance:
+    engine = call.engine
+    name = _known(engine, call.params["name"])
+    state = engine.portfolio.accounts.get(name)
+    if state is None or state.balance is None:
+        raise Unavailable(f"no balance known yet for account {name!r}", venue=engine.config.accounts[name].venue)
+    return state.balance
+
+
+async def add_account(call: Call) -> ConfigChange:
+    body: AccountIn = call.body
+    if "venue" in body.settings:
+        raise field_error("settings.venue", "give the venue as the top-level `venue` field")
+    if body.name in call.engine.config.accounts:
+        raise Conflict(f"an account named {body.name!r} already exists", details={"field": "name"})
+    table = {"venue": body.venue, **body.settings}
+    _check_toml(table)
+
+    def mutate(data: dict[str, Any]) -> None:
+        accounts = data.setdefault("accounts", {})
+        if body.name in accounts:
+            raise Conflict(f"an account named {body.name!r} already exists", details={"field": "name"})
+        accounts[body.name] = table
+
+    change = await call.ctx.daemon.edit_config(mutate, actor=call.actor)
+    call.status = 201
+    return ConfigChange(changed=change)
+
+
+async def remove_account(call: Call) -> ConfigChange:
+    name = _known(call.engine, call.params["name"])
+
+    def mutate(data: dict[str, Any]) -> None:
+        accounts = data.get("accounts", {})
+        if name not in accounts:
+            raise NotFound(f"account {name!r} is not in the config file")
+        del accounts[name]
+
+    return ConfigChange(changed=await call.ctx.daemon.edit_config(mutate, actor=call.actor))
+
+
+def _known(engine: Engine, name: str) -> str:
+    if name not in engine.config.accounts:
+        raise NotFound(f"no account named {name!r}")
+    return name
+
+
+def _account(engine: Engine, name: str, *, with_config: bool) -> AccountOut:
+    cfg = engine.config.accounts[name]
+    state = engine.portfolio.accounts.get(name)
+    trading, reason = engine.trading_state_reason(name)
+    return AccountOut(
+        name=name,
+        venue=cfg.venue,
+        enabled=cfg.enabled,
+        connected=name in engine.sessions,
+        synced=bool(state and state.synced),
+        trading_state=trading.value,
+        reason=reason,
+        open_orders=sum(1 for _ in state.live_orders()) if state else 0,
+        balance=state.balance if state else None,
+        positions=sorted(state.positions.values(), key=lambda p: p.symbol) if state else [],
+        config=cfg.model_dump(mode="json") if with_config else None,
+    )
+
+
+def _check_toml(value: Any, path: str = "settings") -> None:
+    """TOML has no null; say which key holds one instead of failing in the writer."""
+    if value is None:
+        raise field_error(path, "null is not a TOML value; leave the key out")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_toml(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_toml(item, f"{path}[{i}]")

@@ -1,0 +1,216 @@
+"""WebSocket endpoints: /ws/v1 (multiplexed) and one per channel.
+
+Protocol (JSON text frames):
+
+    client -> {"op": "subscribe", "channel": "markets", "symbols": ["BTC"], "id": 1}
+              {"op": "unsubscribe", "channel": "markets"}      {"op": "ping"}
+    server -> {"type": "snapshot", "channel": C, "seq": 0, "data": ...}
+              {"type": "update", "channel": C, "topic": T, "seq": n, "data": ...}
+              {"type": "unsubscribed" | "pong", "channel": C, "id": ...}
+              {"type": "error", "id": ..., "error": {"type", "message", "details"}}
+
+Every subscription starts with a snapshot (seq 0); each update after it has seq + 1,
+counted per channel on this connection, so a missing number means a gap: resubscribe for a
+fresh snapshot. A client that falls too far behind on a non-conflated topic is closed with
+code 1013 (try again later); books and tickers are conflated (latest wins) instead.
+The per-channel endpoints (/ws/v1/orders?account=X, /ws/v1/markets?symbols=BTC,ETH) start
+subscribed to their channel; they accept subscribe ops for that channel only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+from starlette.responses import Response
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal, origin_allowed
+from perpd.api.channels import ALL_TOPICS, KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
+from perpd.api.context import ApiContext
+from perpd.api.errors import Forbidden, MalformedBody, error_body, invalid
+from perpd.bus import Message, SlowConsumer, Subscription
+from perpd.errors import InvalidRequest, PerpdError
+
+log = logging.getLogger("perpd.api.ws")
+
+PREFIX = "/ws/v1"
+MAX_BEHIND = 2_000  # buffered non-conflated messages before a client is dropped
+_OPS: TypeAdapter[Any] = TypeAdapter(Op)
+
+
+class Connection:
+    """One client: its channels, one bus subscription, one sender at a time."""
+
+    def __init__(self, websocket: WebSocket, ctx: ApiContext, only: str | None) -> None:
+        self.ws = websocket
+        self.ctx = ctx
+        self.only = only
+        self.channels: dict[str, Channel] = {}
+        self.by_topic: dict[str, list[Channel]] = {}
+        self.lock = asyncio.Lock()
+        self.cache: FrameCache = ctx.frames
+
+    # runs inside Bus.publish for every message: keep it cheap
+    def accept(self, message: Message) -> bool:
+        channels = self.by_topic.get(message.topic)
+        if not channels:
+            return False
+        return any(c.matches(message) for c in channels)
+
+    async def send(self, frame: bytes) -> None:
+        await self.ws.send({"type": "websocket.send", "text": frame.decode()})
+
+    async def pump(self, sub: Subscription) -> None:
+        """Bus -> client, until the client goes or falls too far behind."""
+        try:
+            async for message in sub:
+                for channel in self.by_topic.get(message.topic, ()):
+                    if channel.matches(message):
+                        async with self.lock:
+                            if self.channels.get(channel.name) is channel:  # not replaced meanwhile
+                                await self.send(channel.update_frame(message, self.cache))
+        except SlowConsumer as exc:
+            log.info("dropping slow websocket client: %s", exc)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(code=1013, reason="slow consumer: resubscribe"), 5)
+        except Exception as exc:  # noqa: BLE001 - the client went away mid-send
+            log.debug("websocket send failed: %r", exc)
+
+    async def subscribe(self, op: Subscribe | Filters, name: str) -> None:
+        if self.only is not None and name != self.only:
+            raise InvalidRequest(f"this endpoint serves the {self.only!r} channel; use {PREFIX} for others")
+        filters = Filters(**{k: getattr(op, k) for k in Filters.model_fields})
+        engine = self.ctx.engine
+        if filters.account is not None and filters.account not in engine.config.accounts:
+            raise InvalidRequest(f"no account named {filters.account!r}", details={"field": "account"})
+        channel = KINDS[name](filters)
+        # Register and snapshot in one synchronous step: every update admitted from here
+        # on is newer than the snapshot, and the lock keeps them behind it on the wire.
+        self._set(name, channel)
+        frame = channel.snapshot_frame(engine)
+        async with self.lock:
+            await self.send(frame)
+
+    def unsubscribe(self, name: str) -> None:
+        self._set(name, None)
+
+    def _set(self, name: str, channel: Channel | None) -> None:
+        if channel is None:
+            self.channels.pop(name, None)
+        else:
+            self.channels[name] = channel
+        by_topic: dict[str, list[Channel]] = {}
+        for ch in self.channels.values():
+            for topic in ch.topics:
+                by_topic.setdefault(topic, []).append(ch)
+        self.by_topic = by_topic
+
+    async def handle(self, text: str | bytes) -> None:
+        request_id = None
+        try:
+            try:
+                raw = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise MalformedBody("malformed JSON") from None
+            if isinstance(raw, dict):
+                request_id = raw.get("id") if isinstance(raw.get("id"), (int, str)) else None
+            try:
+                op = _OPS.validate_python(raw)
+            except ValidationError as exc:
+                raise invalid(exc) from None
+            if isinstance(op, Subscribe):
+                await self.subscribe(op, op.channel)
+            elif isinstance(op, Ping):
+                await self._reply({"type": "pong", "id": op.id})
+            else:
+                self.unsubscribe(op.channel)
+                await self._reply({"type": "unsubscribed", "channel": op.channel, "id": op.id})
+        except PerpdError as exc:
+            await self._reply({"type": "error", "id": request_id, **exc.to_dict()})
+
+    async def _reply(self, payload: dict[str, Any]) -> None:
+        async with self.lock:
+            await self.send(dumps(payload))
+
+
+async def _deny(websocket: WebSocket, exc: PerpdError) -> None:
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(Response(error_body(exc), status_code=exc.http_status, media_type="application/json"))
+    else:
+        await websocket.close(code=1008, reason=exc.type_name)
+
+
+def _admit(websocket: WebSocket, ctx: ApiContext) -> Principal:
+    scope = websocket.scope
+    local = bool(scope.get(LOCAL_KEY))
+    if not local and not origin_allowed(scope["headers"], ctx.daemon.config.daemon.allowed_origins):
+        raise Forbidden("origin not allowed (daemon.allowed_origins)")
+    principal = ctx.auth.authenticate(scope["headers"], local=local, subprotocols=scope.get("subprotocols", ()))
+    principal.require("read")
+    return principal
+
+
+def _initial_filters(websocket: WebSocket) -> Filters:
+    params: dict[str, Any] = {}
+    for key, value in websocket.query_params.multi_items():
+        params[key] = tuple(v for v in value.split(",") if v) if key in ("symbols", "venues") else value
+    try:
+        return Filters.model_validate(params)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+
+
+async def serve_socket(websocket: WebSocket, only: str | None) -> None:
+    ctx: ApiContext = websocket.app.state.ctx
+    try:
+        _admit(websocket, ctx)
+        filters = _initial_filters(websocket) if only else None
+        engine = ctx.engine
+    except PerpdError as exc:
+        await _deny(websocket, exc)
+        return
+    offered = websocket.scope.get("subprotocols", ())
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    conn = Connection(websocket, ctx, only)
+    sub = engine.bus.subscribe(ALL_TOPICS if only is None else KINDS[only].topics, maxlen=MAX_BEHIND, accept=conn.accept)
+    pump = asyncio.get_running_loop().create_task(conn.pump(sub))
+    endpoint = only or "mux"
+    ctx.ws_clients[endpoint] += 1
+    try:
+        if only is not None and filters is not None:
+            try:
+                await conn.subscribe(filters, only)
+            except PerpdError as exc:
+                await conn._reply({"type": "error", "id": None, **exc.to_dict()})
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            await conn.handle(text if text is not None else message.get("bytes") or b"")
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away (or the pump closed a slow one)
+    finally:
+        ctx.ws_clients[endpoint] -= 1
+        sub.close()
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+
+
+def _endpoint(only: str | None):  # type: ignore[no-untyped-def]
+    async def endpoint(websocket: WebSocket) -> None:
+        await serve_socket(websocket, only)
+
+    return endpoint
+
+
+ROUTES = [WebSocketRoute(PREFIX, _endpoint(None), name="ws")] + [
+    WebSocketRoute(f"{PREFIX}/{name}", _endpoint(name), name=f"ws-{name}") for name in KINDS
+]
