@@ -18,7 +18,7 @@ from policies.pnl import PnlTracker
 from policies.risk import BPS, CHECKS, LOSS_LIMITS, OrderCheck, RiskGate
 from policy_world import D, add_order, check, fill, policy, set_mark, set_position, world
 
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=100, deadline=None)
 sizes = st.decimals(min_value="0.001", max_value="20", places=3)
 positions = st.decimals(min_value="-20", max_value="20", places=3)
 marks = st.decimals(min_value="10", max_value="150000", places=1)
