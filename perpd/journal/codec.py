@@ -93,4 +93,5 @@ def loads(text: str | None) -> Any:
 
 def spec_json(spec: Any) -> str:
     """An OrderSpec (any dataclass) as JSON with Decimals as strings."""
-    return dumps({f.name: to_db(getattr(spec, f.name)) for f in dataclasses.fields(spec)})
+    # orjson walks dataclasses and enums natively; only Decimals go through `_default`.
+    return orjson.dumps(spec, default=_default).decode()
