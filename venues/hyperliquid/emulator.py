@@ -1,0 +1,289 @@
+"""A protocol-faithful Hyperliquid, in process: `/info`, `/exchange` and `/ws`.
+
+Same URLs and JSON shapes as the venue, backed by one sim engine (venues/sim/engine.py).
+The official SDK's `Info` and `Exchange` pointed at it work unchanged, and so does
+perpd's Hyperliquid venue. Serve it with `perpd emulate hyperliquid --port 3001`
+(3001 is the SDK's `LOCAL_API_URL` port).
+
+Signatures are checked as the venue checks them: the signer is recovered from the
+EIP-712 signature (testnet source "b" unless `mainnet=True`), and must be a known user
+or an agent approved for one with `approveAgent` (or listed in `agents=`). A user
+exists once it is looked up (`/info` with its address: the emulator's "deposit" of
+`starting_balance`) or approves an agent, so any fresh key can trade after one query,
+while a tampered signature, which recovers a random address, is refused with the
+venue's text: "User or API Wallet 0x... does not exist."
+
+Markets: BTC, ETH and SOL by default (asset ids 0, 1, 2; szDecimals from the engine's
+lot sizes), prices checked against Hyperliquid's 5-significant-figure rule.
+
+Fault injection for tests lives on `HyperliquidEmulator.faults` (`app.state.emulator`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from perpd.clock import Clock, SystemClock
+from venues.hyperliquid import emulator_exchange, emulator_info
+from venues.hyperliquid import emulator_shapes as shapes
+from venues.hyperliquid.emulator_ws import WsHub
+from venues.sim.engine import SimEngine
+from venues.sim.events import OrderEvent, Reason
+from venues.sim.markets import MarketSpec, default_specs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3001
+DESERIALIZE = "Failed to deserialize the JSON body into the target type"
+DAY_MS = 86_400_000
+
+
+@dataclass
+class Faults:
+    """What the emulator should do wrong next (tests set these)."""
+
+    http_statuses: list[tuple[str, int]] = field(default_factory=list)  # (path, status) answered next
+    accept_then_delay_secs: list[float] = field(default_factory=list)  # /exchange: apply, then stall
+
+    def fail_next(self, status: int, *, path: str = "/exchange", count: int = 1) -> None:
+        """Answer the next `count` requests on `path` with `status`, doing nothing."""
+        self.http_statuses.extend([(path, status)] * count)
+
+    def accept_then_delay(self, secs: float, *, count: int = 1) -> None:
+        """Apply the next `count` /exchange actions, then wait `secs` before answering."""
+        self.accept_then_delay_secs.extend([secs] * count)
+
+    def take_status(self, path: str) -> int | None:
+        for i, (p, status) in enumerate(self.http_statuses):
+            if p == path:
+                del self.http_statuses[i]
+                return status
+        return None
+
+
+class HyperliquidEmulator:
+    """The emulator's state: one engine, its users and agents, nonces, faults, streams."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        starting_balance: Decimal = Decimal(100_000),
+        clock: Clock | None = None,
+        mainnet: bool = False,
+        agents: dict[str, str] | None = None,
+        markets: Iterable[MarketSpec] | None = None,
+        step_interval_secs: float = 0.25,
+        ws_idle_secs: float = 60.0,
+        **engine_options: Any,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        specs = list(markets) if markets is not None else default_specs()
+        self.engine = SimEngine(specs, clock=self.clock, seed=seed, starting_balance=starting_balance, **engine_options)
+        self.mainnet = mainnet
+        self.step_interval_secs = step_interval_secs
+        self.ws_idle_secs = ws_idle_secs
+        self.coins = [spec.base for spec in specs]  # asset id -> coin
+        self.symbol_coin = {spec.symbol: spec.base for spec in specs}
+        self.coin_symbol = {coin: symbol for symbol, coin in self.symbol_coin.items()}
+        self.sz_decimals = {spec.symbol: -int(spec.lot_size.normalize().as_tuple().exponent) for spec in specs}
+        self.max_leverage = {spec.symbol: spec.max_leverage for spec in specs}
+        self.users: set[str] = set()
+        self.agents: dict[str, str] = {}  # agent address -> user address
+        self.nonces = emulator_exchange.NonceBook()
+        self.faults = Faults()
+        self.action_counts: dict[str, int] = {}
+        self._dms_fired: dict[str, set[int]] = {}  # account -> times its switch fired
+        self._children: dict[tuple[str, int], list[dict[str, Any]]] = {}  # parent -> TP/SL wires
+        self._deferred: list[tuple[str, int]] = []
+        self.hub = WsHub(self)
+        for agent, user in (agents or {}).items():
+            self.ensure_user(user.lower())
+            self.approve_agent(agent.lower(), user.lower())
+        self.engine.subscribe(self._on_event)
+
+    # ------------------------------------------------------------------ identities
+
+    def now_ms(self) -> int:
+        return max(self.clock.now_ms(), self.engine.now_ms)
+
+    def ensure_user(self, address: str) -> None:
+        """Create the account on first use, funded with the starting balance."""
+        address = address.lower()
+        if address not in self.users:
+            self.users.add(address)
+            self.engine.ensure_account(address)
+
+    def approve_agent(self, agent: str, user: str) -> None:
+        self.agents[agent.lower()] = user.lower()
+
+    def user_of_signer(self, signer: str) -> str | None:
+        signer = signer.lower()
+        return self.agents.get(signer) or (signer if signer in self.users else None)
+
+    def count_action(self, account: str, n: int) -> None:
+        self.action_counts[account] = self.action_counts.get(account, 0) + n
+
+    # ------------------------------------------------------------------ markets
+
+    def asset_symbol(self, asset: int) -> tuple[str, int]:
+        """(unified symbol, szDecimals) of an asset id; KeyError if unknown."""
+        if not 0 <= asset < len(self.coins):
+            raise KeyError(asset)
+        symbol = self.coin_symbol[self.coins[asset]]
+        return symbol, self.sz_decimals[symbol]
+
+    def symbol_of_coin(self, coin: str) -> str:
+        return self.coin_symbol[coin]
+
+    def bbo_text(self, symbol: str) -> str:
+        book = self.engine.book(symbol, 1)
+        bid = shapes.num(book.bids[0][0]) if book.bids else "None"
+        ask = shapes.num(book.asks[0][0]) if book.asks else "None"
+        return f"({bid}, {ask})"
+
+    # ------------------------------------------------------------------ TP/SL groups and the switch
+
+    def place_with_children(self, account: str, parent: dict[str, Any], children: list[dict[str, Any]]) -> list[Any]:
+        """normalTpsl: children are placed once the parent has filled."""
+        status, view = emulator_exchange.place_one(self, account, parent)
+        if view is None or "error" in status:
+            return [status] + [{"error": "Parent order was not placed."}] * len(children)
+        if view.status.value == "filled":
+            return [status] + [self._place_child(account, c) for c in children]
+        self._children[(account, view.oid)] = children
+        return [status] + ["waitingForFill"] * len(children)
+
+    def _place_child(self, account: str, child: dict[str, Any]) -> Any:
+        status, _ = emulator_exchange.place_one(self, account, child)
+        return status if "error" in status else "waitingForTrigger"
+
+    def schedule_triggers_today(self, account: str) -> int:
+        today = self.now_ms() // DAY_MS
+        return sum(1 for t in self._dms_fired.get(account, ()) if t // DAY_MS == today)
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, OrderEvent):
+            order = event.order
+            if order.reason is Reason.DEAD_MANS_SWITCH:
+                self._dms_fired.setdefault(event.account, set()).add(order.updated_ms)
+            key = (event.account, order.oid)
+            if key in self._children and not order.status.is_live:
+                if order.status.value == "filled":
+                    self._deferred.append(key)
+                else:
+                    del self._children[key]
+        self.hub.on_event(event)
+
+    def settle(self) -> None:
+        """After each request or step: place TP/SL children of filled parents, then push
+        the coalesced WS updates (full books, mids, asset contexts)."""
+        while self._deferred:
+            account, oid = self._deferred.pop(0)
+            for child in self._children.pop((account, oid), []):
+                self._place_child(account, child)
+        self.hub.flush()
+
+    def step(self) -> None:
+        self.engine.step()
+        self.settle()
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+
+
+async def info(request: Request) -> Response:
+    emu: HyperliquidEmulator = request.app.state.emulator
+    status = emu.faults.take_status("/info")
+    if status is not None:
+        return PlainTextResponse("" if status != 500 else "null", status_code=status)
+    body = await _body(request)
+    try:
+        return _json(emulator_info.answer(emu, body))
+    except emulator_info.Malformed:
+        return PlainTextResponse(DESERIALIZE, status_code=422)
+    except emulator_info.Unknown:
+        return _json(None, 500)  # what the venue answers for a request it cannot serve
+
+
+async def exchange(request: Request) -> Response:
+    emu: HyperliquidEmulator = request.app.state.emulator
+    status = emu.faults.take_status("/exchange")
+    if status is not None:
+        return PlainTextResponse("" if status != 500 else "null", status_code=status)
+    body = await _body(request)
+    try:
+        answer = emulator_exchange.answer(emu, body)
+    except emulator_exchange.Malformed:
+        return PlainTextResponse(DESERIALIZE, status_code=422)
+    finally:
+        emu.settle()
+    if emu.faults.accept_then_delay_secs:
+        await anyio.sleep(emu.faults.accept_then_delay_secs.pop(0))
+    return _json(answer)
+
+
+def create_app(
+    *,
+    seed: int = 7,
+    starting_balance: Decimal = Decimal(100_000),
+    clock: Clock | None = None,
+    **options: Any,
+) -> Starlette:
+    """The emulator as a Starlette app; its state is `app.state.emulator`.
+
+    Options: `mainnet` (sign-check as mainnet), `agents` ({agent: user} pre-approved),
+    `markets` (MarketSpecs), `step_interval_secs` (how often the engine moves on),
+    `ws_idle_secs`, and any SimEngine option (`makers`, `takers`, `step_ms`, ...).
+    """
+    emu = HyperliquidEmulator(seed=seed, starting_balance=starting_balance, clock=clock, **options)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_run_engine, emu)
+            yield
+            tg.cancel_scope.cancel()
+
+    app = Starlette(
+        routes=[
+            Route("/info", info, methods=["POST"]),
+            Route("/exchange", exchange, methods=["POST"]),
+            WebSocketRoute("/ws", emu.hub.serve),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.emulator = emu
+    return app
+
+
+async def _run_engine(emu: HyperliquidEmulator) -> None:
+    while True:
+        try:
+            emu.step()
+        except Exception:  # the stepper must survive a bad event handler
+            log.exception("hyperliquid emulator step failed")
+        await anyio.sleep(emu.step_interval_secs)

@@ -1,0 +1,259 @@
+"""Hyperliquid I/O: `/info` and `/exchange` over httpx, streams over websockets.
+
+No parsing of meaning here, only bytes <-> JSON and failures -> perpd errors (through
+`errors.py`). Rate limits are budgets shared by everything that uses one transport:
+the per-IP request weight (1200/min) for every request, and the per-address action
+budget (`AddressBudgets`) for `/exchange`, keyed by the address whose actions count.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from perpd.errors import RateLimited
+from venues.hyperliquid import errors
+
+log = logging.getLogger(__name__)
+
+MAINNET_URL = "https://api.hyperliquid.xyz"
+TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
+ESTABLISHED = "Websocket connection established."
+PING_INTERVAL_SECS = 50.0  # the venue drops a connection idle for 60 s
+
+# /info weights (docs: rate limits). Everything else weighs 20.
+INFO_WEIGHTS = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2,
+                "spotClearinghouseState": 2, "exchangeStatus": 2, "userRole": 60}
+
+
+def ws_url_of(rest_url: str) -> str:
+    """The SDK's rule: http(s)://host -> ws(s)://host/ws."""
+    return "ws" + rest_url[len("http"):].rstrip("/") + "/ws"
+
+
+def exchange_weight(batch_length: int) -> int:
+    return 1 + batch_length // 40
+
+
+class WeightBudget:
+    """A token bucket of request weight: `capacity` per `per_secs`, refilled smoothly.
+
+    `acquire` waits (never fails) so a burst slows down instead of earning 429s.
+    """
+
+    def __init__(self, capacity: int, per_secs: float = 60.0) -> None:
+        self.capacity = capacity
+        self.rate = capacity / per_secs
+        self._tokens = float(capacity)
+        self._stamp = time.monotonic()
+        self._lock = anyio.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    @property
+    def available(self) -> float:
+        self._refill()
+        return self._tokens
+
+    async def acquire(self, weight: int) -> None:
+        weight = min(weight, self.capacity)
+        async with self._lock:
+            self._refill()
+            while self._tokens < weight:
+                await anyio.sleep((weight - self._tokens) / self.rate)
+                self._refill()
+            self._tokens -= weight
+
+
+@dataclass
+class _Allowance:
+    used: int = 0
+    cap: int = 10_000  # the venue's initial buffer; refreshed from userRateLimit
+
+
+class AddressBudgets:
+    """The per-address action budget (1 request per USDC traded, 10,000 to start),
+    shared by every session of a venue: accounts trading one address share it.
+
+    Requests over the cap are refused locally as RateLimited (nothing is sent); the
+    venue's own counters (`userRateLimit`) overwrite ours whenever fetched.
+    """
+
+    def __init__(self) -> None:
+        self._by_address: dict[str, _Allowance] = {}
+
+    def allowance(self, address: str) -> _Allowance:
+        return self._by_address.setdefault(address.lower(), _Allowance())
+
+    def update(self, address: str, used: int, cap: int) -> None:
+        allowance = self.allowance(address)
+        allowance.used, allowance.cap = used, cap
+
+    def spend(self, address: str, count: int, *, cancel: bool = False) -> None:
+        allowance = self.allowance(address)
+        # Cancels get extra room: min(cap + 100000, 2 * cap) (docs).
+        cap = min(allowance.cap + 100_000, allowance.cap * 2) if cancel else allowance.cap
+        if allowance.used + count > cap:
+            raise RateLimited(
+                f"hyperliquid: address {address} has used {allowance.used} of {cap} actions",
+                venue=errors.VENUE, code="address_budget", retry_after_secs=10.0,
+            )
+        allowance.used += count
+
+
+class HyperliquidTransport:
+    """REST for one venue: one connection pool, one IP weight budget."""
+
+    def __init__(
+        self,
+        rest_url: str,
+        *,
+        timeout_secs: float = 10.0,
+        ip_weight_per_min: int = 1200,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.rest_url = rest_url.rstrip("/")
+        self.timeout_secs = timeout_secs
+        self.ip_budget = WeightBudget(ip_weight_per_min, 60.0)
+        self.address_budgets = AddressBudgets()
+        self._client = client
+        self._own_client = client is None
+
+    async def open(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.rest_url,
+                timeout=httpx.Timeout(self.timeout_secs),
+                headers={"Content-Type": "application/json"},
+                # Headers and body go out as two writes: without TCP_NODELAY, Nagle holds
+                # the body until the peer's delayed ACK (~40 ms on every request).
+                transport=httpx.AsyncHTTPTransport(
+                    socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                    limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+                ),
+            )
+
+    async def close(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
+
+    async def info(self, body: Mapping[str, Any], *, weight: int | None = None) -> Any:
+        """POST /info; any failure is mapped (a read is always safe to retry)."""
+        cost = weight if weight is not None else INFO_WEIGHTS.get(str(body.get("type")), 20)
+        return await self._post("/info", body, cost)
+
+    async def exchange(self, body: Mapping[str, Any], *, batch_length: int = 1) -> Any:
+        """POST /exchange with a signed action; returns the decoded body (status ok/err).
+
+        A timeout, a transport failure, a 429 or a 5xx raise OutcomeUnknown (or a
+        subclass): the action may have been applied.
+        """
+        return await self._post("/exchange", body, exchange_weight(batch_length))
+
+    async def _post(self, path: str, body: Mapping[str, Any], weight: int) -> Any:
+        if self._client is None:
+            await self.open()
+        assert self._client is not None
+        await self.ip_budget.acquire(weight)
+        content = orjson.dumps(body)
+        try:
+            response = await self._client.post(path, content=content)
+        except Exception as exc:  # mapped: timeouts and transport failures
+            raise errors.transport_error(exc) from exc
+        if response.status_code >= 300:
+            raise errors.http_error(
+                response.status_code, response.text, retry_after=response.headers.get("retry-after")
+            )
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise errors.bad_payload(response.text[:100]) from exc
+
+
+# --------------------------------------------------------------------------- streams
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """Yielded by `subscribe_stream` after the connection dropped and came back:
+    Hyperliquid does not replay what was missed, so consumers must resync."""
+
+    reason: str
+
+
+async def subscribe_stream(
+    ws_url: str,
+    subscriptions: Sequence[Mapping[str, Any]],
+    *,
+    open_timeout_secs: float = 10.0,
+    max_backoff_secs: float = 5.0,
+    ping_interval_secs: float = PING_INTERVAL_SECS,
+) -> AsyncIterator[dict[str, Any] | Reconnected]:
+    """Yield every JSON message of the subscriptions, forever, reconnecting on loss.
+
+    After each reconnect a `Reconnected` marker comes first; subscriptions are sent
+    again (the venue answers with fresh snapshots where the channel has them).
+    """
+    backoff = 0.05
+    first = True
+    while True:
+        try:
+            async with connect(ws_url, open_timeout=open_timeout_secs, ping_interval=None,
+                               max_size=16 * 2**20, compression=None) as socket:
+                for subscription in subscriptions:
+                    await socket.send(orjson.dumps({"method": "subscribe", "subscription": subscription}).decode())
+                if not first:
+                    yield Reconnected("websocket reconnected")
+                first = False
+                backoff = 0.05
+                async for message in _messages(socket, ping_interval_secs):
+                    yield message
+                reason = "websocket closed"
+        except ConnectionClosed:
+            reason = "websocket closed by the venue"
+        except (OSError, WebSocketException, TimeoutError) as exc:
+            reason = f"websocket lost: {type(exc).__name__}"
+        log.info("hyperliquid %s; reconnecting", reason)
+        first = False
+        await anyio.sleep(backoff)
+        backoff = min(backoff * 2, max_backoff_secs)
+
+
+async def _messages(socket: ClientConnection, ping_interval_secs: float) -> AsyncIterator[dict[str, Any]]:
+    # The venue closes a connection that has not *sent* anything for 60 s, however busy
+    # the other direction is: ping on a fixed schedule. No background task (a task
+    # group must not stay open across an async generator's yield).
+    next_ping = time.monotonic() + ping_interval_secs
+    while True:
+        wait = next_ping - time.monotonic()
+        if wait <= 0:
+            await socket.send('{"method":"ping"}')
+            next_ping = time.monotonic() + ping_interval_secs
+            continue
+        raw = None
+        with anyio.move_on_after(wait):
+            raw = await socket.recv()
+        if raw is None or raw == ESTABLISHED:
+            continue
+        message = orjson.loads(raw)
+        channel = message.get("channel")
+        if channel in ("pong", "subscriptionResponse"):
+            continue
+        if channel == "error":
+            log.warning("hyperliquid websocket error: %s", message.get("data"))
+            continue
+        yield message
