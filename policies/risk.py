@@ -138,29 +138,31 @@ def _mark_for(portfolio: Portfolio, order: OrderCheck, venue: str, symbol: str, 
 def _asset_exposure(policy: PolicyConfig, order: OrderCheck, portfolio: Portfolio) -> tuple[Decimal, Decimal]:
     """|net notional| of the order's asset over accounts and venues in scope, before/after."""
     assert order.mark is not None
-    asset, sign = base_asset(order.symbol), order.spec.side.sign
+    # Unified symbols are ASSET-PERP on every venue: the same asset is the same symbol.
+    symbol, sign = order.symbol, order.spec.side.sign
     net = ZERO
     for state in portfolio.accounts.values():
         if not policy.scope.covers(state.account, state.venue, None):
             continue
-        for position in state.positions.values():
-            if base_asset(position.symbol) == asset:
-                net += position.size * _mark_for(portfolio, order, state.venue, position.symbol, position.mark_price)
-        for live in state.live_orders():
-            if base_asset(live.symbol) != asset or live.side is not order.spec.side:
+        position = state.positions.get(symbol)
+        if position is not None:
+            net += position.size * _mark_for(portfolio, order, state.venue, symbol, position.mark_price)
+        for live in state.live_orders(symbol):
+            if live.side is not order.spec.side:
                 continue
             if state.account == order.account and live.client_id == order.replaces:
                 continue
-            net += sign * live.remaining * _mark_for(portfolio, order, state.venue, live.symbol, None)
+            net += sign * live.remaining * _mark_for(portfolio, order, state.venue, symbol, None)
     return abs(net), abs(net + sign * order.spec.size * order.mark)
 
 
 def _gross(policy: PolicyConfig, order: OrderCheck, portfolio: Portfolio) -> tuple[Decimal, Decimal] | None:
     """The account's gross notional in scope before/after; None if a mark is missing."""
     state = _state(order, portfolio)
+    every_symbol = "*" in policy.scope.symbols
     others = ZERO
     for position in state.positions.values():
-        if position.symbol != order.symbol and policy.scope.covers(state.account, state.venue, position.symbol):
+        if position.symbol != order.symbol and (every_symbol or position.symbol in policy.scope.symbols):
             price = portfolio.mark(state.venue, position.symbol) or position.mark_price or position.entry_price
             others += abs(position.size) * (price or ZERO)
     before, after = _symbol_sizes(order, portfolio)
