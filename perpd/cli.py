@@ -245,7 +245,8 @@ def run_emulate(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    print(f"perpd emulate: {args.kind} on http://{args.host}:{port} (seed {args.seed}, balance {balance} USDC)", flush=True)
+    where = f"http://{args.host}:{port}" if port else f"a free port on {args.host} (uvicorn names it below)"
+    print(f"perpd emulate: {args.kind} on {where} (seed {args.seed}, balance {balance} USDC)", flush=True)
     uvicorn.run(app, host=args.host, port=port, log_level=args.log_level)
     return 0
 

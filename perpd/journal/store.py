@@ -15,17 +15,17 @@ commits, and they see every write whose await has returned.
 from __future__ import annotations
 
 import asyncio
-import enum
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from perpd.clock import Clock, SystemClock
 from perpd.errors import InvalidRequest, NotFound
 from perpd.journal import codec, schema
+from perpd.journal.query import Where, clamp_limit
+from perpd.journal.records import AuditEvent, ConfigRevision, Intent, IntentState, intent_of, revision_of
 from perpd.journal.writer import GroupCommitWriter, WriteFn
 from perpd.model import Fill, Order, OrderSpec, OrderStatus, TradingState
 
@@ -33,54 +33,6 @@ T = TypeVar("T")
 FILE_NAME = "journal.sqlite"
 Durability = Literal["full", "fast"]
 _SYNCHRONOUS = {"full": "FULL", "fast": "NORMAL"}
-
-
-class IntentState(str, enum.Enum):
-    OPEN = "open"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class Intent:
-    """A client's request, journaled before anything reaches a venue."""
-
-    id: int
-    spec: OrderSpec
-    source: str
-    idempotency_key: str | None
-    config_revision: int | None
-    state: IntentState
-    created_ms: int
-    updated_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One audit record: who did what, under which config revision and rule, with what result."""
-
-    id: int
-    ts_ms: int
-    actor: str
-    action: str
-    account: str | None
-    venue: str | None
-    symbol: str | None
-    client_id: str | None
-    config_revision: int | None
-    rule: str | None
-    result: str
-    details: Any
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigRevision:
-    revision: int
-    hash: str
-    source: str
-    ts_ms: int
-    diff: Any
-    config: Any
 
 
 _ORDER_MUTABLE = (
@@ -128,7 +80,7 @@ class Journal:
         if file.is_dir() or not file.suffix:
             file = file / FILE_NAME
         loop = asyncio.get_running_loop()
-        conn = await loop.run_in_executor(None, _open_writer, file, _SYNCHRONOUS[durability])
+        conn = await loop.run_in_executor(None, schema.connect, file, _SYNCHRONOUS[durability])
         writer = GroupCommitWriter()
         writer.start(conn)
         try:
@@ -227,14 +179,14 @@ class Journal:
 
     def intent(self, intent_id: int) -> Intent | None:
         row = self._row("SELECT * FROM intents WHERE id = ?", (intent_id,))
-        return _intent(row) if row is not None else None
+        return intent_of(row) if row is not None else None
 
     def intent_by_key(self, key: str) -> Intent | None:
         row = self._row("SELECT * FROM intents WHERE idempotency_key = ?", (key,))
-        return _intent(row) if row is not None else None
+        return intent_of(row) if row is not None else None
 
     def open_intents(self) -> list[Intent]:
-        return [_intent(r) for r in self._rows("SELECT * FROM intents WHERE state = 'open' ORDER BY id")]
+        return [intent_of(r) for r in self._rows("SELECT * FROM intents WHERE state = 'open' ORDER BY id")]
 
     async def set_intent_state(self, intent_id: int, state: IntentState | str) -> None:
         value = IntentState(state).value
@@ -305,7 +257,7 @@ class Journal:
     ) -> list[Order]:
         """Orders, newest first. `live` picks non-terminal (True) or terminal (False)
         statuses; `since_ms` keeps orders updated at or after that time."""
-        where = _Where()
+        where = Where()
         where.eq("account", account).eq("symbol", symbol).eq("intent_id", intent_id)
         if status is not None:
             statuses = [status] if isinstance(status, (str, OrderStatus)) else list(status)
@@ -316,7 +268,7 @@ class Journal:
             where.add("updated_ms >= ?", since_ms)
         rows = self._rows(
             f"SELECT * FROM orders {where} ORDER BY created_ms DESC, rowid DESC LIMIT ? OFFSET ?",
-            [*where.params, _limit(limit), max(0, offset)],
+            [*where.params, clamp_limit(limit), max(0, offset)],
         )
         return [codec.from_row(Order, r) for r in rows]
 
@@ -351,10 +303,10 @@ class Journal:
         client_id: str | None = None,
     ) -> list[Fill]:
         """Fills, oldest first (like `fetch_fills`), at or after `since_ms`."""
-        where = _Where().eq("account", account).eq("symbol", symbol).eq("client_id", client_id)
+        where = Where().eq("account", account).eq("symbol", symbol).eq("client_id", client_id)
         if since_ms is not None:
             where.add("ts_ms >= ?", since_ms)
-        rows = self._rows(f"SELECT * FROM fills {where} ORDER BY ts_ms, id LIMIT ?", [*where.params, _limit(limit)])
+        rows = self._rows(f"SELECT * FROM fills {where} ORDER BY ts_ms, id LIMIT ?", [*where.params, clamp_limit(limit)])
         return [codec.from_row(Fill, r) for r in rows]
 
     def last_fill_ms(self, account: str) -> int | None:
@@ -405,14 +357,14 @@ class Journal:
         newest_first: bool = False,
     ) -> list[AuditEvent]:
         """Audit records matching every given filter; `since_id` tails (id > since_id)."""
-        where = _Where().eq("action", action).eq("actor", actor).eq("account", account)
+        where = Where().eq("action", action).eq("actor", actor).eq("account", account)
         where.eq("venue", venue).eq("symbol", symbol).eq("client_id", client_id).eq("result", result)
         if since_id is not None:
             where.add("id > ?", since_id)
         if since_ms is not None:
             where.add("ts_ms >= ?", since_ms)
         order = "DESC" if newest_first else "ASC"
-        rows = self._rows(f"SELECT * FROM events {where} ORDER BY id {order} LIMIT ?", [*where.params, _limit(limit)])
+        rows = self._rows(f"SELECT * FROM events {where} ORDER BY id {order} LIMIT ?", [*where.params, clamp_limit(limit)])
         return [AuditEvent(**{**dict(r), "details": codec.loads(r["details"])}) for r in rows]
 
     # ------------------------------------------------------------------ trading state
@@ -460,11 +412,11 @@ class Journal:
 
     def latest_config_revision(self) -> ConfigRevision | None:
         row = self._row("SELECT * FROM config_revisions ORDER BY revision DESC LIMIT 1")
-        return _revision(row) if row is not None else None
+        return revision_of(row) if row is not None else None
 
     def config_revision(self, revision: int) -> ConfigRevision | None:
         row = self._row("SELECT * FROM config_revisions WHERE revision = ?", (revision,))
-        return _revision(row) if row is not None else None
+        return revision_of(row) if row is not None else None
 
     # ------------------------------------------------------------------ cursors
 
@@ -485,77 +437,8 @@ class Journal:
 # --------------------------------------------------------------------------- helpers
 
 
-def _open_writer(file: Path, synchronous: str) -> sqlite3.Connection:
-    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # check_same_thread=False: opened and migrated here, then owned by the writer thread alone.
-    conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("PRAGMA busy_timeout = 5000")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise sqlite3.OperationalError(f"cannot use WAL mode on {file} (got {mode})")
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        schema.migrate(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-class _Where:
-    """A conjunction of `column = ?` clauses, skipping filters that are None."""
-
-    def __init__(self) -> None:
-        self.clauses: list[str] = []
-        self.params: list[Any] = []
-
-    def eq(self, column: str, value: Any) -> _Where:
-        if value is not None:
-            self.add(f"{column} = ?", codec.to_db(value))
-        return self
-
-    def any_of(self, column: str, values: Iterable[Any]) -> _Where:
-        items = list(values)
-        self.clauses.append(f"{column} IN ({', '.join('?' * len(items))})" if items else "0")
-        self.params.extend(items)
-        return self
-
-    def add(self, clause: str, *params: Any) -> _Where:
-        self.clauses.append(clause)
-        self.params.extend(params)
-        return self
-
-    def __str__(self) -> str:
-        return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
-
-
-def _limit(limit: int) -> int:
-    return max(0, min(int(limit), 100_000))
-
-
 def _order_row(order: Order, now: int) -> dict[str, Any]:
     row = codec.row_of(order)
     row["created_ms"] = row["created_ms"] or now
     row["updated_ms"] = row["updated_ms"] or now
     return row
-
-
-def _intent(row: sqlite3.Row) -> Intent:
-    return Intent(
-        id=row["id"],
-        spec=codec.from_row(OrderSpec, codec.loads(row["spec"])),
-        source=row["source"],
-        idempotency_key=row["idempotency_key"],
-        config_revision=row["config_revision"],
-        state=IntentState(row["state"]),
-        created_ms=row["created_ms"],
-        updated_ms=row["updated_ms"],
-    )
-
-
-def _revision(row: sqlite3.Row) -> ConfigRevision:
-    return ConfigRevision(
-        revision=row["revision"], hash=row["hash"], source=row["source"], ts_ms=row["ts_ms"],
-        diff=codec.loads(row["diff"]), config=codec.loads(row["config"]),
-    )
