@@ -16,6 +16,8 @@ class LighterVenueConfig(VenueConfig):
     tx_per_min: Annotated[int, Field(gt=0)] | None = None  # default from tier
     market_slippage_bps: Annotated[int, Field(gt=0, le=5000)] = 100
     signer_threads: Annotated[int, Field(ge=1, le=8)] = 1
+    chain_id: Annotated[int, Field(gt=0)] | None = None  # default from network: 304 / 300
+    auth_token_secs: Annotated[int, Field(ge=60, le=8 * 3600)] = 6 * 3600  # Lighter allows 8 h
 
 
 class LighterApiKey(Model):
