@@ -1,0 +1,95 @@
+"""Client-side rate limits by account tier, so Lighter rarely has to refuse us.
+
+Lighter (docs rate-limits page; nautilus table): REST per IP and L1 address —
+standard 60 requests/min unweighted, premium 24,000 weighted/min; sendTx/sendTxBatch —
+standard 60 tx/min, premium 4,000/min (more with staked LIT). Premium weights: sendTx,
+sendTxBatch, nextNonce 6; accountInactiveOrders 100; apikeys 150; trades and
+recentTrades 600; everything else 300.
+
+A `TokenBucket` waits (on the injected clock) until a request fits; it never refuses.
+When Lighter still says 429/405/23xxx, the transport raises RateLimited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio
+
+from perpd.clock import Clock
+from venues.base import RateLimit
+
+PREMIUM_WEIGHTS = {
+    "/api/v1/sendTx": 6,
+    "/api/v1/sendTxBatch": 6,
+    "/api/v1/nextNonce": 6,
+    "/api/v1/accountInactiveOrders": 100,
+    "/api/v1/apikeys": 150,
+    "/api/v1/trades": 600,
+    "/api/v1/recentTrades": 600,
+}
+PREMIUM_DEFAULT_WEIGHT = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    requests_per_min: int
+    tx_per_min: int
+    weighted: bool
+
+    def weight(self, path: str) -> int:
+        if not self.weighted:
+            return 1
+        return PREMIUM_WEIGHTS.get(path, PREMIUM_DEFAULT_WEIGHT)
+
+    def rate_limits(self) -> tuple[RateLimit, ...]:
+        return (
+            RateLimit("rest_weight" if self.weighted else "rest_requests", self.requests_per_min, 60.0, "account"),
+            RateLimit("transactions", self.tx_per_min, 60.0, "account"),
+        )
+
+
+TIERS = {
+    "standard": Tier("standard", 60, 60, weighted=False),
+    "premium": Tier("premium", 24_000, 4_000, weighted=True),
+}
+
+
+def tier_of(name: str, requests_per_min: int | None = None, tx_per_min: int | None = None) -> Tier:
+    base = TIERS[name]
+    return Tier(base.name, requests_per_min or base.requests_per_min, tx_per_min or base.tx_per_min, base.weighted)
+
+
+class TokenBucket:
+    """`limit` units per `per_secs`, refilled continuously; `acquire` waits for room."""
+
+    def __init__(self, limit: int, per_secs: float, clock: Clock) -> None:
+        self.capacity = float(limit)
+        self.rate_per_ms = limit / (per_secs * 1000.0)
+        self.clock = clock
+        self._tokens = float(limit)
+        self._stamp = clock.now_ms()
+        self._lock = anyio.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock.now_ms()
+        if now > self._stamp:
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate_per_ms)
+            self._stamp = now
+
+    @property
+    def available(self) -> float:
+        self._refill()
+        return self._tokens
+
+    async def acquire(self, units: float = 1.0) -> None:
+        units = min(float(units), self.capacity)  # a heavy request waits for a full bucket
+        async with self._lock:  # first come, first served
+            while True:
+                self._refill()
+                if self._tokens >= units:
+                    self._tokens -= units
+                    return
+                wait_ms = (units - self._tokens) / self.rate_per_ms
+                await self.clock.sleep(max(wait_ms / 1000.0, 0.001))

@@ -1,0 +1,237 @@
+"""Signing through lighter-sdk's native signer, on dedicated worker threads.
+
+The signer is a Go shared library loaded once per process (`lighter.signer_client.
+get_signer()`); it keeps a registry of clients keyed by (api key index, account index).
+A call from the event-loop thread costs several milliseconds (the Go runtime has to
+adopt the thread each time) while a call from a long-lived worker thread costs well
+under one, so every call goes through a `SignerPool` of dedicated threads and the event
+loop only awaits the result. Several threads sign in parallel: cgo calls release the GIL.
+
+We call the library's exported functions directly rather than building a
+`lighter.SignerClient` (which opens an aiohttp session and a nonce manager we do not
+use): nonces, transport and retries are ours.
+
+Private keys are held as `SecretStr`, passed to the library once at registration and
+never logged, repr'd or put into an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import SecretStr
+
+from perpd.errors import AuthError, InvalidRequest, NotSupported
+from venues.lighter.constants import NIL_MARKET_INDEX
+
+T = TypeVar("T")
+
+_registry_lock = threading.Lock()  # CreateClient writes the library's global client map
+
+
+def _library() -> Any:
+    try:
+        from lighter.signer_client import get_signer
+    except Exception as exc:  # noqa: BLE001 - an import failure of the SDK is a config problem
+        raise NotSupported(f"lighter-sdk signer cannot be loaded ({type(exc).__name__})") from exc
+    try:
+        return get_signer()
+    except Exception as exc:  # noqa: BLE001 - unsupported platform raises a bare Exception
+        raise NotSupported(f"lighter-sdk has no signer for this platform: {exc}") from exc
+
+
+def _take(ptr: Any) -> str | None:
+    from lighter.signer_client import decode_and_free
+
+    return decode_and_free(ptr)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    """A signed L2 transaction, ready for `sendTx`."""
+
+    tx_type: int
+    tx_info: str  # the JSON the venue expects in the `tx_info` form field
+    tx_hash: str
+
+
+class SignerPool:
+    """Dedicated worker threads for the native signer; one per venue."""
+
+    def __init__(self, threads: int = 1, name: str = "lighter-signer") -> None:
+        self.threads = threads
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on a signer thread and await its result."""
+        return await asyncio.wrap_future(self._executor.submit(fn, *args))
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Any:
+        return self._executor.submit(fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class LighterSigner:
+    """Signs one account's transactions with its API keys (index -> private key)."""
+
+    def __init__(
+        self,
+        pool: SignerPool,
+        *,
+        url: str,
+        chain_id: int,
+        account_index: int,
+        keys: Mapping[int, SecretStr],
+    ) -> None:
+        self.pool = pool
+        self.url = url
+        self.chain_id = chain_id
+        self.account_index = account_index
+        self._keys = dict(keys)
+        self._registered = False
+
+    def __repr__(self) -> str:
+        return f"<LighterSigner account={self.account_index} keys={sorted(self._keys)}>"
+
+    @property
+    def key_indices(self) -> list[int]:
+        return sorted(self._keys)
+
+    # ------------------------------------------------------------------ registration
+
+    def register_sync(self) -> None:
+        """Register every key with the library (idempotent); AuthError on a bad key."""
+        if self._registered:
+            return
+        lib = _library()
+        with _registry_lock:
+            for index, secret in self._keys.items():
+                key = secret.get_secret_value()
+                key = key[2:] if key.startswith("0x") else key
+                err = _take(lib.CreateClient(self.url.encode(), key.encode(), self.chain_id, index, self.account_index))
+                if err:
+                    # The library's message does not contain the key; keep it anyway out.
+                    raise AuthError(f"lighter: API key {index} of account {self.account_index} refused by the signer", venue="lighter")
+        self._registered = True
+
+    async def register(self) -> None:
+        await self.pool.run(self.register_sync)
+
+    # ------------------------------------------------------------------ sync signing
+
+    def _decode(self, result: Any) -> SignedTx:
+        err = _take(result.err)
+        info = _take(result.txInfo)
+        tx_hash = _take(result.txHash)
+        _take(result.messageToSign)
+        if err:
+            raise InvalidRequest(f"lighter signer refused the transaction: {err}")
+        return SignedTx(int(result.txType), info or "", tx_hash or "")
+
+    def create_order_sync(
+        self,
+        *,
+        key: int,
+        nonce: int,
+        market_index: int,
+        client_order_index: int,
+        base_amount: int,
+        price: int,
+        is_ask: bool,
+        order_type: int,
+        time_in_force: int,
+        reduce_only: bool,
+        trigger_price: int,
+        order_expiry: int,
+    ) -> SignedTx:
+        self.register_sync()
+        return self._decode(
+            _library().SignCreateOrder(
+                market_index, client_order_index, base_amount, price, int(is_ask), order_type,
+                time_in_force, int(reduce_only), trigger_price, order_expiry,
+                0, 0, 0, 0, 0,  # integrator account/taker fee/maker fee, self-trade modes
+                0, nonce, key, self.account_index,
+            )
+        )
+
+    def cancel_order_sync(self, *, key: int, nonce: int, market_index: int, index: int) -> SignedTx:
+        self.register_sync()
+        return self._decode(_library().SignCancelOrder(market_index, index, 0, nonce, key, self.account_index))
+
+    def cancel_all_sync(
+        self, *, key: int, nonce: int, time_in_force: int, time_ms: int, market_index: int = NIL_MARKET_INDEX
+    ) -> SignedTx:
+        self.register_sync()
+        return self._decode(
+            _library().SignCancelAllOrders(time_in_force, time_ms, market_index, 0, nonce, key, self.account_index)
+        )
+
+    def modify_order_sync(
+        self, *, key: int, nonce: int, market_index: int, index: int, base_amount: int, price: int, trigger_price: int
+    ) -> SignedTx:
+        self.register_sync()
+        return self._decode(
+            _library().SignModifyOrder(
+                market_index, index, base_amount, price, trigger_price,
+                0, 0, 0, 0, 0,  # integrator fields, self-trade modes
+                0, nonce, 0, key, self.account_index,  # skip_nonce, nonce, order_version
+            )
+        )
+
+    def update_leverage_sync(
+        self, *, key: int, nonce: int, market_index: int, fraction: int, margin_mode: int
+    ) -> SignedTx:
+        self.register_sync()
+        return self._decode(
+            _library().SignUpdateLeverage(market_index, fraction, margin_mode, 0, nonce, key, self.account_index)
+        )
+
+    def auth_token_sync(self, *, key: int, deadline_s: int) -> str:
+        """`{deadline}:{account}:{key}:{sig}` for private REST endpoints and WS channels."""
+        self.register_sync()
+        result = _library().CreateAuthToken(deadline_s, key, self.account_index)
+        token, err = _take(result.str), _take(result.err)
+        if err or not token:
+            raise AuthError(f"lighter: cannot create an auth token for key {key}", venue="lighter")
+        return token
+
+    # ------------------------------------------------------------------ async wrappers
+
+    async def create_order(self, **fields: Any) -> SignedTx:
+        return await self.pool.run(lambda: self.create_order_sync(**fields))
+
+    async def cancel_order(self, **fields: Any) -> SignedTx:
+        return await self.pool.run(lambda: self.cancel_order_sync(**fields))
+
+    async def cancel_all(self, **fields: Any) -> SignedTx:
+        return await self.pool.run(lambda: self.cancel_all_sync(**fields))
+
+    async def modify_order(self, **fields: Any) -> SignedTx:
+        return await self.pool.run(lambda: self.modify_order_sync(**fields))
+
+    async def update_leverage(self, **fields: Any) -> SignedTx:
+        return await self.pool.run(lambda: self.update_leverage_sync(**fields))
+
+    async def auth_token(self, *, key: int, deadline_s: int) -> str:
+        return await self.pool.run(lambda: self.auth_token_sync(key=key, deadline_s=deadline_s))
+
+
+def create_api_key() -> tuple[str, str]:
+    """A fresh (private, public) API key pair from the native library, both 0x-hex.
+
+    Registering the public key on Lighter is a separate, L1-signed step (see
+    docs/venues/lighter.md); the emulator accepts any key.
+    """
+    from lighter.signer_client import create_api_key as sdk_create
+
+    private, public, err = sdk_create()
+    if err or not private or not public:
+        raise NotSupported(f"lighter signer could not generate a key: {err}")
+    return private, public
