@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -138,6 +139,8 @@ class Engine:
         self._stopping = False
         self._inflight: set[asyncio.Task[Any]] = set()
         self.stats = {"passes": 0, "orders_sent": 0, "denials": 0, "last_pass_ms": 0.0}
+        # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
+        self.venue_observers: list[Callable[[str, str, float], None]] = []
         self._bind_policies(config)
 
     # ------------------------------------------------------------------ lifecycle
@@ -514,6 +517,7 @@ class Engine:
 
     async def _send(self, session: AccountSession, request: OrderRequest, pending: Order, *, actor: str, rule: str) -> Order:
         self.stats["orders_sent"] += 1
+        started = time.perf_counter()
         try:
             acked = await session.create_order(request)
         except VenueRejected as exc:
@@ -527,6 +531,7 @@ class Engine:
             result = pending.evolve(status=OrderStatus.UNKNOWN, reason=f"unexpected error: {exc!r}", updated_ms=self.clock.now_ms())
         else:
             result = _merge(pending, acked)
+        self._observe(session.venue.name, "create_order", started)
         result = await self.record_order(result)
         await self._event(
             "place",
@@ -553,11 +558,14 @@ class Engine:
         if intent is not None and rule is None and actor != "reconciler":
             intent.state = "cancelled"
             await self.journal.set_intent_state(intent.id, "cancelled")
+        started = time.perf_counter()
         try:
             cancelled = await session.cancel_order(client_id)
         except OutcomeUnknown as exc:
+            self._observe(session.venue.name, "cancel_order", started)
             await self._event("cancel", actor=actor, account=order.account, client_id=client_id, rule=rule, result="unknown", details={"reason": exc.message})
             raise
+        self._observe(session.venue.name, "cancel_order", started)
         now = self.clock.now_ms()
         if cancelled:
             order = await self.record_order(order.evolve(status=OrderStatus.CANCELLED, updated_ms=now, reason=f"cancelled by {actor}"))
@@ -925,6 +933,12 @@ class Engine:
         details = fields.pop("details", None)
         await self.journal.record_event(action, actor=actor, result=result, config_revision=self.revision, details=details, **fields)
         self.bus.publish("events", {"action": action, "actor": actor, "result": result, **fields, "details": details})
+
+    def _observe(self, venue: str, verb: str, started: float) -> None:
+        if self.venue_observers:
+            secs = time.perf_counter() - started
+            for observer in self.venue_observers:
+                observer(venue, verb, secs)
 
     def _spawn_inflight(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
