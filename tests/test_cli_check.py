@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from perpd import cli
 from perpd.config import config_hash, load
+from perpd.secrets import Secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 PERPD = Path(sys.executable).parent / "perpd"
@@ -177,6 +179,34 @@ def test_keys_add_list_remove_through_the_console_script(env: dict[str, str], tm
     assert again.returncode == 1 and again.stderr.startswith("perpd keys: keystore:hl-agent: no such key")
     for result in (added, listed, wrong, removed, again):
         assert SECRET not in result.stdout + result.stderr and "correct horse" not in result.stdout + result.stderr
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # the child only execs
+def test_keys_add_on_a_terminal_prompts_without_echo(env: dict[str, str], tmp_path: Path) -> None:
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: a session whose controlling terminal is the pty
+        os.execve(str(PERPD), [str(PERPD), "keys", "add", "hl-agent", "--state-dir", str(tmp_path)], env)
+    seen = ""
+    try:
+        for prompt, answer in (("(not echoed): ", SECRET), ("Keystore passphrase: ", "pw"), ("Repeat the passphrase: ", "pw")):
+            while prompt not in seen:
+                seen += os.read(terminal, 1024).decode()
+            os.write(terminal, f"{answer}\n".encode())
+        while True:
+            try:
+                chunk = os.read(terminal, 1024).decode()
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert "added keystore:hl-agent" in seen
+    assert SECRET not in seen and "pw\r" not in seen  # nothing typed was echoed
+    assert Secrets(tmp_path, "pw").resolve("keystore:hl-agent").get_secret_value() == SECRET
 
 
 def test_keys_add_without_a_passphrase_or_terminal_exits_1(env: dict[str, str], tmp_path: Path) -> None:

@@ -376,7 +376,7 @@ async def test_close_lets_queued_writes_commit_then_refuses_more(tmp_path: Path)
 
 @pytest.mark.parametrize(("durability", "synchronous"), [("full", 2), ("fast", 1)])
 async def test_durability_sets_wal_and_the_synchronous_level(tmp_path: Path, durability: str, synchronous: int) -> None:
-    async with await Journal.open(tmp_path, durability=durability) as journal:  # type: ignore[arg-type]
+    async with Journal.open(tmp_path, durability=durability) as journal:  # type: ignore[arg-type]
         pragmas = await journal.write(lambda c: (
             c.execute("PRAGMA journal_mode").fetchone()[0], c.execute("PRAGMA synchronous").fetchone()[0]))
     assert pragmas == ("wal", synchronous)
@@ -445,7 +445,7 @@ def test_a_crash_mid_transaction_loses_no_committed_row(tmp_path: Path) -> None:
 
 
 async def test_a_new_file_is_migrated_to_strict_tables(tmp_path: Path) -> None:
-    async with await Journal.open(tmp_path / "new.sqlite") as journal:
+    async with Journal.open(tmp_path / "new.sqlite") as journal:
         assert journal.schema_version == SCHEMA_VERSION
     db = sqlite_utils.Database(tmp_path / "new.sqlite", execute_plugins=False)
     tables = {"intents", "orders", "fills", "events", "trading_state", "config_revisions", "cursors"}
@@ -457,16 +457,16 @@ async def test_a_new_file_is_migrated_to_strict_tables(tmp_path: Path) -> None:
 
 
 async def test_a_state_dir_that_does_not_exist_yet_gets_a_journal_inside(tmp_path: Path) -> None:
-    async with await Journal.open(tmp_path / "state" / "perpd") as journal:
+    async with Journal.open(tmp_path / "state" / "perpd") as journal:
         assert journal.path == tmp_path / "state" / "perpd" / "journal.sqlite"
     assert journal.path.is_file()
     assert (tmp_path / "state" / "perpd").stat().st_mode & 0o777 == 0o700
 
 
 async def test_reopening_keeps_rows_and_does_not_migrate_again(tmp_path: Path) -> None:
-    async with await Journal.open(tmp_path) as journal:
+    async with Journal.open(tmp_path) as journal:
         await journal.set_cursor("c", "1")
-    async with await Journal.open(tmp_path) as journal:
+    async with Journal.open(tmp_path) as journal:
         assert journal.cursor("c") == "1"
         assert journal.schema_version == SCHEMA_VERSION
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -59,14 +59,15 @@ class Journal:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    async def open(
+    def open(
         cls,
         path: str | os.PathLike[str],
         *,
         durability: Durability = "full",
         clock: Clock | None = None,
-    ) -> Journal:
-        """Open (creating and migrating as needed) the journal at `path`.
+    ) -> _Opening:
+        """Open (creating and migrating as needed) the journal at `path`:
+        `journal = await Journal.open(p)`, or `async with Journal.open(p) as journal:`.
 
         `path` is the SQLite file (it has a suffix: `.sqlite`, `.db`), or a state
         directory (an existing directory, or a path without a suffix) that holds or will
@@ -76,6 +77,10 @@ class Journal:
         """
         if durability not in _SYNCHRONOUS:
             raise ValueError(f"durability must be 'full' or 'fast' (got {durability!r})")
+        return _Opening(cls._open(path, durability, clock))
+
+    @classmethod
+    async def _open(cls, path: str | os.PathLike[str], durability: Durability, clock: Clock | None) -> Journal:
         file = Path(path).expanduser()
         if file.is_dir() or not file.suffix:
             file = file / FILE_NAME
@@ -435,6 +440,25 @@ class Journal:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+class _Opening:
+    """What `Journal.open` returns: await it, or use it as `async with`."""
+
+    def __init__(self, opening: Coroutine[Any, Any, Journal]) -> None:
+        self._opening = opening
+        self._journal: Journal | None = None
+
+    def __await__(self) -> Generator[Any, None, Journal]:
+        return self._opening.__await__()
+
+    async def __aenter__(self) -> Journal:
+        self._journal = await self._opening
+        return self._journal
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._journal is not None:
+            await self._journal.close()
 
 
 def _order_row(order: Order, now: int) -> dict[str, Any]:
