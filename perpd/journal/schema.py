@@ -136,6 +136,9 @@ def _script(sql: str) -> Callable[[sqlite_utils.Database], None]:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "intents, orders, fills, events, trading_state, config_revisions, cursors", _script(_V1)),
+    Migration(2, "index intents by source (a standing rule's latest intent)", _script(
+        "CREATE INDEX intents_source ON intents (source, id);"
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -193,6 +193,11 @@ class Journal:
     def open_intents(self) -> list[Intent]:
         return [intent_of(r) for r in self._rows("SELECT * FROM intents WHERE state = 'open' ORDER BY id")]
 
+    def latest_intent(self, source: str) -> Intent | None:
+        """The newest intent from a source (a standing order rule), whatever its state."""
+        row = self._row("SELECT * FROM intents WHERE source = ? ORDER BY id DESC LIMIT 1", (source,))
+        return intent_of(row) if row is not None else None
+
     async def set_intent_state(self, intent_id: int, state: IntentState | str) -> None:
         value = IntentState(state).value
         now = self._now()
