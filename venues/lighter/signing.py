@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,21 +35,32 @@ T = TypeVar("T")
 _registry_lock = threading.Lock()  # CreateClient writes the library's global client map
 
 
+def sdk_signer_module() -> Any:
+    """`lighter.signer_client`, imported without the SDK's own deprecation noise.
+
+    Importing `lighter` imports its WsClient, which uses websockets' legacy client and
+    warns about it on import; that is the SDK's business, so only that warning is muted.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="websockets.client.connect is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="websockets.legacy is deprecated", category=DeprecationWarning)
+        try:
+            import lighter.signer_client as module
+        except Exception as exc:  # noqa: BLE001 - an import failure of the SDK is a config problem
+            raise NotSupported(f"lighter-sdk signer cannot be loaded ({type(exc).__name__})") from exc
+    return module
+
+
 def _library() -> Any:
+    module = sdk_signer_module()
     try:
-        from lighter.signer_client import get_signer
-    except Exception as exc:  # noqa: BLE001 - an import failure of the SDK is a config problem
-        raise NotSupported(f"lighter-sdk signer cannot be loaded ({type(exc).__name__})") from exc
-    try:
-        return get_signer()
+        return module.get_signer()
     except Exception as exc:  # noqa: BLE001 - unsupported platform raises a bare Exception
         raise NotSupported(f"lighter-sdk has no signer for this platform: {exc}") from exc
 
 
 def _take(ptr: Any) -> str | None:
-    from lighter.signer_client import decode_and_free
-
-    return decode_and_free(ptr)
+    return sdk_signer_module().decode_and_free(ptr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,9 +241,7 @@ def create_api_key() -> tuple[str, str]:
     Registering the public key on Lighter is a separate, L1-signed step (see
     docs/venues/lighter.md); the emulator accepts any key.
     """
-    from lighter.signer_client import create_api_key as sdk_create
-
-    private, public, err = sdk_create()
+    private, public, err = sdk_signer_module().create_api_key()
     if err or not private or not public:
         raise NotSupported(f"lighter signer could not generate a key: {err}")
     return private, public
