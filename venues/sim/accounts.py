@@ -1,16 +1,20 @@
 """Accounts, positions and the margin arithmetic of the sim exchange.
 
-Cash amounts are Decimal, quantized to 1e-6 (USDC); entry prices to 1e-10. Every amount
-credited to a wallet balance is the same value reported on the fill or funding payment
-it came from, so `balance - deposits == realized - fees + funding` holds exactly.
+Positions keep their cost basis as an exact integer (`cost` = signed ticks x lots paid
+for the open size), so entry prices, realized and unrealized PnL never round: a partial
+close takes its proportional share of the cost (integer division; the remainder stays
+with what is still open and is realized with it). Cash amounts are Decimal: realized PnL
+is exact (units x tick x lot), fees and funding are quantized to 1e-6 (USDC). Every
+amount credited to the wallet is the value reported on the fill or funding payment it
+came from, so `balance - deposits == realized - fees + funding` holds exactly.
 
 Margin model (Hyperliquid-like, simplified):
-- initial margin of a position = |size| x mark / leverage (cross) or the margin locked
+- initial margin of a position = |size| x mark / leverage (cross), or the margin locked
   when it was opened (isolated, `iso_margin`);
 - a resting order reserves (lots that would increase the position when it was accepted)
   x price / leverage;
-- available = balance + cross unrealized PnL - cross margin - isolated margin - order margin;
-- maintenance margin = notional x 1 / (2 x max leverage); below it, liquidation.
+- available = balance + cross unrealized PnL - position margin - order margin;
+- maintenance margin = notional / (2 x max leverage); below it, liquidation.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 CASH = Decimal("0.000001")
 ENTRY = Decimal("1e-10")
 ZERO = Decimal(0)
+_CROSS, _ISOLATED = MarginMode.CROSS, MarginMode.ISOLATED
 
 
 def cash(value: Decimal) -> Decimal:
@@ -43,14 +48,22 @@ def tidy(value: Decimal) -> Decimal:
 
 
 class Pos:
-    __slots__ = ("lots", "entry", "realized", "funding", "iso_margin")
+    __slots__ = ("lots", "cost", "realized", "funding", "iso_margin")
 
     def __init__(self) -> None:
         self.lots = 0  # signed
-        self.entry = ZERO
+        self.cost = 0  # signed ticks x lots of the open size (same sign as lots)
         self.realized = ZERO
         self.funding = ZERO
         self.iso_margin = ZERO
+
+    def entry(self, m: MarketState) -> Decimal | None:
+        if not self.lots:
+            return None
+        whole, rest = divmod(self.cost, self.lots)
+        if not rest:
+            return whole * m.tick
+        return tidy((Decimal(self.cost) * m.tick / self.lots).quantize(ENTRY))
 
 
 class Account:
@@ -59,7 +72,8 @@ class Account:
     __slots__ = (
         "id", "house", "balance", "deposits", "positions", "leverage", "default_leverage",
         "open", "by_oid", "by_cid", "history", "history_limit", "fills", "payments",
-        "order_margin", "dms_deadline", "realized", "fees", "funding", "ro_count", "base",
+        "order_units", "dms_deadline", "realized", "fees", "funding", "ro_count", "base",
+        "_k",
     )
 
     def __init__(
@@ -76,16 +90,16 @@ class Account:
         self.balance = balance
         self.deposits = balance
         self.positions: dict[str, Pos] = {}
-        self.leverage: dict[str, tuple[int, MarginMode]] = {}
+        self.leverage: dict[str, tuple[int, MarginMode]] = {}  # explicit settings only
         self.default_leverage = default_leverage
         self.open: dict[int, SimOrder] = {}  # live orders, resting or waiting for a trigger
         self.by_oid: dict[int, SimOrder] = {}  # live and remembered orders
         self.by_cid: dict[str, SimOrder] = {}
         self.history: deque[SimOrder] = deque()  # finished orders, oldest first
         self.history_limit = history_limit
-        self.fills: deque = deque(maxlen=history_limit)
+        self.fills: deque[tuple] = deque(maxlen=history_limit)  # raw rows, see Exchange._clear
         self.payments: deque = deque(maxlen=history_limit)
-        self.order_margin = ZERO  # sum of the margin reserved by resting orders
+        self.order_units: dict[str, int] = {}  # symbol -> ticks x lots reserved by orders
         self.dms_deadline: int | None = None
         self.realized = ZERO
         self.fees = ZERO
@@ -94,12 +108,25 @@ class Account:
         # balance + cross unrealized - position margin, cached between changes of the
         # balance, positions, leverage or marks (`base = None` invalidates it).
         self.base: Decimal | None = None
+        self._k: dict[str, Decimal] = {}  # symbol -> tick x lot / leverage
 
     def lev(self, m: MarketState) -> tuple[int, MarginMode]:
         setting = self.leverage.get(m.symbol)
         if setting is not None:
             return setting
-        return min(self.default_leverage, m.max_leverage), MarginMode.CROSS
+        return min(self.default_leverage, m.max_leverage), _CROSS
+
+    def set_lev(self, m: MarketState, leverage: int, mode: MarginMode) -> None:
+        self.leverage[m.symbol] = (leverage, mode)
+        self._k.pop(m.symbol, None)
+        self.base = None
+
+    def k(self, m: MarketState) -> Decimal:
+        """Initial margin of one tick x lot of notional on `m` at this account's leverage."""
+        k = self._k.get(m.symbol)
+        if k is None:
+            k = self._k[m.symbol] = m.unit / self.lev(m)[0]
+        return k
 
     def pos(self, m: MarketState) -> Pos:
         pos = self.positions.get(m.symbol)
@@ -120,22 +147,31 @@ class Account:
             if not pos.lots:
                 continue
             m = markets[symbol]
-            pnl = m.size(pos.lots) * (m.mark_price - pos.entry)
+            pnl = (pos.lots * m.mark - pos.cost) * m.unit
             upnl += pnl
-            leverage, mode = self.lev(m)
-            if mode is MarginMode.ISOLATED:
+            if self.lev(m)[1] is _ISOLATED:
                 iso += pos.iso_margin
             else:
                 cross_upnl += pnl
-                pos_margin += m.size(abs(pos.lots)) * m.mark_price / leverage
-        return upnl, cross_upnl, pos_margin + iso, iso, self.order_margin
+                pos_margin += abs(pos.lots) * m.mark * self.k(m)
+        return upnl, cross_upnl, pos_margin + iso, iso, self.order_margin(markets)
+
+    def order_margin(self, markets: Mapping[str, MarketState]) -> Decimal:
+        total = ZERO
+        for symbol, units in self.order_units.items():
+            if units:
+                total += units * self.k(markets[symbol])
+        return total
 
     def available(self, markets: Mapping[str, MarketState]) -> Decimal:
         base = self.base
         if base is None:
-            _, cross_upnl, used, _, _ = self.margins(markets)
+            upnl, cross_upnl, used, _, _ = self.margins(markets)
             base = self.base = self.balance + cross_upnl - used
-        return base - self.order_margin
+        for symbol, units in self.order_units.items():
+            if units:
+                base -= units * self.k(markets[symbol])
+        return base
 
     def increasing_lots(self, m: MarketState, is_buy: bool, lots: int) -> int:
         """How many of `lots` would grow the position rather than reduce it."""
@@ -158,28 +194,27 @@ class Account:
             if not pos.lots:
                 continue
             m = markets[symbol]
-            if self.lev(m)[1] is MarginMode.ISOLATED:
+            if self.lev(m)[1] is _ISOLATED:
                 equity -= pos.iso_margin
                 continue
             any_cross = True
-            equity += m.size(pos.lots) * (m.mark_price - pos.entry)
-            maintenance += m.size(abs(pos.lots)) * m.mark_price * m.mmr
+            equity += (pos.lots * m.mark - pos.cost) * m.unit
+            maintenance += abs(pos.lots) * m.mark * m.unit * m.mmr
         return any_cross and equity < maintenance
 
     def isolated_shortfall(self, m: MarketState) -> bool:
         pos = self.positions.get(m.symbol)
-        if pos is None or not pos.lots or self.lev(m)[1] is not MarginMode.ISOLATED:
+        if pos is None or not pos.lots or self.lev(m)[1] is not _ISOLATED:
             return False
-        upnl = m.size(pos.lots) * (m.mark_price - pos.entry)
-        return pos.iso_margin + upnl < m.size(abs(pos.lots)) * m.mark_price * m.mmr
+        upnl = (pos.lots * m.mark - pos.cost) * m.unit
+        return pos.iso_margin + upnl < abs(pos.lots) * m.mark * m.unit * m.mmr
 
     def liquidation_price(self, m: MarketState, markets: Mapping[str, MarketState]) -> Decimal | None:
         """Mark at which this position alone would hit maintenance (others held still)."""
         pos = self.positions.get(m.symbol)
         if pos is None or not pos.lots:
             return None
-        size = m.size(pos.lots)
-        if self.lev(m)[1] is MarginMode.ISOLATED:
+        if self.lev(m)[1] is _ISOLATED:
             collateral = pos.iso_margin
         else:
             collateral = self.balance
@@ -187,60 +222,68 @@ class Account:
                 if symbol == m.symbol or not other.lots:
                     continue
                 om = markets[symbol]
-                if self.lev(om)[1] is MarginMode.ISOLATED:
+                if self.lev(om)[1] is _ISOLATED:
                     collateral -= other.iso_margin
                 else:
-                    collateral += om.size(other.lots) * (om.mark_price - other.entry)
-                    collateral -= om.size(abs(other.lots)) * om.mark_price * om.mmr
+                    collateral += (other.lots * om.mark - other.cost) * om.unit
+                    collateral -= abs(other.lots) * om.mark * om.unit * om.mmr
+        # collateral + size x (p - entry) = |size| x p x mmr, solved for p
+        size = pos.lots * m.lot
         sign = 1 if pos.lots > 0 else -1
-        price = (size * pos.entry - collateral) / (size * (1 - sign * m.mmr))
+        price = (pos.cost * m.unit - collateral) / (size * (1 - sign * m.mmr))
         return price.quantize(m.tick) if price > 0 else None
 
     # ---------------------------------------------------------------- fills
 
-    def apply_fill(self, m: MarketState, is_buy: bool, price_ticks: int, lots: int,
-                   fee_rate: Decimal) -> tuple[Decimal, Decimal, int]:
-        """Move the position and the balance for one fill: (realized, fee, lots before)."""
-        pos = self.pos(m)
+    def apply_fill(self, m: MarketState, is_buy: bool, price: int, lots: int,
+                   fee_unit: Decimal) -> tuple[Decimal, Decimal, int]:
+        """Move the position and the balance for one fill: (realized, fee, lots before).
+
+        `fee_unit` is the fee of one tick x lot of notional (tick x lot x fee rate)."""
+        pos = self.positions.get(m.symbol)
+        if pos is None:
+            pos = self.positions[m.symbol] = Pos()
         start = pos.lots
         delta = lots if is_buy else -lots
-        price = price_ticks * m.tick
-        qty = lots * m.lot
-        fee = cash(price * qty * fee_rate)
-        realized = ZERO
+        fee = (price * lots * fee_unit).quantize(CASH)  # the default context rounds half-even
         new = start + delta
-        leverage, mode = self.lev(m)
-        if start == 0 or (start > 0) == is_buy:
-            old_qty = abs(start) * m.lot
-            pos.entry = tidy(((pos.entry * old_qty + price * qty) / (old_qty + qty)).quantize(ENTRY))
-            if mode is MarginMode.ISOLATED:
-                pos.iso_margin = cash(pos.iso_margin + price * qty / leverage)
+        if start == 0 or (start > 0) == is_buy:  # opening or adding
+            pos.cost += delta * price
+            realized = ZERO
+            if self.leverage.get(m.symbol, (0, _CROSS))[1] is _ISOLATED:
+                pos.iso_margin = cash(pos.iso_margin + price * lots * self.k(m))
         else:
-            closing = min(lots, abs(start))
-            sign = 1 if start > 0 else -1
-            realized = cash((price - pos.entry) * (closing * m.lot) * sign)
+            closing = lots if lots < abs(start) else abs(start)
+            cost = pos.cost
+            share = abs(cost) * closing // abs(start)
+            removed = share if cost > 0 else -share
+            units = (closing * price if start > 0 else -closing * price) - removed
+            realized = units * m.unit if units else ZERO
             if new == 0:
-                pos.entry = ZERO
+                pos.cost = 0
                 pos.iso_margin = ZERO
             elif (new > 0) != (start > 0):  # flipped: the rest opens at this price
-                pos.entry = price
-                pos.iso_margin = cash(price * abs(new) * m.lot / leverage) if mode is MarginMode.ISOLATED else ZERO
-            elif mode is MarginMode.ISOLATED:
-                pos.iso_margin = cash(pos.iso_margin * abs(new) / abs(start))
+                pos.cost = new * price
+                if self.lev(m)[1] is _ISOLATED:
+                    pos.iso_margin = cash(abs(new) * price * self.k(m))
+            else:
+                pos.cost = cost - removed
+                if pos.iso_margin:
+                    pos.iso_margin = cash(pos.iso_margin * abs(new) / abs(start))
+            pos.realized += realized
+            self.realized += realized
         pos.lots = new
         self.base = None
-        pos.realized += realized
-        self.realized += realized
         self.fees += fee
         self.balance += realized - fee
         return realized, fee, start
 
     def apply_funding(self, m: MarketState, rate: Decimal) -> Decimal:
-        """Settle one funding interval: longs pay shorts when `rate` > 0."""
+        """Settle one funding interval at the mark: longs pay shorts when `rate` > 0."""
         pos = self.positions.get(m.symbol)
         if pos is None or not pos.lots:
             return ZERO
-        amount = cash(-(m.size(pos.lots) * m.mark_price * rate))
+        amount = cash(-(pos.lots * m.mark * m.unit * rate))
         self.base = None
         pos.funding += amount
         self.funding += amount

@@ -70,7 +70,7 @@ from venues.sim.events import (
     SimFill,
     SimReject,
 )
-from venues.sim.exchange import Exchange, public_trade
+from venues.sim.exchange import Exchange, fill_view, public_trade
 from venues.sim.market_makers import FlowParams, MarketFlow, funding_rate
 from venues.sim.markets import MarketSpec, MarketState, default_specs, specs_from_config
 from venues.sim.orders import SimOrder
@@ -277,9 +277,9 @@ class SimEngine(Trading, Exchange):
         size = lots * m.lot
         mark = m.mark_price
         if lots:
-            entry = pos.entry  # type: ignore[union-attr]
-            upnl = cash(size * (mark - entry))
-            margin = pos.iso_margin if mode is MarginMode.ISOLATED else cash(abs(size) * mark / leverage)  # type: ignore[union-attr]
+            entry = pos.entry(m)  # type: ignore[union-attr]
+            upnl = cash((lots * m.mark - pos.cost) * m.unit)  # type: ignore[union-attr]
+            margin = pos.iso_margin if mode is MarginMode.ISOLATED else cash(abs(lots) * m.mark * acct.k(m))  # type: ignore[union-attr]
             liq = acct.liquidation_price(m, self._markets)
         else:
             entry, upnl, margin, liq = None, ZERO, ZERO, None
@@ -315,7 +315,9 @@ class SimEngine(Trading, Exchange):
 
     def fills(self, account: str, since_ms: int = 0) -> list[SimFill]:
         acct = self._accounts.get(account)
-        return [f for f in acct.fills if f.ts_ms >= since_ms] if acct is not None else []
+        if acct is None:
+            return []
+        return [fill_view(acct.id, row) for row in acct.fills if row[11] >= since_ms]
 
     def funding_payments(self, account: str, since_ms: int = 0) -> list[FundingPayment]:
         acct = self._accounts.get(account)

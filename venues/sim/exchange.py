@@ -16,7 +16,7 @@ from typing import Any
 from perpd.clock import Clock
 from perpd.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 
-from venues.sim.accounts import Account, cash
+from venues.sim.accounts import Account
 from venues.sim.events import (
     BalanceEvent,
     BookDelta,
@@ -43,6 +43,7 @@ _GTC = TimeInForce.GTC
 _FOK = TimeInForce.FOK
 _POST_ONLY = TimeInForce.POST_ONLY
 _ZERO = Decimal(0)
+_MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
 
 
 class Exchange:
@@ -183,8 +184,7 @@ class Exchange:
         return best is not None and (price >= best if is_buy else price <= best)
 
     def _check_margin(self, acct: Account, m: MarketState, lots: int, price: int) -> None:
-        leverage = acct.lev(m)[0]
-        need = lots * price * m.unit / leverage
+        need = lots * price * acct.k(m)
         available = acct.available(self._markets)
         if need > available:
             raise SimReject(
@@ -232,21 +232,12 @@ class Exchange:
             units = (o.inc if o.inc < remaining else remaining) * o.price
         else:
             units = 0
-        if units != o.reserved:
-            m = o.m
-            margin = cash(units * m.unit / acct.lev(m)[0]) if units else _ZERO
-            acct.order_margin += margin - o.margin
-            o.margin = margin
+        delta = units - o.reserved
+        if delta:
+            units_by_symbol = acct.order_units
+            symbol = o.m.symbol
+            units_by_symbol[symbol] = units_by_symbol.get(symbol, 0) + delta
             o.reserved = units
-
-    def _reprice_reservations(self, acct: Account, m: MarketState) -> None:
-        """Leverage changed: restate the margin of every resting order on `m`."""
-        leverage = acct.lev(m)[0]
-        for o in acct.open.values():
-            if o.m is m and o.reserved:
-                margin = cash(o.reserved * m.unit / leverage)
-                acct.order_margin += margin - o.margin
-                o.margin = margin
 
     def _retire(self, o: SimOrder, status: OrderStatus, reason: Reason | None) -> None:
         """Bookkeeping of an order's end; the caller already took it off book/triggers."""
@@ -257,8 +248,7 @@ class Exchange:
         if acct.open.pop(o.oid, None) is not None and o.reduce_only:
             acct.ro_count -= 1
         if o.reserved:
-            acct.order_margin -= o.margin
-            o.margin = _ZERO
+            acct.order_units[o.m.symbol] -= o.reserved
             o.reserved = 0
         if acct.house:
             return
@@ -281,7 +271,8 @@ class Exchange:
             m.book.side(o.is_buy).remove(o)
             self._dirty_books.add(m)
         self._retire(o, _CANCELLED, reason)
-        self._emit_order(o)
+        if self._listeners:
+            self._emit_order(o)
         return True
 
     def _execute(self, o: SimOrder) -> None:
@@ -293,7 +284,8 @@ class Exchange:
             prices = opp.prices
             if not prices or (prices[0] > o.price if o.is_buy else prices[-1] < o.price):  # type: ignore[operator]
                 self._rest(o)
-                self._emit_order(o)
+                if self._listeners:
+                    self._emit_order(o)
                 return
         if o.tif is _FOK and not self._fillable(o):
             self._retire(o, _CANCELLED, Reason.FOK_UNFILLABLE)
@@ -380,10 +372,11 @@ class Exchange:
         self._next_tid += 1
         self._record_trade(m, tid, price, lots, taker, maker.acct.id, maker.oid)
         if not maker.acct.house:
-            self._clear(maker, price, lots, Liquidity.MAKER, tid)
-            self._emit_order(maker)
+            self._clear(maker, price, lots, _MAKER, tid)
+            if self._listeners:
+                self._emit_order(maker)
         if not taker.acct.house:
-            self._clear(taker, price, lots, Liquidity.TAKER, tid)
+            self._clear(taker, price, lots, _TAKER, tid)
 
     def _record_trade(self, m: MarketState, tid: int, price: int, lots: int, taker: SimOrder,
                       maker_account: str, maker_oid: int) -> None:
@@ -413,19 +406,18 @@ class Exchange:
     def _clear(self, o: SimOrder, price: int, lots: int, liquidity: Liquidity, tid: int,
                liquidation: bool = False) -> None:
         acct, m = o.acct, o.m
-        rate = m.maker_fee if liquidity is Liquidity.MAKER else m.taker_fee
-        realized, fee, start = acct.apply_fill(m, o.is_buy, price, lots, rate)
-        if acct.positions[m.symbol].lots:
+        fee_unit = m.maker_fee_unit if liquidity is _MAKER else m.taker_fee_unit
+        realized, fee, start = acct.apply_fill(m, o.is_buy, price, lots, fee_unit)
+        if start + (lots if o.is_buy else -lots):
             m.holders.add(acct)
         else:
             m.holders.discard(acct)
-        fill = SimFill(
-            tid, o.oid, o.client_id, acct.id, m.symbol, Side.BUY if o.is_buy else Side.SELL,
-            price * m.tick, lots * m.lot, fee, liquidity, realized, start * m.lot, self._ts, liquidation,
-        )
-        acct.fills.append(fill)
+        # Kept raw (ints) and turned into SimFill only when someone looks: fills are hot.
+        row = (m, tid, o.oid, o.client_id, o.is_buy, price, lots, fee, liquidity, realized, start,
+               self._ts, liquidation)
+        acct.fills.append(row)
         if self._listeners:
-            self._pending.append(FillEvent(acct.id, fill))
+            self._pending.append(FillEvent(acct.id, fill_view(acct.id, row)))
             self._touch(acct, m.symbol)
         if acct.ro_count:
             self._sweep_reduce_only(acct, m)
@@ -445,6 +437,12 @@ class Exchange:
         if not acct.house:
             self._remember(o)
         return o
+
+
+def fill_view(account: str, row: tuple) -> SimFill:
+    m, tid, oid, cid, is_buy, price, lots, fee, liquidity, realized, start, ts, liquidation = row
+    return SimFill(tid, oid, cid, account, m.symbol, Side.BUY if is_buy else Side.SELL, price * m.tick,
+                   lots * m.lot, fee, liquidity, realized, start * m.lot, ts, liquidation)
 
 
 def public_trade(m: MarketState, row: tuple) -> PublicTrade:

@@ -92,6 +92,9 @@ def default_specs(symbols: Iterable[str] = ("BTC-PERP", "ETH-PERP", "SOL-PERP"))
     return [default_spec(s) for s in symbols]
 
 
+_CACHE_LIMIT = 100_000
+
+
 class MarketState:
     """One market inside the engine: book, mark/index, triggers, trades, funding sums."""
 
@@ -99,7 +102,8 @@ class MarketState:
         "spec", "symbol", "tick", "lot", "unit", "min_lots", "min_notional", "max_leverage",
         "mmr", "maker_fee", "taker_fee", "book", "mark", "index", "index_float", "premium",
         "premium_sum", "premium_n", "funding_rate", "triggers", "trades", "candles",
-        "holders", "last_price", "fundings",
+        "holders", "last_price", "fundings", "maker_fee_unit", "taker_fee_unit", "min_units",
+        "_ticks", "_lots", "_prices", "_sizes",
     )
 
     def __init__(self, spec: MarketSpec) -> None:
@@ -114,11 +118,15 @@ class MarketState:
         self.unit = spec.tick_size * spec.lot_size  # quote value of 1 tick x 1 lot
         self.min_lots = int(spec.min_size / spec.lot_size)
         self.min_notional = spec.min_notional
+        # min notional in ticks x lots, so the check is one integer comparison
+        self.min_units = int((spec.min_notional / self.unit).to_integral_value(rounding="ROUND_CEILING"))
         self.max_leverage = spec.max_leverage
         # Maintenance margin is half the initial margin at max leverage (Hyperliquid's rule).
         self.mmr = Decimal(1) / (2 * spec.max_leverage)
         self.maker_fee = spec.maker_fee
         self.taker_fee = spec.taker_fee
+        self.maker_fee_unit = self.unit * spec.maker_fee  # fee of one tick x lot
+        self.taker_fee_unit = self.unit * spec.taker_fee
         self.book = Book()
         start = int(spec.start_price / spec.tick_size)
         self.mark = start  # ticks
@@ -135,24 +143,57 @@ class MarketState:
         self.last_price: int | None = None
         self.fundings: deque = deque(maxlen=1000)  # FundingEvent, oldest first
 
+        # Decimal <-> int conversions cost ~1 us each (int(Decimal) is slow); prices and
+        # sizes repeat, so they are memoized (bounded: cleared when they grow large).
+        self._ticks: dict[Decimal, int | None] = {}
+        self._lots: dict[Decimal, int | None] = {}
+        self._prices: dict[int, Decimal] = {}
+        self._sizes: dict[int, Decimal] = {}
+
     # conversions ---------------------------------------------------------------------
 
     def price(self, ticks: int) -> Decimal:
-        return ticks * self.tick
+        out = self._prices.get(ticks)
+        if out is None:
+            if len(self._prices) > _CACHE_LIMIT:
+                self._prices.clear()
+            out = self._prices[ticks] = ticks * self.tick
+        return out
 
     def size(self, lots: int) -> Decimal:
-        return lots * self.lot
+        out = self._sizes.get(lots)
+        if out is None:
+            if len(self._sizes) > _CACHE_LIMIT:
+                self._sizes.clear()
+            out = self._sizes[lots] = lots * self.lot
+        return out
 
     def ticks_of(self, price: Decimal) -> int | None:
         """Integer ticks of `price`, or None if it is not on the tick grid."""
+        try:
+            return self._ticks[price]
+        except KeyError:
+            pass
         q = price / self.tick
-        i = int(q)
-        return i if i == q else None
+        i = int(q) if q.is_finite() else None
+        out = i if i == q else None
+        if len(self._ticks) > _CACHE_LIMIT:
+            self._ticks.clear()
+        self._ticks[price] = out
+        return out
 
     def lots_of(self, size: Decimal) -> int | None:
+        try:
+            return self._lots[size]
+        except KeyError:
+            pass
         q = size / self.lot
-        i = int(q)
-        return i if i == q else None
+        i = int(q) if q.is_finite() else None
+        out = i if i == q else None
+        if len(self._lots) > _CACHE_LIMIT:
+            self._lots.clear()
+        self._lots[size] = out
+        return out
 
     @property
     def mark_price(self) -> Decimal:

@@ -18,7 +18,6 @@ _STOPS = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
 AVG_QUANTUM = Decimal("1e-10")
 _BUY, _SELL = Side.BUY, Side.SELL
 _view = OrderView
-_ZERO = Decimal(0)
 
 
 class SimOrder:
@@ -27,7 +26,7 @@ class SimOrder:
     __slots__ = (
         "oid", "acct", "m", "is_buy", "type", "tif", "price", "trigger", "size", "filled",
         "notional", "status", "reduce_only", "client_id", "created_ms", "updated_ms",
-        "reason", "triggered", "inc", "reserved", "margin", "prio",
+        "reason", "triggered", "inc", "reserved", "prio",
     )
 
     def __init__(
@@ -65,7 +64,6 @@ class SimOrder:
         self.triggered = False
         self.inc = 0  # lots that increased the position when accepted (margin basis)
         self.reserved = 0  # ticks * lots of margin basis currently reserved
-        self.margin = _ZERO  # the initial margin that basis stands for, in cash
         self.prio = oid  # time priority; renewed when an edit loses priority
 
     @property
@@ -103,8 +101,7 @@ class SimOrder:
 
     def view(self) -> OrderView:
         m = self.m
-        tick, lot = m.tick, m.lot
-        price, trigger, filled = self.price, self.trigger, self.filled
+        price, trigger = self.price, self.trigger
         # positional on purpose: this runs once per order operation
         return _view(
             self.oid,
@@ -114,11 +111,11 @@ class SimOrder:
             _BUY if self.is_buy else _SELL,
             self.type,
             self.tif,
-            price * tick if price is not None else None,
-            trigger * tick if trigger is not None else None,
-            self.size * lot,
-            filled * lot,
-            self.avg_price() if filled else None,
+            m.price(price) if price is not None else None,
+            m.price(trigger) if trigger is not None else None,
+            m.size(self.size),
+            m.size(self.filled),
+            self.avg_price() if self.filled else None,
             self.status,
             self.reduce_only,
             self.triggered,

@@ -13,11 +13,11 @@ from collections import deque
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, Side, TimeInForce
+from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, TimeInForce
 
 from venues.sim.accounts import Account, Pos
 from venues.sim.book import Book
-from venues.sim.events import FundingEvent, FundingPayment, Reason, SimFill
+from venues.sim.events import FundingEvent, FundingPayment, Reason
 from venues.sim.markets import MarketSpec, MarketState
 from venues.sim.orders import SimOrder
 
@@ -150,11 +150,11 @@ def _dump_account(a: Account) -> dict[str, Any]:
         "dms_deadline": a.dms_deadline,
         "leverage": {s: [lev, mode.value] for s, (lev, mode) in a.leverage.items()},
         "positions": {
-            s: [p.lots, str(p.entry), str(p.realized), str(p.funding), str(p.iso_margin)]
+            s: [p.lots, p.cost, str(p.realized), str(p.funding), str(p.iso_margin)]
             for s, p in a.positions.items() if p.lots or p.realized or p.funding
         },
         "orders": [_dump_order(o, o.oid in a.open) for o in orders],
-        "fills": [_dump_fill(f) for f in a.fills],
+        "fills": [_dump_fill(row) for row in a.fills],
         "payments": [[p.symbol, str(p.amount), str(p.rate), str(p.position), str(p.mark_price), p.ts_ms]
                      for p in a.payments],
     }
@@ -171,9 +171,10 @@ def _dump_order(o: SimOrder, live: bool) -> dict[str, Any]:
     }
 
 
-def _dump_fill(f: SimFill) -> list[Any]:
-    return [f.trade_id, f.oid, f.client_id, f.symbol, f.side.value, str(f.price), str(f.size), str(f.fee),
-            f.liquidity.value, str(f.realized_pnl), str(f.start_position), f.ts_ms, f.liquidation]
+def _dump_fill(row: tuple) -> list[Any]:
+    m, tid, oid, cid, is_buy, price, lots, fee, liquidity, realized, start, ts, liquidation = row
+    return [m.symbol, tid, oid, cid, is_buy, price, lots, str(fee), liquidity.value, str(realized), start,
+            ts, liquidation]
 
 
 def _load_account(engine: SimEngine, e: dict[str, Any], warnings: list[str]) -> None:
@@ -186,13 +187,13 @@ def _load_account(engine: SimEngine, e: dict[str, Any], warnings: list[str]) -> 
     for symbol, (lev, mode) in e["leverage"].items():
         if symbol in markets:
             acct.leverage[symbol] = (int(lev), MarginMode(mode))
-    for symbol, (lots, entry, realized, funding, iso) in e["positions"].items():
+    for symbol, (lots, cost, realized, funding, iso) in e["positions"].items():
         if symbol not in markets:
             if lots:
                 warnings.append(f"{acct.id}: position of {lots} lots on {symbol} dropped (market gone)")
             continue
         pos = acct.pos(markets[symbol])
-        pos.lots, pos.entry, pos.realized = int(lots), Decimal(entry), Decimal(realized)
+        pos.lots, pos.cost, pos.realized = int(lots), int(cost), Decimal(realized)
         pos.funding, pos.iso_margin = Decimal(funding), Decimal(iso)
         if pos.lots:
             markets[symbol].holders.add(acct)
@@ -222,10 +223,10 @@ def _load_account(engine: SimEngine, e: dict[str, Any], warnings: list[str]) -> 
         else:
             o.m.book.side(o.is_buy).add(o)
             engine._reserve(o)
-    for f in e["fills"]:
-        tid, oid, cid, symbol, side, price, size, fee, liq, realized, start, ts, liquidation = f
-        acct.fills.append(SimFill(tid, oid, cid, acct.id, symbol, Side(side), Decimal(price), Decimal(size),
-                                  Decimal(fee), Liquidity(liq), Decimal(realized), Decimal(start), ts, liquidation))
+    for symbol, tid, oid, cid, is_buy, price, lots, fee, liq, realized, start, ts, liquidation in e["fills"]:
+        if symbol in markets:
+            acct.fills.append((markets[symbol], tid, oid, cid, is_buy, price, lots, Decimal(fee), Liquidity(liq),
+                               Decimal(realized), start, ts, liquidation))
     acct.payments = deque(
         (FundingPayment(acct.id, s, Decimal(a), Decimal(r), Decimal(p), Decimal(mk), ts)
          for s, a, r, p, mk, ts in e["payments"]),

@@ -79,14 +79,12 @@ class Trading(Exchange):
             tif = TimeInForce(tif)
         if client_id is not None and client_id in acct.by_cid:
             raise SimReject(Reason.DUPLICATE_CLIENT_ID, f"client id {client_id!r} was already used")
-        q = size / m.lot
-        lots = int(q)
-        if lots != q or lots <= 0:
+        lots = m._lots.get(size)
+        if lots is None or lots <= 0:
             lots = self._lots(m, size)
         if price is not None:
-            q = price / m.tick
-            px = int(q)
-            if px != q or px <= 0:
+            px = m._ticks.get(price)
+            if px is None or px <= 0:
                 px = self._ticks(m, price)
         else:
             px = None
@@ -119,7 +117,7 @@ class Trading(Exchange):
         if reduce_only:
             if not acct.reducible_lots(m, is_buy):
                 raise SimReject(Reason.REDUCE_ONLY_WOULD_INCREASE, "reduce-only order would increase the position")
-        elif lots < m.min_lots or ref * lots * m.unit < m.min_notional:
+        elif lots < m.min_lots or ref * lots < m.min_units:
             self._check_order(acct, m, is_buy, lots, ref, reduce_only)  # raises with the reason
         if tif is _POST_ONLY and not is_trigger and self._would_cross(m, is_buy, px):  # type: ignore[arg-type]
             raise SimReject(Reason.POST_ONLY_WOULD_CROSS, _cross_message(m))
@@ -315,13 +313,9 @@ class Trading(Exchange):
                     raise SimReject(Reason.POSITION_OPEN, "cannot change margin mode with an open position")
                 if mode is MarginMode.ISOLATED and leverage < old[0]:
                     raise SimReject(Reason.POSITION_OPEN, "cannot lower the leverage of an open isolated position")
-            acct.leverage[m.symbol] = (leverage, mode)
-            acct.base = None
-            self._reprice_reservations(acct, m)
+            acct.set_lev(m, leverage, mode)
             if leverage < old[0] and acct.available(self._markets) < 0:
-                acct.leverage[m.symbol] = old
-                acct.base = None
-                self._reprice_reservations(acct, m)
+                acct.set_lev(m, *old)
                 raise SimReject(Reason.INSUFFICIENT_MARGIN, "not enough margin for that leverage")
             self._touch(acct, m.symbol)
         finally:
