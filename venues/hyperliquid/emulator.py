@@ -22,6 +22,7 @@ Fault injection for tests lives on `HyperliquidEmulator.faults` (`app.state.emul
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from venues.hyperliquid import emulator_exchange, emulator_info
 from venues.hyperliquid import emulator_shapes as shapes
 from venues.hyperliquid.emulator_ws import WsHub
 from venues.sim.engine import SimEngine
-from venues.sim.events import OrderEvent, Reason
+from venues.sim.events import OrderEvent
 from venues.sim.markets import MarketSpec, default_specs
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,9 @@ class HyperliquidEmulator:
         self.nonces = emulator_exchange.NonceBook()
         self.faults = Faults()
         self.action_counts: dict[str, int] = {}
-        self._dms_fired: dict[str, set[int]] = {}  # account -> times its switch fired
+        self._dms_armed: dict[str, int] = {}  # account -> when its switch fires
+        self._dms_fired: dict[str, list[int]] = {}  # account -> times its switch fired
+        self.received: deque[dict[str, Any]] = deque(maxlen=200)  # last /exchange bodies (tests)
         self._children: dict[tuple[str, int], list[dict[str, Any]]] = {}  # parent -> TP/SL wires
         self._deferred: list[tuple[str, int]] = []
         self.hub = WsHub(self)
@@ -170,6 +173,14 @@ class HyperliquidEmulator:
         status, _ = emulator_exchange.place_one(self, account, child)
         return status if "error" in status else "waitingForTrigger"
 
+    def arm_switch(self, account: str, when_ms: int | None) -> None:
+        """scheduleCancel: the engine cancels at `when_ms`; we count the firings."""
+        self.engine.cancel_all_after(account, when_ms)
+        if when_ms is None:
+            self._dms_armed.pop(account, None)
+        else:
+            self._dms_armed[account] = when_ms
+
     def schedule_triggers_today(self, account: str) -> int:
         today = self.now_ms() // DAY_MS
         return sum(1 for t in self._dms_fired.get(account, ()) if t // DAY_MS == today)
@@ -177,8 +188,6 @@ class HyperliquidEmulator:
     def _on_event(self, event: Any) -> None:
         if isinstance(event, OrderEvent):
             order = event.order
-            if order.reason is Reason.DEAD_MANS_SWITCH:
-                self._dms_fired.setdefault(event.account, set()).add(order.updated_ms)
             key = (event.account, order.oid)
             if key in self._children and not order.status.is_live:
                 if order.status.value == "filled":
@@ -190,6 +199,11 @@ class HyperliquidEmulator:
     def settle(self) -> None:
         """After each request or step: place TP/SL children of filled parents, then push
         the coalesced WS updates (full books, mids, asset contexts)."""
+        now = self.engine.now_ms
+        for account, when in list(self._dms_armed.items()):
+            if when <= now:  # fired (with or without orders to cancel): one of 10 a day
+                del self._dms_armed[account]
+                self._dms_fired.setdefault(account, []).append(when)
         while self._deferred:
             account, oid = self._deferred.pop(0)
             for child in self._children.pop((account, oid), []):

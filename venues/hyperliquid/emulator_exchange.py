@@ -29,12 +29,20 @@ NONCE_PAST_MS = 2 * 86_400_000
 NONCE_FUTURE_MS = 86_400_000
 SCHEDULE_MIN_MS = 5_000
 SCHEDULE_TRIGGERS_PER_DAY = 10
-AGENT_TYPES = [
-    {"name": "hyperliquidChain", "type": "string"},
-    {"name": "agentAddress", "type": "address"},
-    {"name": "agentName", "type": "string"},
-    {"name": "nonce", "type": "uint64"},
-]
+_USER_SIGNED = {
+    "approveAgent": ([
+        {"name": "hyperliquidChain", "type": "string"},
+        {"name": "agentAddress", "type": "address"},
+        {"name": "agentName", "type": "string"},
+        {"name": "nonce", "type": "uint64"},
+    ], "HyperliquidTransaction:ApproveAgent"),
+    "approveBuilderFee": ([
+        {"name": "hyperliquidChain", "type": "string"},
+        {"name": "maxFeeRate", "type": "string"},
+        {"name": "builder", "type": "address"},
+        {"name": "nonce", "type": "uint64"},
+    ], "HyperliquidTransaction:ApproveBuilderFee"),
+}
 _TIF = {"Gtc": TimeInForce.GTC, "Ioc": TimeInForce.IOC, "Alo": TimeInForce.POST_ONLY,
         "FrontendMarket": TimeInForce.IOC}
 _TRIGGER_TYPES = {("sl", True): OrderType.STOP_MARKET, ("sl", False): OrderType.STOP_LIMIT,
@@ -49,7 +57,7 @@ _REJECT_TEXT = {
     Reason.INSUFFICIENT_MARGIN: errors.MARGIN,
     Reason.REDUCE_ONLY_WOULD_INCREASE: errors.REDUCE_ONLY,
     Reason.BAD_TRIGGER: errors.INVALID_TPSL,
-    Reason.DUPLICATE_CLIENT_ID: "Order has a cloid that is already in use.",
+    Reason.DUPLICATE_CLIENT_ID: errors.DUPLICATE_CLOID,
     Reason.UNKNOWN_ORDER: errors.CANCEL_MISSING,
     Reason.BAD_LEVERAGE: errors.LEVERAGE_TOO_HIGH,
     Reason.POSITION_OPEN: "Cannot switch margin mode with an open position",
@@ -105,8 +113,9 @@ def answer(emu: HyperliquidEmulator, body: Any) -> dict[str, Any]:
         raise Malformed
     if vault is not None and not str(vault).startswith("0x"):
         vault = "0x" + str(vault)  # ccxt sends it without the prefix
-    if kind == "approveAgent":
-        return _approve_agent(emu, action, nonce, signature)
+    emu.received.append(body)
+    if kind in _USER_SIGNED:
+        return _user_signed(emu, kind, action, nonce, signature)
     handler = _HANDLERS.get(kind)
     if handler is None:
         raise Malformed
@@ -283,14 +292,14 @@ def _update_leverage(emu: HyperliquidEmulator, account: str, action: dict[str, A
 def _schedule_cancel(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dict[str, Any]:
     when = action.get("time")
     if when is None:
-        emu.engine.cancel_all_after(account, None)
+        emu.arm_switch(account, None)
         return _ok()
     now = emu.now_ms()
     if int(when) < now + SCHEDULE_MIN_MS:
         return _err(errors.SCHEDULE_TOO_SOON)
     if emu.schedule_triggers_today(account) >= SCHEDULE_TRIGGERS_PER_DAY:
         return _err(errors.SCHEDULE_TOO_MANY)
-    emu.engine.cancel_all_after(account, int(when))
+    emu.arm_switch(account, int(when))
     return _ok()
 
 
@@ -298,28 +307,35 @@ def _noop(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dic
     return _ok()
 
 
-def _approve_agent(emu: HyperliquidEmulator, action: dict[str, Any], nonce: int, signature: dict[str, Any]) -> dict[str, Any]:
-    """User-signed by the master wallet (agents cannot approve agents)."""
+def _user_signed(emu: HyperliquidEmulator, kind: str, action: dict[str, Any], nonce: int, signature: dict[str, Any]) -> dict[str, Any]:
+    """approveAgent / approveBuilderFee: EIP-712 signed by the master wallet itself
+    (agents cannot sign these)."""
+    types, primary = _USER_SIGNED[kind]
     try:
         message = dict(action)
-        message.setdefault("agentName", "")  # the SDK signs "" but drops the key when unnamed
+        if kind == "approveAgent":
+            message.setdefault("agentName", "")  # the SDK signs "" but drops the key when unnamed
         if int(message["nonce"]) != nonce:
             return _err("Nonce in the action does not match the request nonce")
         master = recover_user_from_user_signed_action(
-            message, {k: signature[k] for k in ("r", "s", "v")}, AGENT_TYPES,
-            "HyperliquidTransaction:ApproveAgent", emu.mainnet,
+            message, {k: signature[k] for k in ("r", "s", "v")}, types, primary, emu.mainnet
         ).lower()
-        agent = str(action["agentAddress"]).lower()
     except (KeyError, TypeError, ValueError) as exc:
         raise Malformed from exc
-    if emu.agents.get(master) is not None:  # an agent is not a master
+    if master in emu.agents:  # an agent is not a master
         return _err(errors.UNKNOWN_SIGNER.format(address=master))
     refusal = emu.nonces.use(master, nonce, emu.now_ms())
     if refusal is not None:
         return _err(refusal)
     emu.ensure_user(master)
-    emu.approve_agent(agent, master)
+    if kind == "approveAgent":
+        emu.approve_agent(str(action["agentAddress"]).lower(), master)
     return _ok()
+
+
+def _not_emulated(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dict[str, Any]:
+    # Real venue actions the engine has no model for: refused as a whole, never faked.
+    return _err(f"{action['type']} is not supported by the perpd emulator")
 
 
 _HANDLERS = {
@@ -331,4 +347,7 @@ _HANDLERS = {
     "updateLeverage": _update_leverage,
     "scheduleCancel": _schedule_cancel,
     "noop": _noop,
+    "updateIsolatedMargin": _not_emulated,
+    "twapOrder": _not_emulated,
+    "twapCancel": _not_emulated,
 }

@@ -124,6 +124,8 @@ class WsHub:
             self.connections.discard(conn)
             for key in conn.keys:
                 self.listeners.get(key, set()).discard(conn)
+            conn.outbox.close()
+            conn.inbox.close()
             with contextlib.suppress(Exception):
                 await websocket.close()
 

@@ -59,6 +59,7 @@ UNKNOWN_ASSET = "Unknown asset {asset}"
 UNKNOWN_ORDER = "Order was never placed, already canceled, or filled."
 LEVERAGE_TOO_HIGH = "Leverage exceeds the maximum for this asset"
 ISOLATED_ONLY = "Cross margin is not allowed for this asset"
+DUPLICATE_CLOID = "Order has a cloid that is already in use."
 ADDRESS_LIMIT = "Too many cumulative requests sent ({used} > {cap}) for cumulative volume traded ${volume}."
 DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 
@@ -83,6 +84,7 @@ ORDER_ERRORS: tuple[tuple[str, type[VenueError], str], ...] = (
     (r"margin tier limit", VenueRejected, "margin_tier"),
     (r"^Only post-only orders allowed", VenueRejected, "post_only_period"),
     (r"never placed, already canceled, or filled", VenueRejected, "unknown_order"),
+    (r"cloid", VenueRejected, "duplicate_client_id"),
 )
 
 ACTION_ERRORS: tuple[tuple[str, type[VenueError], str], ...] = (

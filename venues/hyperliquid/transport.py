@@ -142,6 +142,8 @@ class HyperliquidTransport:
                 # the body until the peer's delayed ACK (~40 ms on every request).
                 transport=httpx.AsyncHTTPTransport(
                     socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                    # Plain http (the emulator) uses no TLS: skip loading a CA bundle.
+                    verify=self.rest_url.startswith("https://"),
                     limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
                 ),
             )

@@ -27,6 +27,7 @@ CATALOG = json.loads((Path(__file__).parents[2] / "fixtures" / "hyperliquid" / "
     (errors.ZERO_SIZE, "zero_size"),
     (errors.PRICE_BAND, "price_band"),
     (errors.CANCEL_MISSING, "unknown_order"),
+    (errors.DUPLICATE_CLOID, "duplicate_client_id"),
     ("Order value too large. Max is $5000000.", "max_notional"),
     ("Order would increase open interest while open interest is capped", "open_interest_cap"),
     ("Order would cause position to exceed margin tier limit at current leverage", "margin_tier"),
