@@ -178,6 +178,20 @@ class PnlTracker:
             tracker._restore(saved)
         return tracker
 
+    def rebuild(self, fills: Iterable[Fill], now_ms: int | None = None, *, baselines: Iterable[Baseline] = ()) -> None:
+        """Replace this tracker's books with a replay of `fills` (the journal) and baselines.
+
+        Keeps the reset times and the marks already seen; with `now_ms`, windows are rolled
+        to it so a read right away measures from the right reset.
+        """
+        fresh = PnlTracker.from_fills(fills, self._reset_times, baselines=baselines)
+        marks = self._marks
+        self._books, self._seen = fresh._books, fresh._seen
+        self._marks = {**fresh._marks, **marks}
+        if now_ms is not None:
+            for book in self._books.values():
+                self._roll(book, now_ms)
+
     @property
     def reset_times(self) -> tuple[str, ...]:
         return self._reset_times

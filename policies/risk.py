@@ -32,7 +32,8 @@ symbol as if they filled (the worst case), but never the order named by
 `OrderCheck.replaces` (an edit or cancel-replace). An order that does not increase the
 exposure a limit measures always passes that limit, so a position that drifted over its
 limit as the mark moved can still be cut. Checks that value a position need the mark: with
-`mark = None` they deny, unless the order only reduces.
+`mark = None` they deny, unless the order only reduces the account's own position (the
+aggregate limit cannot tell without the mark, so it denies).
 """
 
 from __future__ import annotations
@@ -418,9 +419,11 @@ class RiskGate:
         """Every loss limit breached now, per policy and account in its scope.
 
         Loss is measured on the whole account since the policy's reset time (policies.pnl);
-        a trip's scope is the policy's scope narrowed to that account. Pure: reports current
-        breaches every time; the engine keeps what it already tripped.
+        a trip's scope is the policy's scope narrowed to that account. Reports current
+        breaches every time (the engine keeps what it already tripped); the only effect is
+        that `pnl` starts tracking any reset time a policy needs and it lacked.
         """
+        pnl.track(*self.reset_times)  # idempotent: a reload may have added a reset time
         trips = []
         for policy in self.policies:
             limits = [(key, measure) for key, measure in LOSS_LIMITS.items() if getattr(policy, key) is not None]

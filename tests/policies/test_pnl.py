@@ -230,9 +230,14 @@ def test_a_tracker_rebuilt_from_fills_and_saved_baselines_equals_the_incremental
     saved = [Baseline.from_dict(b.to_dict()) for b in incremental.baselines()]
     rebuilt = PnlTracker.from_fills(journal, ["00:00", "08:00"], baselines=saved)
     rebuilt.on_marks(portfolio, now)
+    in_place = PnlTracker(["00:00", "08:00"])  # a running engine rebuilding after a gap
+    in_place.on_fill(fill("alpha", Side.BUY, "99", "1", ts_ms=DAY0, trade_id="stale"))
+    in_place.rebuild(journal, now, baselines=saved)
+    in_place.on_marks(portfolio, now)
     for account in ("alpha", "beta", "gamma"):
         for reset in ("00:00", "08:00"):
             assert rebuilt.view(account, reset, now) == incremental.view(account, reset, now)
+            assert in_place.view(account, reset, now) == incremental.view(account, reset, now)
 
 
 def test_a_tracker_rebuilt_from_fills_alone_matches_when_flat_at_the_reset() -> None:

@@ -549,3 +549,12 @@ def test_each_policy_measures_its_loss_from_its_own_reset_time() -> None:
     assert _trips(gate, portfolio, tracker, "99000", DAY0 + 7 * HOUR + 1800_000) == []  # -1020 since both
     assert _trips(gate, portfolio, tracker, "99000", DAY0 + 8 * HOUR + 1800_000) == []  # morning: 0 since 08:00
     assert _trips(gate, portfolio, tracker, "98500", DAY0 + 9 * HOUR) == [("midnight", "daily_loss_limit")]
+
+
+def test_loss_trips_track_a_reset_time_the_tracker_was_not_built_with() -> None:
+    portfolio, tracker = _long_one_btc(DAY0 + 9 * HOUR)  # tracks 00:00 only
+    gate = RiskGate([policy("late", reset_time_utc="12:00", daily_loss_limit=100)])
+    assert gate.loss_trips(portfolio, tracker, DAY0 + 12 * HOUR) == []
+    assert tracker.reset_times == ("00:00", "12:00")
+    assert _trips(gate, portfolio, tracker, "100000", DAY0 + 13 * HOUR) == []
+    assert _trips(gate, portfolio, tracker, "99800", DAY0 + 14 * HOUR) == [("late", "daily_loss_limit")]
