@@ -2,8 +2,8 @@
 
 Same URLs and JSON shapes as the venue, backed by one sim engine (venues/sim/engine.py).
 The official SDK's `Info` and `Exchange` pointed at it work unchanged, and so does
-perpd's Hyperliquid venue. Serve it with `perpd emulate hyperliquid --port 3001`
-(3001 is the SDK's `LOCAL_API_URL` port).
+perpd's Hyperliquid venue. Serve it with `perpd emulate hyperliquid` (port 8781 by
+default, as in configs/hyperliquid-emulator.toml).
 
 Signatures are checked as the venue checks them: the signer is recovered from the
 EIP-712 signature (testnet source "b" unless `mainnet=True`), and must be a known user
@@ -46,7 +46,7 @@ from venues.sim.markets import MarketSpec, default_specs
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 3001
+DEFAULT_PORT = 8781
 DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 DAY_MS = 86_400_000
 

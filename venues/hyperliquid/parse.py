@@ -165,8 +165,22 @@ def parse_all_mids(payload: Mapping[str, Any]) -> dict[str, Decimal]:
 # --------------------------------------------------------------------------- public data
 
 
+# Hyperliquid pushes the whole book every time and most levels repeat from one push to
+# the next, so a level seen before is reused instead of rebuilt (BookLevel is immutable).
+_LEVEL_CACHE: dict[tuple[str, str], BookLevel] = {}
+_LEVEL_CACHE_MAX = 200_000
+
+
+def _new_level(key: tuple[str, str]) -> BookLevel:
+    if len(_LEVEL_CACHE) >= _LEVEL_CACHE_MAX:
+        _LEVEL_CACHE.clear()
+    level = _LEVEL_CACHE[key] = BookLevel(_D(key[0]), _D(key[1]))
+    return level
+
+
 def _levels(side: Iterable[Mapping[str, Any]]) -> tuple[BookLevel, ...]:
-    return tuple([BookLevel(_D(level["px"]), _D(level["sz"])) for level in side])
+    get = _LEVEL_CACHE.get
+    return tuple([get((lv["px"], lv["sz"])) or _new_level((lv["px"], lv["sz"])) for lv in side])
 
 
 def parse_l2_book(payload: Mapping[str, Any], symbol: str, *, venue: str = VENUE) -> OrderBook:

@@ -74,6 +74,11 @@ class HyperliquidSession(AccountSession):
         self._known: dict[str, Order] = {}  # client id -> last Order we saw
         self._held: set[str] = set()  # symbols with a position at the last state read
 
+    async def connect(self) -> None:
+        """Read the address budget the venue has counted for this account (it also
+        tells an emulator the account exists, like a deposit would)."""
+        await self.fetch_rate_limit()
+
     @property
     def signer_address(self) -> str:
         return self._signer.address

@@ -129,3 +129,23 @@ def test_nonces_strictly_increase_under_threads_even_within_one_millisecond() ->
 def test_sessions_sharing_an_agent_share_its_nonce_sequence() -> None:
     address = "0x" + "99" * 20
     assert NonceSource.for_signer(address) is NonceSource.for_signer(address.upper().replace("0X", "0x"))
+
+
+def test_the_fast_keccak_equals_the_library_keccak_in_every_thread() -> None:
+    import os
+
+    from venues.hyperliquid.signing import _slow_keccak256, keccak256
+
+    samples = [b"", b"a", os.urandom(135), os.urandom(136), os.urandom(137), os.urandom(5000)]
+    assert all(keccak256(s) == _slow_keccak256(s) for s in samples)
+    results: list[bool] = []
+
+    def check() -> None:
+        results.extend(keccak256(s) == _slow_keccak256(s) for s in samples * 50)
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 * 300 and all(results)
