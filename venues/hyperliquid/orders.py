@@ -37,6 +37,8 @@ TPSL = {
     OrderType.TAKE_PROFIT_MARKET: ("tp", True),
     OrderType.TAKE_PROFIT_LIMIT: ("tp", False),
 }
+TAKE_PROFITS = (OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT)
+STOPS = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
 TRIGGER_SLIPPAGE_BPS = Decimal(1000)  # the venue fills market triggers within 10 %
 
 
@@ -116,6 +118,8 @@ def order_after(
     trigger = wire_order["t"].get("trigger")
     status = OrderStatus.OPEN
     filled = Decimal(0)
+    if result.kind == "waiting" and result.waiting_for == "fill":
+        status = OrderStatus.PENDING  # a TP/SL child the venue places once its parent fills
     if result.kind == "filled":
         filled = result.filled_size
         # An IOC (or market) remainder is cancelled at once; a resting remainder would

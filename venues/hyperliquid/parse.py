@@ -502,6 +502,7 @@ class PlaceResult:
     filled_size: Decimal = ZERO
     avg_price: Decimal | None = None
     error: str | None = None
+    waiting_for: str | None = None  # "fill" (parent still open) | "trigger" (child placed)
 
 
 def parse_statuses(body: Mapping[str, Any]) -> list[Any]:
@@ -514,7 +515,7 @@ def parse_statuses(body: Mapping[str, Any]) -> list[Any]:
 
 def parse_place_result(status: Any) -> PlaceResult:
     if isinstance(status, str):  # "waitingForTrigger" / "waitingForFill" children
-        return PlaceResult("waiting")
+        return PlaceResult("waiting", waiting_for="fill" if status == "waitingForFill" else "trigger")
     if "resting" in status:
         return PlaceResult("resting", oid=str(int(status["resting"]["oid"])))
     if "filled" in status:

@@ -207,6 +207,38 @@ class HyperliquidSession(AccountSession):
                     slots[i] = exc
         return [s if s is not None else errors.bad_payload("missing status") for s in slots]
 
+    async def create_order_with_tpsl(
+        self,
+        parent: OrderRequest,
+        *,
+        take_profit: OrderRequest | None = None,
+        stop_loss: OrderRequest | None = None,
+    ) -> list[Order | Exception]:
+        """Parent plus attached TP/SL in one action (grouping `normalTpsl`): the venue
+        places the children, reduce-only triggers, once the parent has filled. Slots:
+        parent, then the children given (a child not yet placed comes back PENDING)."""
+        children = [c for c in (take_profit, stop_loss) if c is not None]
+        for child, kinds in ((take_profit, orders.TAKE_PROFITS), (stop_loss, orders.STOPS)):
+            if child is not None and (child.type not in kinds or not child.reduce_only or child.side is parent.side):
+                raise InvalidRequest(f"{self.venue.name}: a TP/SL child must be a reduce-only {'/'.join(k.value for k in kinds)} on the other side")
+        if not children:
+            raise InvalidRequest(f"{self.venue.name}: give a take_profit, a stop_loss or both")
+        requests = [parent, *children]
+        wires = [await self._wire(r) for r in requests]
+        try:
+            answer = await self._send(wire.order_action(wires, grouping="normalTpsl", builder=self._builder), len(wires))
+        except VenueError as exc:
+            return [exc] * len(wires)
+        now = self.venue.clock.now_ms()
+        out: list[Order | Exception] = []
+        for request, wire_order, status in zip(requests, wires, parse.parse_statuses(answer), strict=False):
+            try:
+                order = orders.order_after(request, parse.parse_place_result(status), wire_order, account=self.account, venue=self.venue.name, now_ms=now)
+                out.append(self._remember(order))
+            except VenueError as exc:
+                out.append(exc)
+        return out
+
     async def _asset_of(self, client_id: str) -> int | None:
         known = self._known.get(client_id)
         if known is None:

@@ -82,15 +82,19 @@ class WeightBudget:
 class _Allowance:
     used: int = 0
     cap: int = 10_000  # the venue's initial buffer; refreshed from userRateLimit
+    last_over: float = float("-inf")  # monotonic time of the last action past the cap
 
 
 class AddressBudgets:
     """The per-address action budget (1 request per USDC traded, 10,000 to start),
     shared by every session of a venue: accounts trading one address share it.
 
-    Requests over the cap are refused locally as RateLimited (nothing is sent); the
-    venue's own counters (`userRateLimit`) overwrite ours whenever fetched.
+    Past the cap the venue still takes one action per 10 s; so does this budget, and
+    refuses the rest locally as RateLimited (nothing is sent). The venue's own counters
+    (`userRateLimit`) overwrite ours whenever fetched.
     """
+
+    EXHAUSTED_INTERVAL_SECS = 10.0
 
     def __init__(self) -> None:
         self._by_address: dict[str, _Allowance] = {}
@@ -107,10 +111,14 @@ class AddressBudgets:
         # Cancels get extra room: min(cap + 100000, 2 * cap) (docs).
         cap = min(allowance.cap + 100_000, allowance.cap * 2) if cancel else allowance.cap
         if allowance.used + count > cap:
-            raise RateLimited(
-                f"hyperliquid: address {address} has used {allowance.used} of {cap} actions",
-                venue=errors.VENUE, code="address_budget", retry_after_secs=10.0,
-            )
+            now = time.monotonic()
+            wait = allowance.last_over + self.EXHAUSTED_INTERVAL_SECS - now
+            if wait > 0:
+                raise RateLimited(
+                    f"hyperliquid: address {address} has used {allowance.used} of {cap} actions",
+                    venue=errors.VENUE, code="address_budget", retry_after_secs=wait,
+                )
+            allowance.last_over = now
         allowance.used += count
 
 
