@@ -431,7 +431,13 @@ class Engine:
             slippage_bps=spec.slippage_bps,
         )
         venue.capabilities.check(request, venue.name)
-        check_against_market(request if price is not None else replace(request, price=self._worst_price(spec, venue.name)), market)
+        if price is None:
+            # A market order is checked (min notional) at its worst price, on the tick.
+            worst = self._worst_price(spec, venue.name)
+            probe = replace(request, price=market.round_price(worst, spec.side) if worst is not None else None)
+        else:
+            probe = request
+        check_against_market(probe, market)
         self._gate(account, venue.name, spec, request, market)
         return spec, request, market
 
