@@ -63,3 +63,49 @@ def secrets_of(mapping: dict[str, str]) -> Any:
         return SecretStr(mapping[reference])
 
     return resolve
+
+
+@asynccontextmanager
+async def lighter_world(
+    api_key: str,
+    *,
+    account_index: int = 1001,
+    key_indices: tuple[int, ...] = (3,),
+    timeout_secs: float = 5.0,
+    **app_options: Any,
+) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """(emulator, venue, session): a Lighter emulator on loopback and a connected perpd
+    venue and account session pointed at it (one throwaway key for every key index)."""
+    from venues.lighter.config import LighterAccountConfig, LighterVenueConfig
+    from venues.lighter.emulator import create_app
+    from venues.lighter.venue import LighterVenue
+
+    app = create_app(**app_options)
+    async with serve(app) as url:
+        config = LighterVenueConfig(rest_url=url, tier="premium", timeout_secs=timeout_secs, signer_threads=2)
+        venue = LighterVenue("lighter", config)
+        account = LighterAccountConfig(
+            venue="lighter",
+            account_index=account_index,
+            api_keys=tuple({"index": i, "secret": "env:LIGHTER_TEST_KEY"} for i in key_indices),  # type: ignore[misc]
+        )
+        session = venue.session("acct", account, secrets_of({"env:LIGHTER_TEST_KEY": api_key}))
+        try:
+            await venue.connect()
+            await session.connect()
+            yield app.state.lighter, venue, session
+        finally:
+            await session.close()
+            await venue.close()
+
+
+async def eventually(probe: Any, *, timeout_secs: float = 10.0, interval_secs: float = 0.05) -> Any:
+    """Await `probe()` until it returns something truthy (async acks settle on the venue)."""
+    deadline = asyncio.get_running_loop().time() + timeout_secs
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_secs} s (last value {value!r})")
+        await asyncio.sleep(interval_secs)
