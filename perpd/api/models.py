@@ -113,7 +113,7 @@ class OrderQuery(In):
     account: Name | None = None
     symbol: Symbol | None = None
     status: OrderStatus | None = None
-    live: StrictBool | None = None
+    live: bool | None = None  # query strings: true/false/1/0
     since: Millis | None = Field(None, description="updated at or after this time (ms since the epoch)")
     limit: Limit = 100
     offset: Annotated[int, Field(ge=0, le=10**9)] = 0
@@ -300,7 +300,7 @@ class EventsQuery(In):
     since_id: Annotated[int, Field(ge=0)] | None = None
     since: Millis | None = None
     limit: Limit = 100
-    newest_first: StrictBool = False
+    newest_first: bool = False
 
 
 class Events(Out):
