@@ -1,8 +1,9 @@
 """A local price-level book fed by `order_book/{m}`: snapshot, then deltas.
 
-Levels live in a dict (price -> size) plus a bisect-sorted price list per side, so a
-delta for an existing level is one dict write and a new or removed level is one
-bisect + list insert/delete. Continuity follows Lighter's nonces: every update carries
+Levels live in a dict (price -> size, kept as the venue's text until read) plus a
+bisect-sorted price list per side, so a delta for an existing level is one dict write
+and a new or removed level is one bisect + list insert/delete; price texts repeat, so
+their Decimals are cached. Continuity follows Lighter's nonces: every update carries
 `begin_nonce`, which must equal the `nonce` of the state it applies to (the rule
 nautilus_trader's adapter uses); otherwise `BookGap` is raised and the caller resyncs.
 """
@@ -24,29 +25,18 @@ class BookGap(Exception):
 
 
 class _Side:
+    """One side: price -> size text, and the prices kept sorted ascending."""
+
     __slots__ = ("sizes", "prices", "descending")
 
     def __init__(self, descending: bool) -> None:
-        self.sizes: dict[Decimal, Decimal] = {}
-        self.prices: list[Decimal] = []  # ascending
+        self.sizes: dict[Decimal, str] = {}  # sizes stay text until someone reads them
+        self.prices: list[Decimal] = []
         self.descending = descending
 
     def clear(self) -> None:
         self.sizes.clear()
         self.prices.clear()
-
-    def set(self, price: Decimal, size: Decimal) -> None:
-        sizes = self.sizes
-        if size == 0:
-            if sizes.pop(price, None) is not None:
-                prices = self.prices
-                del prices[bisect_left(prices, price)]
-        elif price in sizes:
-            sizes[price] = size
-        else:
-            sizes[price] = size
-            prices = self.prices
-            prices.insert(bisect_left(prices, price), price)
 
     def best(self) -> Decimal | None:
         if not self.prices:
@@ -59,14 +49,19 @@ class _Side:
         for price in prices:
             if depth is not None and len(out) >= depth:
                 break
-            out.append(BookLevel(price, self.sizes[price]))
+            out.append(BookLevel(price, Decimal(self.sizes[price])))
         return tuple(out)
+
+
+def _is_zero(size: str) -> bool:
+    """"0.0000" (or "0", "0.") means: remove the level."""
+    return not size.strip("0.")
 
 
 class LocalBook:
     """One market's book as the stream describes it."""
 
-    __slots__ = ("venue", "symbol", "bids", "asks", "nonce", "offset", "ts_ms", "ready")
+    __slots__ = ("venue", "symbol", "bids", "asks", "nonce", "offset", "ts_ms", "ready", "_prices")
 
     def __init__(self, venue: str, symbol: str) -> None:
         self.venue = venue
@@ -77,6 +72,7 @@ class LocalBook:
         self.offset = 0
         self.ts_ms = 0
         self.ready = False
+        self._prices: dict[str, Decimal] = {}  # price text -> Decimal: prices repeat
 
     def reset(self) -> None:
         self.bids.clear()
@@ -87,7 +83,8 @@ class LocalBook:
     def apply_snapshot(self, book: Mapping[str, Any], ts_ms: int = 0) -> None:
         """Replace the state with a `subscribed/order_book` payload."""
         self.reset()
-        self._apply_levels(book.get("bids") or (), book.get("asks") or ())
+        self._apply(self.bids, book.get("bids"))
+        self._apply(self.asks, book.get("asks"))
         self.nonce = int(book.get("nonce") or 0)
         self.offset = int(book.get("offset") or 0)
         self.ts_ms = ts_ms
@@ -98,22 +95,43 @@ class LocalBook:
         if not self.ready:
             raise BookGap(f"{self.symbol}: update before snapshot")
         begin = book.get("begin_nonce")
-        offset = int(book.get("offset") or 0)
-        if begin is not None and int(begin) != self.nonce:
-            raise BookGap(f"{self.symbol}: begin_nonce {begin} != local nonce {self.nonce}")
-        if begin is None and offset and offset <= self.offset:
+        offset = book.get("offset") or 0
+        if begin is not None:
+            if begin != self.nonce:
+                raise BookGap(f"{self.symbol}: begin_nonce {begin} != local nonce {self.nonce}")
+        elif offset and offset <= self.offset:
             raise BookGap(f"{self.symbol}: offset {offset} does not advance {self.offset}")
-        self._apply_levels(book.get("bids") or (), book.get("asks") or ())
-        self.nonce = int(book.get("nonce") or self.nonce)
+        self._apply(self.bids, book.get("bids"))
+        self._apply(self.asks, book.get("asks"))
+        self.nonce = book.get("nonce") or self.nonce
         self.offset = offset or self.offset
         self.ts_ms = ts_ms
 
-    def _apply_levels(self, bids: Iterable[Mapping[str, Any]], asks: Iterable[Mapping[str, Any]]) -> None:
-        set_bid, set_ask = self.bids.set, self.asks.set
-        for level in bids:
-            set_bid(Decimal(level["price"]), Decimal(level["size"]))
-        for level in asks:
-            set_ask(Decimal(level["price"]), Decimal(level["size"]))
+    def _apply(self, side: _Side, levels: Iterable[Mapping[str, Any]] | None) -> None:
+        if not levels:
+            return
+        cache = self._prices
+        sizes, prices = side.sizes, side.prices
+        for level in levels:
+            text = level["price"]
+            price = cache.get(text)
+            if price is None:
+                if len(cache) > 100_000:  # bounded: a drifting market keeps adding prices
+                    cache.clear()
+                price = cache[text] = Decimal(text)
+            size = level["size"]
+            if _is_zero(size):
+                if sizes.pop(price, None) is not None:
+                    del prices[bisect_left(prices, price)]
+            else:
+                if price not in sizes:
+                    prices.insert(bisect_left(prices, price), price)
+                sizes[price] = size
+
+    def size_at(self, price: Decimal) -> Decimal:
+        """The size resting at `price` (zero when there is no level)."""
+        text = self.bids.sizes.get(price) or self.asks.sizes.get(price)
+        return Decimal(text) if text is not None else ZERO
 
     @property
     def best_bid(self) -> Decimal | None:

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 NOT_LIVE = frozenset({21600, 21700, 21709, 21715})  # cancel/modify of an order that is not live
 Build = Callable[[int, int], Awaitable[SignedTx]]  # (api key index, nonce) -> signed tx
+SignAll = Callable[[int, int], Awaitable[list[SignedTx]]]  # (api key index, first nonce) -> txs
 MEMORY = 20_000  # client ids whose market we remember
 
 
@@ -224,13 +225,13 @@ class LighterSession(AccountSession):
                     raise
         raise AssertionError("unreachable")
 
-    async def _submit_batch(self, builds: Sequence[Build]) -> dict[str, Any]:
-        """Several txs from one API key with consecutive nonces, in one sendTxBatch."""
+    async def _submit_batch(self, count: int, sign_all: SignAll) -> dict[str, Any]:
+        """`count` txs from one API key with consecutive nonces, in one sendTxBatch."""
         for attempt in range(2):
             async with self.nonces.hold() as lease:
-                first = await lease.take(len(builds))
+                first = await lease.take(count)
                 try:
-                    signed = await asyncio.gather(*(b(lease.key, first + i) for i, b in enumerate(builds)))
+                    signed = await sign_all(lease.key, first)
                     return await self.venue.transport.send_tx_batch(
                         [s.tx_type for s in signed], [s.tx_info for s in signed]
                     )
@@ -322,9 +323,11 @@ class LighterSession(AccountSession):
             i, request, _, _ = ready[0]
             slots[i] = (await super().create_orders([request]))[0]
         elif ready:
-            builds = [_order_builder(self.signer, fields) for _, _, fields, _ in ready]
+            orders = [fields for _, _, fields, _ in ready]
             try:
-                await self._submit_batch(builds)
+                await self._submit_batch(
+                    len(orders), lambda key, first: self.signer.create_orders(key=key, first_nonce=first, orders=orders)
+                )
                 for i, _, _, pending in ready:
                     slots[i] = pending
             except VenueRejected:
@@ -371,8 +374,12 @@ class LighterSession(AccountSession):
         if len(client_ids) < 2 or len(client_ids) > MAX_BATCH_TXS or any(m is None for _, m in known):
             return await super().cancel_orders(client_ids)
         builds = [_cancel_builder(self.signer, m, self._index(cid)) for cid, m in known if m is not None]
+
+        async def sign_all(key: int, first: int) -> list[SignedTx]:
+            return list(await asyncio.gather(*(b(key, first + i) for i, b in enumerate(builds))))
+
         try:
-            await self._submit_batch(builds)
+            await self._submit_batch(len(builds), sign_all)
         except VenueRejected:  # e.g. one of them is no longer live: ask one by one
             return await super().cancel_orders(client_ids)
         except PerpdError as exc:
@@ -464,10 +471,6 @@ def _settle(lease: KeyLease, exc: BaseException) -> bool:
     else:
         lease.forget()  # unknown (timeout, lost connection, cancelled): re-fetch next time
     return False
-
-
-def _order_builder(signer: LighterSigner, fields: dict[str, Any]) -> Build:
-    return lambda key, nonce: signer.create_order(key=key, nonce=nonce, **fields)
 
 
 def _cancel_builder(signer: LighterSigner, market_id: int, index: int) -> Build:

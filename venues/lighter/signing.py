@@ -35,12 +35,19 @@ T = TypeVar("T")
 _registry_lock = threading.Lock()  # CreateClient writes the library's global client map
 
 
+_sdk: Any = None
+_lib: Any = None
+
+
 def sdk_signer_module() -> Any:
     """`lighter.signer_client`, imported without the SDK's own deprecation noise.
 
     Importing `lighter` imports its WsClient, which uses websockets' legacy client and
     warns about it on import; that is the SDK's business, so only that warning is muted.
     """
+    global _sdk
+    if _sdk is not None:
+        return _sdk
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="websockets.client.connect is deprecated", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message="websockets.legacy is deprecated", category=DeprecationWarning)
@@ -48,19 +55,24 @@ def sdk_signer_module() -> Any:
             import lighter.signer_client as module
         except Exception as exc:  # noqa: BLE001 - an import failure of the SDK is a config problem
             raise NotSupported(f"lighter-sdk signer cannot be loaded ({type(exc).__name__})") from exc
+    _sdk = module
     return module
 
 
 def _library() -> Any:
-    module = sdk_signer_module()
-    try:
-        return module.get_signer()
-    except Exception as exc:  # noqa: BLE001 - unsupported platform raises a bare Exception
-        raise NotSupported(f"lighter-sdk has no signer for this platform: {exc}") from exc
+    global _lib
+    if _lib is None:
+        module = sdk_signer_module()
+        try:
+            _lib = module.get_signer()
+        except Exception as exc:  # noqa: BLE001 - unsupported platform raises a bare Exception
+            raise NotSupported(f"lighter-sdk has no signer for this platform: {exc}") from exc
+    return _lib
 
 
 def _take(ptr: Any) -> str | None:
-    return sdk_signer_module().decode_and_free(ptr)
+    # decode_and_free frees with the library's own Free (same C runtime that allocated).
+    return (_sdk or sdk_signer_module()).decode_and_free(ptr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +242,20 @@ class LighterSigner:
 
     async def update_leverage(self, **fields: Any) -> SignedTx:
         return await self.pool.run(lambda: self.update_leverage_sync(**fields))
+
+    async def create_orders(self, *, key: int, first_nonce: int, orders: list[dict[str, Any]]) -> list[SignedTx]:
+        """Sign several orders with consecutive nonces, split across the pool's threads
+        (one hand-off per thread rather than per order)."""
+        jobs = [(first_nonce + i, fields) for i, fields in enumerate(orders)]
+        parts = max(1, min(self.pool.threads, len(jobs)))
+        chunks = [jobs[i::parts] for i in range(parts)]
+
+        def sign(chunk: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, SignedTx]]:
+            return [(n, self.create_order_sync(key=key, nonce=n, **fields)) for n, fields in chunk]
+
+        signed = await asyncio.gather(*(self.pool.run(sign, chunk) for chunk in chunks))
+        by_nonce = dict(pair for part in signed for pair in part)
+        return [by_nonce[first_nonce + i] for i in range(len(orders))]
 
     async def auth_token(self, *, key: int, deadline_s: int) -> str:
         return await self.pool.run(lambda: self.auth_token_sync(key=key, deadline_s=deadline_s))
