@@ -140,7 +140,9 @@ class HyperliquidSession(AccountSession):
             fills.extend(parse.parse_fills(page, self.account, self._symbol_of, venue=self.venue.name))
             if len(page) < FILLS_PAGE:
                 break
-            start = max(int(item["time"]) for item in page)  # the same ms may hold more fills
+            # The same ms may hold more fills (re-read it; duplicates are dropped), but a
+            # full page inside one ms must not loop forever.
+            start = max(max(int(item["time"]) for item in page), start + 1)
         return _dedup(fills)
 
     async def fetch_funding_payments(self, since_ms: int = 0) -> list[parse.FundingPayment]:
