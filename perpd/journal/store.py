@@ -375,7 +375,8 @@ class Journal:
             where.add("ts_ms >= ?", since_ms)
         order = "DESC" if newest_first else "ASC"
         rows = self._rows(f"SELECT * FROM events {where} ORDER BY id {order} LIMIT ?", [*where.params, clamp_limit(limit)])
-        return [AuditEvent(**{**dict(r), "details": codec.loads(r["details"])}) for r in rows]
+        # from_row ignores columns a later migration may add.
+        return [codec.from_row(AuditEvent, {**dict(r), "details": codec.loads(r["details"])}) for r in rows]
 
     # ------------------------------------------------------------------ trading state
 
