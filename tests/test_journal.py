@@ -145,6 +145,15 @@ async def test_intent_states_move_and_open_intents_follow(journal: Journal) -> N
         await journal.set_intent_state(a, "exploded")
 
 
+async def test_the_latest_intent_of_a_source_is_the_newest_whatever_its_state(journal: Journal) -> None:
+    assert journal.latest_intent("standing:btc-bid") is None
+    first = await journal.insert_intent(SPEC, source="standing:btc-bid")
+    await journal.insert_intent(SPEC, source="api")
+    second = await journal.insert_intent(SPEC, source="standing:btc-bid")
+    await journal.set_intent_state(second, IntentState.CANCELLED)
+    assert journal.latest_intent("standing:btc-bid").id == second != first  # type: ignore[union-attr]
+
+
 async def test_an_order_round_trips_exactly_and_links_to_its_intent(journal: Journal) -> None:
     intent_id = await journal.insert_intent(SPEC, source="api")
     sent = order(trigger_price=Decimal("99000.00"), reduce_only=True, tif=TimeInForce.IOC, type=OrderType.STOP_LIMIT)
