@@ -25,6 +25,7 @@ Quick reference (every price/size is a Decimal; ids are ints; times are ms)::
     engine.candles("BTC-PERP", interval_ms=60_000); engine.funding_history("BTC-PERP")
     unsubscribe = engine.subscribe(callback)                 # every event, see events.py
     engine.step(now_ms)                                      # advance the world to now_ms
+    engine.set_mark("BTC-PERP", Decimal(60000))              # test/scenario seam: move the mark now
     state = engine.to_state(); engine = SimEngine.from_state(state, clock=clock)
 
 Refusals raise `SimReject(reason, message)` (`events.Reason`) and change nothing.
@@ -77,7 +78,7 @@ from venues.sim.orders import SimOrder
 from venues.sim.trading import Trading
 
 HOUSE_PREFIX = "~"
-MAX_SUBSTEPS = 2000
+MAX_SUBSTEPS = 500  # a long gap (a restart after days) costs at most this many steps
 
 
 class SimEngine(Trading, Exchange):
@@ -369,6 +370,30 @@ class SimEngine(Trading, Exchange):
                     acct.dms_deadline = None
                     for o in sorted(acct.open.values(), key=_oid):
                         self._cancel(o, Reason.DEAD_MANS_SWITCH)
+
+    def set_mark(self, symbol: str, mark: Decimal, index: Decimal | None = None) -> None:
+        """Move a market's mark (and index; default: the same, no premium) at once, then
+        run what a move runs: triggers, liquidations, makers re-quoting around it.
+        A seam for tests and emulator scenarios; the random walk continues from there."""
+        self._begin()
+        try:
+            m = self._market(symbol)
+            mark_ticks = self._ticks(m, mark, "mark price")
+            index_ticks = self._ticks(m, index, "index price") if index is not None else mark_ticks
+            m.index = index_ticks
+            m.index_float = float(index_ticks)
+            m.premium = mark_ticks / index_ticks - 1.0
+            m.mark = mark_ticks
+            for acct in m.holders:
+                acct.base = None
+            if m.triggers:
+                self._run_triggers(m)
+            self._run_liquidations()
+            if self._listeners:
+                self._pending.append(MarkEvent(self._market_view(m)))
+            self._flow.quote(m)
+        finally:
+            self._end()
 
     def _run_triggers(self, m: MarketState) -> None:
         mark = m.mark

@@ -1,0 +1,34 @@
+"""Builders shared by the sim engine tests (not a test module)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from perpd.clock import ManualClock
+from venues.sim.engine import SimEngine
+from venues.sim.market_makers import FlowParams
+from venues.sim.markets import MarketSpec, default_spec
+
+D = Decimal
+BTC = "BTC-PERP"
+
+
+def still_spec(symbol: str = BTC) -> MarketSpec:
+    """A default market whose oracle does not move on its own."""
+    spec = default_spec(symbol)
+    return MarketSpec(spec.symbol, spec.start_price, spec.tick_size, spec.lot_size, spec.min_size,
+                      spec.min_notional, spec.max_leverage, 0.0, spec.maker_fee, spec.taker_fee)
+
+
+def quiet_engine(*, makers: bool = False, takers: bool = False, clock: ManualClock | None = None,
+                 **options: object) -> SimEngine:
+    """An engine with a still oracle, no premium noise and (by default) no simulated flow:
+    the book holds exactly what the test puts in it."""
+    return SimEngine(
+        [still_spec(BTC), still_spec("ETH-PERP")],
+        clock=clock or ManualClock(),
+        makers=makers,
+        takers=takers,
+        flow=FlowParams(premium_std=0.0),
+        **options,  # type: ignore[arg-type]
+    )
