@@ -22,7 +22,7 @@ Fault injection for tests lives on `HyperliquidEmulator.faults` (`app.state.emul
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,7 +41,7 @@ from venues.hyperliquid import emulator_exchange, emulator_info
 from venues.hyperliquid import emulator_shapes as shapes
 from venues.hyperliquid.emulator_ws import WsHub
 from venues.sim.engine import SimEngine
-from venues.sim.events import OrderEvent
+from venues.sim.events import OrderEvent, OrderView
 from venues.sim.markets import MarketSpec, default_specs
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8781
 DESERIALIZE = "Failed to deserialize the JSON body into the target type"
 DAY_MS = 86_400_000
+HISTORY_LIMIT = 2000  # historicalOrders: the venue returns at most the 2000 most recent
 
 
 @dataclass
@@ -109,6 +110,7 @@ class HyperliquidEmulator:
         self._dms_armed: dict[str, int] = {}  # account -> when its switch fires
         self._dms_fired: dict[str, list[int]] = {}  # account -> times its switch fired
         self.received: deque[dict[str, Any]] = deque(maxlen=200)  # last /exchange bodies (tests)
+        self.history: dict[str, OrderedDict[int, OrderView]] = {}  # account -> latest views (historicalOrders)
         self._children: dict[tuple[str, int], list[dict[str, Any]]] = {}  # parent -> TP/SL wires
         self._deferred: list[tuple[str, int]] = []
         self.hub = WsHub(self)
@@ -188,6 +190,11 @@ class HyperliquidEmulator:
     def _on_event(self, event: Any) -> None:
         if isinstance(event, OrderEvent):
             order = event.order
+            history = self.history.setdefault(event.account, OrderedDict())
+            history.pop(order.oid, None)
+            history[order.oid] = order
+            if len(history) > HISTORY_LIMIT:
+                history.popitem(last=False)
             key = (event.account, order.oid)
             if key in self._children and not order.status.is_live:
                 if order.status.value == "filled":

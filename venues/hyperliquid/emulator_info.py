@@ -227,6 +227,14 @@ def _spot_state(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
     return {"balances": []}
 
 
+def _historical_orders(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
+    """The most recent orders in any state, newest change first."""
+    user = _user(emu, body)
+    views = reversed(emu.history.get(user, {}).values())
+    return [{"order": shapes.frontend_order(_coin(emu, o.symbol), o), "status": shapes.status_word(o),
+             "statusTimestamp": o.updated_ms} for o in views]
+
+
 _HANDLERS: dict[str, Callable[[HyperliquidEmulator, dict[str, Any]], Any]] = {
     "meta": _meta,
     "metaAndAssetCtxs": _meta_and_ctxs,
@@ -242,6 +250,7 @@ _HANDLERS: dict[str, Callable[[HyperliquidEmulator, dict[str, Any]], Any]] = {
     "openOrders": _open_orders,
     "frontendOpenOrders": _frontend_open_orders,
     "orderStatus": _order_status,
+    "historicalOrders": _historical_orders,
     "userFills": _user_fills,
     "userFillsByTime": _user_fills_by_time,
     "userFunding": _user_funding,

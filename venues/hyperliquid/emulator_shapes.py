@@ -158,7 +158,7 @@ def frontend_order(coin: str, view: OrderView) -> dict[str, Any]:
         "coin": coin,
         "side": side_of(view.side),
         "limitPx": num(view.price),
-        "sz": num(view.remaining if view.status.is_live else ZERO),
+        "sz": num(view.remaining),  # unfilled size, kept after a cancel (recorded samples)
         "oid": view.oid,
         "timestamp": view.created_ms,
         "triggerCondition": trigger_condition(view),
@@ -178,7 +178,7 @@ def basic_order(coin: str, view: OrderView) -> dict[str, Any]:
     """`openOrders` / WS `orderUpdates` shape (cloid and reduceOnly only when set)."""
     out: dict[str, Any] = {
         "coin": coin, "side": side_of(view.side), "limitPx": num(view.price),
-        "sz": num(view.remaining if view.status.is_live else ZERO), "oid": view.oid,
+        "sz": num(view.remaining), "oid": view.oid,
         "timestamp": view.created_ms, "origSz": num(view.size),
     }
     if view.client_id is not None:

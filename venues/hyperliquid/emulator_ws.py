@@ -143,8 +143,11 @@ class WsHub:
     async def _read(self, conn: Connection) -> None:
         while True:
             text = None
-            with anyio.move_on_after(self.emu.ws_idle_secs):
-                text = await conn.websocket.receive_text()
+            try:
+                with anyio.move_on_after(self.emu.ws_idle_secs):
+                    text = await conn.websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return  # the client went away
             if text is None:
                 return  # idle for too long: the venue closes such connections
             try:

@@ -38,13 +38,14 @@ from venues.base import AccountSession, SecretResolver
 from venues.hyperliquid import errors, orders, parse, wire
 from venues.hyperliquid.config import HyperliquidAccountConfig
 from venues.hyperliquid.signing import NonceSource, Signer
-from venues.hyperliquid.transport import Reconnected, subscribe_stream
+from venues.hyperliquid.transport import Reconnected, Subscribed, subscribe_stream
 
 if TYPE_CHECKING:
     from perpd.config import AccountConfig
     from venues.hyperliquid.venue import HyperliquidVenue
 
 FILLS_PAGE = 2000  # userFillsByTime returns at most this many per call
+CATCH_UP_MARGIN_MS = 2_000  # clock skew allowance: a duplicate is harmless, a gap is not
 
 
 class HyperliquidSession(AccountSession):
@@ -349,17 +350,40 @@ class HyperliquidSession(AccountSession):
 
     async def watch_account(self) -> AsyncIterator[Event]:
         """Order updates and fills from the WS; after fills, positions and balance from
-        REST; a StreamGap after every reconnect (nothing missed is replayed)."""
+        REST; a StreamGap after every reconnect (nothing missed is replayed).
+
+        What happened between this call and the first subscription being acknowledged
+        is caught up from REST (historicalOrders, userFillsByTime), so the stream
+        behaves as if it had subscribed when called."""
+        since = self.venue.clock.now_ms() - CATCH_UP_MARGIN_MS
         subscriptions = [
             {"type": "orderUpdates", "user": self.user},
             {"type": "userFills", "user": self.user},
         ]
+        caught_up = False
         async for message in subscribe_stream(self.venue.ws_url, subscriptions):
             if isinstance(message, Reconnected):
                 yield StreamGap(venue=self.venue.name, account=self.account, reason=message.reason, ts_ms=self.venue.clock.now_ms())
-                continue
-            for event in await self._account_events(message):
-                yield event
+            elif isinstance(message, Subscribed):
+                if not caught_up:
+                    caught_up = True
+                    for event in await self._catch_up(since):
+                        yield event
+            else:
+                for event in await self._account_events(message):
+                    yield event
+
+    async def _catch_up(self, since_ms: int) -> list[Event]:
+        history = await self._info({"type": "historicalOrders", "user": self.user})
+        recent = [e for e in history if int(e.get("statusTimestamp", 0)) >= since_ms]
+        recent.sort(key=lambda e: int(e.get("statusTimestamp", 0)))
+        name = self.venue.name
+        events: list[Event] = [OrderUpdate(self._remember(o)) for o in parse.parse_order_updates(recent, self.account, self._symbol_of, venue=name)]
+        fills = await self.fetch_fills(since_ms)
+        events.extend(FillUpdate(f) for f in fills)
+        if fills:
+            events.extend(await self._state_events())
+        return events
 
     async def _account_events(self, message: dict[str, Any]) -> list[Event]:
         channel, data = message.get("channel"), message.get("data")

@@ -205,6 +205,13 @@ class Reconnected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """Yielded by `subscribe_stream` once the venue has acknowledged every subscription
+    of a (re)connection: from here on nothing is missed, so a REST catch-up taken now
+    closes the gap before it."""
+
+
 async def subscribe_stream(
     ws_url: str,
     subscriptions: Sequence[Mapping[str, Any]],
@@ -212,11 +219,11 @@ async def subscribe_stream(
     open_timeout_secs: float = 10.0,
     max_backoff_secs: float = 5.0,
     ping_interval_secs: float = PING_INTERVAL_SECS,
-) -> AsyncIterator[dict[str, Any] | Reconnected]:
+) -> AsyncIterator[dict[str, Any] | Reconnected | Subscribed]:
     """Yield every JSON message of the subscriptions, forever, reconnecting on loss.
 
-    After each reconnect a `Reconnected` marker comes first; subscriptions are sent
-    again (the venue answers with fresh snapshots where the channel has them).
+    Each connection yields `Subscribed` once all subscriptions are acknowledged, after
+    a `Reconnected` marker on every connection but the first.
     """
     backoff = 0.05
     first = True
@@ -226,10 +233,15 @@ async def subscribe_stream(
                                max_size=16 * 2**20, compression=None) as socket:
                 for subscription in subscriptions:
                     await socket.send(orjson.dumps({"method": "subscribe", "subscription": subscription}).decode())
+                with anyio.fail_after(open_timeout_secs):
+                    held = await _acknowledged(socket, len(subscriptions))
                 if not first:
                     yield Reconnected("websocket reconnected")
                 first = False
                 backoff = 0.05
+                yield Subscribed()
+                for message in held:
+                    yield message
                 async for message in _messages(socket, ping_interval_secs):
                     yield message
                 reason = "websocket closed"
@@ -241,6 +253,24 @@ async def subscribe_stream(
         first = False
         await anyio.sleep(backoff)
         backoff = min(backoff * 2, max_backoff_secs)
+
+
+async def _acknowledged(socket: ClientConnection, pending: int) -> list[dict[str, Any]]:
+    """Read until `pending` subscriptions are answered; returns the data that came first."""
+    held: list[dict[str, Any]] = []
+    while pending:
+        raw = await socket.recv()
+        if raw == ESTABLISHED:
+            continue
+        message = orjson.loads(raw)
+        channel = message.get("channel")
+        if channel in ("subscriptionResponse", "error"):
+            if channel == "error":
+                log.warning("hyperliquid websocket error: %s", message.get("data"))
+            pending -= 1
+        elif channel != "pong":
+            held.append(message)
+    return held
 
 
 async def _messages(socket: ClientConnection, ping_interval_secs: float) -> AsyncIterator[dict[str, Any]]:

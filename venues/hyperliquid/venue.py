@@ -43,6 +43,7 @@ from venues.hyperliquid.transport import (
     TESTNET_URL,
     HyperliquidTransport,
     Reconnected,
+    Subscribed,
     subscribe_stream,
     ws_url_of,
 )
@@ -227,12 +228,21 @@ class HyperliquidVenue(Venue):
             if wanted & {"ticker", "funding"}:
                 subscriptions.append({"type": "activeAssetCtx", "coin": coin})
         seqs: dict[str, int] = {}
+        since = self.clock.now_ms() - 2_000
+        caught_up = False
         async for message in subscribe_stream(self.ws_url, subscriptions):
             if isinstance(message, Reconnected):
                 yield StreamGap(venue=self.name, account=None, reason=message.reason, ts_ms=self.clock.now_ms())
-                continue
-            for event in self._public_events(message, kinds, seqs):
-                yield event
+            elif isinstance(message, Subscribed):
+                if not caught_up:  # trades made between this call and the subscription
+                    caught_up = True
+                    for symbol in (s for s, wanted in kinds.items() if "trades" in wanted):
+                        for trade in await self.fetch_trades(symbol):
+                            if trade.ts_ms >= since:
+                                yield TradeUpdate(trade)
+            else:
+                for event in self._public_events(message, kinds, seqs):
+                    yield event
 
     def _public_events(self, message: dict[str, Any], kinds: dict[str, set[str]], seqs: dict[str, int]) -> list[Event]:
         channel, data = message.get("channel"), message.get("data")

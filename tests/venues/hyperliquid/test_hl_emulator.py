@@ -91,7 +91,7 @@ async def test_every_recorded_info_request_the_venue_uses_is_served() -> None:
             "info_orderStatus--cloid", "info_userFills", "info_userFillsByTime", "info_fundingHistory",
             "info_fundingHistory--no-endTime", "info_userFunding", "info_userFunding--no-endTime", "info_recentTrades",
             "info_activeAssetData", "info_userRateLimit", "info_spotMeta", "info_perpDexs", "info_userRole",
-            "info_spotClearinghouseState"}
+            "info_spotClearinghouseState", "info_historicalOrders"}
     assert uses <= set(served), sorted(uses - set(served))
     assert "info_portfolio" in refused  # not served: the venue answers what it cannot serve with 500 null
 
