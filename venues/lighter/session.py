@@ -161,6 +161,13 @@ class LighterSession(AccountSession):
         body = await self._get("/api/v1/accountActiveOrders", params, auth=True)
         return [o for o in self._orders(body) if o.status.is_live]
 
+    async def fetch_inactive_orders(self, symbol: str | None = None, limit: int = 100) -> list[Order]:
+        """Recently ended orders (filled, cancelled, refused), newest first."""
+        params: dict[str, Any] = {"account_index": self.account_index, "limit": limit}
+        if symbol is not None:
+            params["market_id"] = self.venue.spec(symbol).market_id
+        return self._orders(await self._get("/api/v1/accountInactiveOrders", params, auth=True))
+
     async def fetch_order(self, client_id: str) -> Order | None:
         if client_id.startswith("order:"):  # an order we did not create (no client index)
             wanted = client_id.partition(":")[2]
@@ -456,9 +463,9 @@ class LighterSession(AccountSession):
         )
 
     def watch_account(self) -> AsyncIterator[Event]:
-        from venues.lighter.streams import account_stream
+        from venues.lighter.streams import CATCH_UP_MARGIN_MS, account_stream
 
-        return account_stream(self)
+        return account_stream(self, since_ms=self.venue.clock.now_ms() - CATCH_UP_MARGIN_MS)
 
 
 def _settle(lease: KeyLease, exc: BaseException) -> bool:

@@ -8,6 +8,12 @@ Private (`account_stream`): `account_all_orders`, `account_all_trades`,
 `account_all_positions` and `user_stats` of one account, every subscription carrying an
 auth token from the signer. The connection is renewed before the token expires; every
 reconnect (and any lost connection) emits StreamGap so consumers resync from snapshots.
+
+Both behave as if they had subscribed when `watch`/`watch_account` was called (an async
+generator only starts when first iterated): trades in the `subscribed/trade` snapshot
+since then are replayed, and once the account channels are live, the orders that ended
+and the fills since then are caught up from REST. Replays may repeat an event the
+consumer already has; fills carry unique trade ids.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
     from venues.lighter.venue import LighterVenue
 
 BACKOFF_SECS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+CATCH_UP_MARGIN_MS = 2000  # replay from a little before the call: clocks and races
 
 
 def _wire_channels(venue: LighterVenue, channels: Sequence[Channel]) -> tuple[dict[str, set[str]], list[str]]:
@@ -59,8 +66,8 @@ def _wire_channels(venue: LighterVenue, channels: Sequence[Channel]) -> tuple[di
     return kinds, wire
 
 
-async def public_stream(venue: LighterVenue, channels: Sequence[Channel]) -> AsyncIterator[Event]:
-    """Events for `channels` until the consumer stops iterating."""
+async def public_stream(venue: LighterVenue, channels: Sequence[Channel], since_ms: int = 0) -> AsyncIterator[Event]:
+    """Events for `channels` until the consumer stops iterating (trades from `since_ms`)."""
     if not venue.markets:
         await venue.load_markets()
     kinds, wire = _wire_channels(venue, channels)
@@ -96,9 +103,10 @@ async def public_stream(venue: LighterVenue, channels: Sequence[Channel]) -> Asy
                             continue
                         if event is not None:
                             yield event
-                    elif name == "trade" and kind == "update":
+                    elif name == "trade":
                         for trade in parse.parse_trades(message.get("trades"), spec.market):
-                            yield TradeUpdate(trade)
+                            if kind == "update" or trade.ts_ms >= since_ms:
+                                yield TradeUpdate(trade)
                     elif name == "market_stats":
                         stats = message.get("market_stats") or {}
                         ticker, funding = parse.parse_market_stats(stats, spec.market, int(message.get("timestamp") or 0))
@@ -153,12 +161,14 @@ def _book_event(book: LocalBook, message: dict[str, Any], snapshot: bool, seq: d
 ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
 
 
-async def account_stream(session: LighterSession) -> AsyncIterator[Event]:
-    """Order, fill, position and balance events of one account, resynced on reconnect."""
+async def account_stream(session: LighterSession, since_ms: int = 0) -> AsyncIterator[Event]:
+    """Order, fill, position and balance events of one account, resynced on reconnect;
+    what happened since `since_ms` is caught up once the first subscription is live."""
     venue = session.venue
     clock = venue.clock
     failures = 0
     connected_before = False
+    caught_up = False
     while True:
         try:
             token, expires_ms = await session.auth_token()
@@ -182,6 +192,10 @@ async def account_stream(session: LighterSession) -> AsyncIterator[Event]:
                         raise error
                     for event in _account_events(session, message):
                         yield event
+                    if not caught_up and message.get("type") == f"subscribed/{ACCOUNT_CHANNELS[-1]}":
+                        caught_up = True  # every channel is live now: replay what came before
+                        for event in await _catch_up(session, since_ms):
+                            yield event
         except AuthError:
             raise
         except (OutcomeUnknown, PerpdError) as exc:
@@ -189,6 +203,16 @@ async def account_stream(session: LighterSession) -> AsyncIterator[Event]:
             connected_before = False  # the gap is already reported
             await clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
             failures += 1
+
+
+async def _catch_up(session: LighterSession, since_ms: int) -> list[Event]:
+    """Orders that ended and fills since `since_ms`, from REST."""
+    events: list[Event] = []
+    for order in await session.fetch_inactive_orders():
+        if order.updated_ms >= since_ms:
+            events.append(OrderUpdate(order))
+    events.extend(FillUpdate(fill) for fill in await session.fetch_fills(since_ms))
+    return events
 
 
 def _account_events(session: LighterSession, message: dict[str, Any]) -> list[Event]:

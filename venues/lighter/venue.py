@@ -232,9 +232,9 @@ class LighterVenue(Venue):
         return parse.parse_candles(body, spec.market)[-limit:]
 
     def watch(self, channels: Sequence[Channel]) -> AsyncIterator[Event]:
-        from venues.lighter.streams import public_stream
+        from venues.lighter.streams import CATCH_UP_MARGIN_MS, public_stream
 
-        return public_stream(self, channels)
+        return public_stream(self, channels, since_ms=self.clock.now_ms() - CATCH_UP_MARGIN_MS)
 
     # ------------------------------------------------------------------ accounts
 
