@@ -118,4 +118,6 @@ def create_app(daemon: Daemon) -> Starlette:
         exception_handlers={HTTPException: _http_error},
     )
     app.state.ctx = ctx
+    if daemon.engine is not None:
+        daemon.engine.venue_observers.append(ctx.metrics.observe_venue)
     return app

@@ -221,14 +221,6 @@ async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
     sockets = []
     gate = asyncio.Semaphore(200)
 
-    async def open_one() -> None:
-        async with gate:
-            sockets.append(await connect(url, additional_headers=headers, open_timeout=120, ping_interval=None, max_queue=64))
-
-    started = time.perf_counter()
-    await asyncio.gather(*(open_one() for _ in range(clients)))
-    connect_secs = time.perf_counter() - started
-
     async def read(ws) -> None:  # type: ignore[no-untyped-def]
         nonlocal received
         async for raw in ws:
@@ -237,19 +229,32 @@ async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
                 ts = json.loads(raw)["data"]["ts_ms"]
                 delays.append(time.time() * 1000 - ts)
 
-    readers = [asyncio.get_running_loop().create_task(read(ws)) for ws in sockets]
+    readers = []
+
+    async def open_one() -> None:
+        async with gate:
+            ws = await connect(url, additional_headers=headers, open_timeout=300, ping_interval=None, max_queue=64)
+        sockets.append(ws)
+        # Read from the start: a client that does not read is a slow client and is dropped.
+        readers.append(asyncio.get_running_loop().create_task(read(ws)))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(open_one() for _ in range(clients)))
+    connect_secs = time.perf_counter() - started
     await asyncio.sleep(2)  # let snapshots and the first burst pass
     measuring = True
     t0 = time.perf_counter()
     await asyncio.sleep(secs)
     measuring = False
     elapsed = time.perf_counter() - t0
+    alive = sum(1 for task in readers if not task.done())
     for task in readers:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
     return {
         "connect_secs": connect_secs,
+        "alive": alive,
         "messages_per_sec": received / elapsed,
         "per_client_per_sec": received / elapsed / clients,
         "p50_ms": pct(delays, 0.5) if delays else float("nan"),
@@ -301,7 +306,7 @@ def main() -> None:
                 finally:
                     stop_server(proc)
                 print(
-                    f"ws fan-out, {clients:>5} clients: connected in {r['connect_secs']:.1f} s; "
+                    f"ws fan-out, {clients:>5} clients: connected in {r['connect_secs']:.1f} s, {r['alive']:.0f} still connected; "
                     f"{r['messages_per_sec']:,.0f} book msgs/s delivered ({r['per_client_per_sec']:.2f}/client/s); "
                     f"delay p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
                 )
