@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from perpd.errors import AuthError, OutcomeUnknown, PerpdError
+from perpd.errors import AuthError, PerpdError
 from perpd.model import (
     BalanceUpdate,
     BookUpdate,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 BACKOFF_SECS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 CATCH_UP_MARGIN_MS = 2000  # replay from a little before the call: clocks and races
+UNREADABLE = (KeyError, ValueError, TypeError, ArithmeticError)  # a malformed message
 
 
 def _wire_channels(venue: LighterVenue, channels: Sequence[Channel]) -> tuple[dict[str, set[str]], list[str]]:
@@ -120,9 +121,12 @@ async def public_stream(venue: LighterVenue, channels: Sequence[Channel], since_
                             yield FundingUpdate(funding)
         except AuthError:
             raise
-        except (OutcomeUnknown, PerpdError) as exc:
+        except PerpdError as exc:
             yield StreamGap(venue.name, None, f"public stream lost: {exc.message}")
             await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
+            failures += 1
+        except UNREADABLE as exc:  # a message we cannot read: start again from snapshots
+            yield StreamGap(venue.name, None, f"public stream: unreadable message ({type(exc).__name__})")
             failures += 1
 
 
@@ -198,8 +202,9 @@ async def account_stream(session: LighterSession, since_ms: int = 0) -> AsyncIte
                             yield event
         except AuthError:
             raise
-        except (OutcomeUnknown, PerpdError) as exc:
-            yield StreamGap(venue.name, session.account, f"account stream lost: {exc.message}")
+        except (PerpdError, *UNREADABLE) as exc:
+            reason = exc.message if isinstance(exc, PerpdError) else f"unreadable message ({type(exc).__name__})"
+            yield StreamGap(venue.name, session.account, f"account stream lost: {reason}")
             connected_before = False  # the gap is already reported
             await clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
             failures += 1
