@@ -25,17 +25,30 @@ _STEPS = {n: _ONE.scaleb(-n) for n in range(-20, 21)}
 # --------------------------------------------------------------------------- numbers
 
 
+_WIRE_CACHE: dict[Decimal, str] = {}
+_WIRE_CACHE_MAX = 100_000
+
+
 def to_wire(value: Decimal) -> str:
     """The SDK's `float_to_wire` for a Decimal: no exponent, no trailing zeros.
 
     Raises ValueError for more than 8 decimals (the SDK refuses to round too).
     """
+    # Equal Decimals (1.0 and 1) have one wire form, so the cache may key on the value.
+    text = _WIRE_CACHE.get(value)
+    if text is not None:
+        return text
     if value.is_zero():
-        return "0"  # also turns "-0" into "0", as the SDK does
-    normal = value.normalize()
-    if normal.as_tuple().exponent < -_WIRE_DECIMALS:  # type: ignore[operator]
-        raise ValueError(f"{value} has more than {_WIRE_DECIMALS} decimals")
-    return f"{normal:f}"
+        text = "0"  # also turns "-0" into "0", as the SDK does
+    else:
+        normal = value.normalize()
+        if normal.as_tuple().exponent < -_WIRE_DECIMALS:  # type: ignore[operator]
+            raise ValueError(f"{value} has more than {_WIRE_DECIMALS} decimals")
+        text = f"{normal:f}"
+    if len(_WIRE_CACHE) >= _WIRE_CACHE_MAX:
+        _WIRE_CACHE.clear()
+    _WIRE_CACHE[value] = text
+    return text
 
 
 def max_price_decimals(sz_decimals: int) -> int:
@@ -70,6 +83,8 @@ def round_price(price: Decimal, sz_decimals: int, side: Side | None = None) -> D
     """
     if price <= 0:
         raise ValueError(f"price must be positive (got {price})")
+    if is_valid_price(price, sz_decimals):
+        return price  # the usual case: already on the grid
     mode = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING if side is Side.SELL else ROUND_HALF_EVEN
     tick = price_tick(price, sz_decimals)
     rounded = (price / tick).to_integral_value(rounding=mode) * tick
