@@ -21,6 +21,7 @@ from perpd.model import (
     OrderType,
     OrderUpdate,
     Side,
+    StreamGap,
     TimeInForce,
     TradeUpdate,
 )
@@ -209,3 +210,18 @@ async def test_watch_account_streams_orders_fills_positions_and_balances(api_key
                         break
         fill = next(e.fill for e in seen if isinstance(e, FillUpdate))
         assert fill.client_id == "9001" and fill.side is Side.BUY
+
+
+async def test_the_account_stream_renews_its_auth_token_by_reconnecting(api_key: str) -> None:
+    async with lighter_world(api_key) as (_, _venue, session):
+        session.token_lifetime_ms = 3000  # Lighter allows 8 h; make one expire within the test
+        session.token_refresh_lead_ms = 1000
+        session._token = None
+        with anyio.fail_after(30):
+            async with aclosing(session.watch_account()) as stream:
+                first_token = (await session.auth_token())[0]
+                async for event in stream:
+                    if isinstance(event, StreamGap):
+                        break
+        assert "reconnected" in event.reason
+        assert (await session.auth_token())[0] != first_token
