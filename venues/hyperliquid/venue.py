@@ -167,19 +167,20 @@ class HyperliquidVenue(Venue):
         return book
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
+        """The asset context of `symbol`: from the last WS push or REST read if under
+        2 s old (one metaAndAssetCtxs costs 20 of the 1200 weight a minute), else fresh."""
         market = self.market(symbol)
-        await self.load_markets()
         cached = self._tickers.get(market.symbol)
+        if cached is None or _mono_ms() - cached[1] > MARK_FRESH_MS:
+            await self.load_markets()
+            cached = self._tickers.get(market.symbol)
         if cached is None:
             raise NotFound(f"{self.name} has no mark price for {market.symbol}")
         return cached[0]
 
     async def mark_price(self, symbol: str) -> Decimal:
         """A recent mark (under 2 s old), refreshed from the venue when stale."""
-        cached = self._tickers.get(normalize_symbol(symbol))
-        if cached is None or _mono_ms() - cached[1] > MARK_FRESH_MS:
-            return (await self.fetch_ticker(symbol)).mark_price
-        return cached[0].mark_price
+        return (await self.fetch_ticker(symbol)).mark_price
 
     async def fetch_trades(self, symbol: str, limit: int = 100) -> list[Trade]:
         market = self.market(symbol)
@@ -188,7 +189,7 @@ class HyperliquidVenue(Venue):
 
     async def fetch_funding(self, symbol: str) -> FundingRate:
         market = self.market(symbol)
-        await self.load_markets()
+        await self.fetch_ticker(market.symbol)  # refreshes the asset contexts when stale
         ctx, ts = self._contexts[market.symbol]
         return parse.funding_of_ctx(ctx, market.symbol, ts, venue=self.name)
 
