@@ -15,7 +15,6 @@ Units, as read from lighter-sdk 1.1.8 models and the recorded samples:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -38,112 +37,38 @@ from perpd.model import (
     Ticker,
     TimeInForce,
     Trade,
-    normalize_symbol,
 )
 from venues.lighter.constants import (
-    MARGIN_FRACTION_SCALE,
     ORDER_STATUS_NAMES,
     ORDER_TYPE_NAMES,
     TIF_NAMES,
     TRADE_FEE_SCALE,
 )
+# Markets live in markets.py; they are re-exported here for `parse.*` call sites.
+from venues.lighter.markets import HUNDRED, LighterMarket, dec, parse_market, parse_markets
 
-HUNDRED = Decimal(100)
+__all__ = [
+    "LighterMarket",
+    "dec",
+    "parse_market",
+    "parse_markets",
+    "parse_levels",
+    "parse_order_book_orders",
+    "parse_trade",
+    "parse_trades",
+    "parse_candles",
+    "parse_funding_rates",
+    "parse_market_stats",
+    "parse_order",
+    "parse_fills",
+    "leverage_of",
+    "parse_position",
+    "parse_balance",
+    "parse_user_stats",
+    "by_market",
+]
+
 FUNDING_INTERVAL_SECS = 3600
-
-
-@dataclass(frozen=True, slots=True)
-class LighterMarket:
-    """A perp market with the integer scales Lighter's txs use."""
-
-    market: Market
-    market_id: int
-    size_decimals: int
-    price_decimals: int
-    default_initial_margin_fraction: int
-    min_initial_margin_fraction: int
-
-    @property
-    def symbol(self) -> str:
-        return self.market.symbol
-
-    def to_wire_size(self, size: Decimal) -> int:
-        """Size -> BaseAmount; raises ValueError unless `size` is a whole lot."""
-        return _scaled(size, self.size_decimals, "size")
-
-    def to_wire_price(self, price: Decimal) -> int:
-        """Price -> Price integer; raises ValueError unless `price` is a whole tick."""
-        return _scaled(price, self.price_decimals, "price")
-
-    def from_wire_size(self, amount: int) -> Decimal:
-        return Decimal(amount).scaleb(-self.size_decimals)
-
-    def from_wire_price(self, price: int) -> Decimal:
-        return Decimal(price).scaleb(-self.price_decimals)
-
-
-def _scaled(value: Decimal, decimals: int, label: str) -> int:
-    scaled = value.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{label} {value} has more than {decimals} decimals")
-    return int(scaled)
-
-
-def dec(value: Any, default: Decimal | None = ZERO) -> Decimal | None:
-    """A Lighter number (string or JSON number) as Decimal; "" and None give `default`."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, float):
-        return Decimal(repr(value))  # shortest repr, not the binary expansion
-    return Decimal(value)
-
-
-def check_code(body: Mapping[str, Any]) -> tuple[int, str | None]:
-    """The result code and message of a body (`code` missing means OK: e.g. GET /)."""
-    code = body.get("code", 200)
-    return int(code), body.get("message")
-
-
-# --------------------------------------------------------------------------- markets
-
-
-def parse_markets(body: Mapping[str, Any], venue: str) -> list[LighterMarket]:
-    """`GET /api/v1/orderBookDetails` (or `orderBooks`) -> active perp markets."""
-    rows = body.get("order_book_details")
-    if rows is None:
-        rows = body.get("order_books") or []
-    out = []
-    for row in rows:
-        if row.get("market_type", "perp") != "perp" or row.get("status", "active") != "active":
-            continue
-        out.append(parse_market(row, venue))
-    return out
-
-
-def parse_market(row: Mapping[str, Any], venue: str) -> LighterMarket:
-    size_decimals = int(row.get("size_decimals", row.get("supported_size_decimals")))
-    price_decimals = int(row.get("price_decimals", row.get("supported_price_decimals")))
-    default_imf = int(row.get("default_initial_margin_fraction") or 0)
-    min_imf = int(row.get("min_initial_margin_fraction") or 0) or default_imf
-    max_leverage = MARGIN_FRACTION_SCALE // min_imf if min_imf else 1
-    base = str(row["symbol"]).upper()
-    lot = Decimal(1).scaleb(-size_decimals)
-    market = Market(
-        venue=venue,
-        symbol=normalize_symbol(base),
-        venue_symbol=str(row["market_id"]),
-        base=base,
-        quote="USDC",
-        tick_size=Decimal(1).scaleb(-price_decimals),
-        lot_size=lot,
-        min_size=max(dec(row.get("min_base_amount"), lot) or lot, lot),
-        min_notional=dec(row.get("min_quote_amount")) or ZERO,
-        max_leverage=max(max_leverage, 1),
-        # orderBookDetails fees are percentages ("0.0200" = 2 bps).
-        maker_fee=(dec(row.get("maker_fee")) or ZERO) / HUNDRED,
-        taker_fee=(dec(row.get("taker_fee")) or ZERO) / HUNDRED,
-    )
-    return LighterMarket(market, int(row["market_id"]), size_decimals, price_decimals, default_imf, min_imf)
 
 
 # --------------------------------------------------------------------------- public data
@@ -423,8 +348,3 @@ def by_market(payload: Any) -> list[tuple[int, Any]]:
         out.append((int(item.get("market_id", item.get("market_index", -1))), [item]))
     return out
 
-
-def market_of_channel(channel: str) -> str:
-    """`order_book:0` -> "0"; `account_orders:0:1234` -> "0"."""
-    parts = channel.split(":")
-    return parts[1] if len(parts) > 1 else ""

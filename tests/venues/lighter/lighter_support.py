@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
 from pydantic import SecretStr
 
@@ -45,15 +44,6 @@ async def serve(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
-
-
-@pytest.fixture(scope="session")
-def api_key() -> Iterator[str]:
-    """A throwaway API private key made by the SDK's own signer (never registered anywhere)."""
-    from venues.lighter.signing import create_api_key
-
-    private, _public = create_api_key()
-    yield private
 
 
 def secrets_of(mapping: dict[str, str]) -> Any:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import pytest
-from lighter_support import api_key, secrets_of, serve  # noqa: F401 - api_key is a fixture
+from lighter_support import secrets_of, serve
 
 from perpd.clock import ManualClock, SystemClock
 from tests.contract import VenueContract

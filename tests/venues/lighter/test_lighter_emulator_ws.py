@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 import websockets
-from lighter_support import api_key, serve  # noqa: F401 - api_key is a fixture
+from lighter_support import serve
 from pydantic import SecretStr
 
 from perpd.clock import SystemClock

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
-from lighter_support import api_key, lighter_world  # noqa: F401 - api_key is a fixture
+from lighter_support import lighter_world
 
 from perpd.errors import OutcomeUnknown, RateLimited
 from perpd.model import BookUpdate, OrderRequest, OrderStatus, OrderType, Side, StreamGap

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from lighter_support import api_key, serve  # noqa: F401 - api_key is a fixture
+from lighter_support import serve
 
 from venues.lighter.emulator import create_app
 from venues.lighter.signing import sdk_signer_module

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from lighter_support import api_key, eventually, lighter_world  # noqa: F401 - api_key is a fixture
+from lighter_support import eventually, lighter_world
 
 from perpd.errors import InvalidRequest, NotFound, NotSupported
 from perpd.model import (

@@ -20,7 +20,7 @@ import orjson
 
 from venues.lighter.emulator import shapes
 from venues.lighter.emulator.exchange import LighterExchange
-from venues.lighter.emulator.markets import MarketDef
+from venues.lighter.emulator.markets import USDC_ASSET_ID, MarketDef
 from venues.lighter.emulator.txs import TxError
 from venues.sim.events import (
     BalanceEvent,
@@ -179,7 +179,7 @@ class Hub:
         if name == "account_all_positions":
             return {"positions": {str(p["market_id"]): p for p in ex.positions_json(account)}, "shares": []}
         if name == "account_all_assets":
-            return {"assets": {str(shapes.USDC_ASSET_ID): shapes.asset_json(self.engine.balance(engine_account))}, "timestamp": now}
+            return {"assets": {str(USDC_ASSET_ID): shapes.asset_json(self.engine.balance(engine_account))}, "timestamp": now}
         if name == "user_stats":
             return {"stats": shapes.user_stats_json(self.engine.balance(engine_account)), "timestamp": now}
         if name == "account_all":
@@ -291,7 +291,7 @@ class Hub:
                                        "timestamp": now, "type": "update/user_stats"})
             channel = f"account_all_assets:{account}"
             if self.has(channel):
-                assets = {str(shapes.USDC_ASSET_ID): shapes.asset_json(event.balance)}
+                assets = {str(USDC_ASSET_ID): shapes.asset_json(event.balance)}
                 self.publish(channel, {"channel": channel, "assets": assets, "timestamp": now,
                                        "type": "update/account_all_assets"})
 

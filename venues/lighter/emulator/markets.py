@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from venues.lighter.constants import MARGIN_FRACTION_SCALE
 from venues.sim.markets import MarketSpec
+
+USDC_ASSET_ID = 3
+HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +88,96 @@ DEFAULT_MARKETS: tuple[MarketDef, ...] = (
     MarketDef(1, "BTC", 5, 1, Decimal("0.00020"), Decimal(10), 500, 200, Decimal("65000.0"), volatility=0.03),
     MarketDef(2, "SOL", 3, 3, Decimal("0.050"), Decimal(10), 1000, 500, Decimal("150.000"), volatility=0.05),
 )
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def market_details_json(market: MarketDef, stats: dict[str, Any]) -> dict[str, Any]:
+    """A `PerpsOrderBookDetail` (orderBookDetails)."""
+    return {
+        **order_book_json(market, stats),
+        "size_decimals": market.size_decimals,
+        "price_decimals": market.price_decimals,
+        "quote_multiplier": 1,
+        "default_initial_margin_fraction": market.default_imf,
+        "min_initial_margin_fraction": market.min_imf,
+        "maintenance_margin_fraction": market.min_imf * 3 // 5,
+        "closeout_margin_fraction": market.min_imf * 2 // 5,
+        "last_trade_price": float(stats["last_trade_price"]),
+        "daily_trades_count": 0,
+        "daily_base_token_volume": 0,
+        "daily_quote_token_volume": 0,
+        "daily_price_low": float(stats["mark_price"]),
+        "daily_price_high": float(stats["mark_price"]),
+        "daily_price_change": 0,
+        "daily_chart": {},
+        "market_config": {
+            "market_margin_mode": 0,
+            "insurance_fund_account_index": 281474976710655,
+            "liquidation_mode": 0,
+            "force_reduce_only": False,
+            "funding_fee_discounts_enabled": False,
+            "trading_hours": "",
+            "hidden": False,
+            "rfq_enabled": False,
+        },
+        "strategy_index": 0,
+        "funding_clamp_small": "0.0500",
+        "funding_clamp_big": "4.0000",
+        "base_interest_rate": "0.0100",
+        "mark_price": stats["mark_price"],
+        "index_price": stats["index_price"],
+        "market_flags": 0,
+        "funding_premium_multiplier": 0,
+        "open_interest": float(stats["open_interest"]),  # a number here, a string in orderBooks
+    }
+
+
+def order_book_json(market: MarketDef, stats: dict[str, Any]) -> dict[str, Any]:
+    """An `OrderBook` (orderBooks); also the common part of a details row."""
+    return {
+        "symbol": market.base,
+        "market_id": market.market_id,
+        "market_type": "perp",
+        "base_asset_id": 0,
+        "quote_asset_id": USDC_ASSET_ID,
+        "status": "active",
+        "taker_fee": f"{market.taker_fee * HUNDRED:.4f}",
+        "maker_fee": f"{market.maker_fee * HUNDRED:.4f}",
+        "liquidation_fee": "1.0000",
+        "min_base_amount": market.fmt_size(market.min_base_amount),
+        "min_quote_amount": f"{market.min_quote_amount:.6f}",
+        "supported_size_decimals": market.size_decimals,
+        "supported_price_decimals": market.price_decimals,
+        "supported_quote_decimals": 6,
+        "order_quote_limit": "281474976.710655",
+        "is_maker_fee_enabled": True,
+        "is_taker_fee_enabled": True,
+        "created_at": "0",
+        "multiplier": "1",
+        "start_timestamp": 0,
+        "end_timestamp": 0,
+        "settlement_type": 0,
+        "settlement_price": 0,
+        "settlement_cap": 0,
+        "outcome": 0,
+        "default_price": 0,
+        "operator_account_index": 0,
+        "is_frozen": False,
+        "open_interest": stats["open_interest"],
+    }
+
+
+def simple_order_json(market: MarketDef, idx: int, owner: int, price: Decimal, size: Decimal) -> dict[str, Any]:
+    """A `SimpleOrder` of orderBookOrders (the emulator shows one per price level)."""
+    return {
+        "order_index": idx,
+        "order_id": str(idx),
+        "owner_account_index": owner,
+        "initial_base_amount": market.fmt_size(size),
+        "remaining_base_amount": market.fmt_size(size),
+        "price": market.fmt_price(price),
+        "order_expiry": 0,
+        "transaction_time": 0,
+    }
