@@ -7,10 +7,11 @@ one API key, a dead man's switch through a scheduled cancel-all (5 min .. 15 day
 client order indices 1 .. 2^48-1, cross and isolated margin. Acknowledgements are
 asynchronous: `sendTx` returns a tx hash, the order's fate arrives on the account stream.
 
-Layout: `transport.py` (I/O), `parse.py` (pure), `signing.py` (native signer on worker
-threads), `nonces.py`, `ratelimit.py`, `orders.py` (request -> tx fields), `streams.py`
-(WS -> events), `session.py` (private verbs), `errors.py` (code tables),
-`emulator.py` (a protocol-faithful local Lighter).
+Layout: `transport.py` (I/O), `markets.py` and `parse.py` (pure), `book.py` (local
+book), `signing.py` (native signer on worker threads), `nonces.py`, `ratelimit.py`,
+`orders.py` (request -> tx fields), `streams.py` (WS -> events), `session.py` (private
+reads) with `trading.py` (writes), `errors.py` (code tables), `emulator/` (a
+protocol-faithful local Lighter).
 """
 
 from __future__ import annotations
