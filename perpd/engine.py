@@ -12,6 +12,7 @@ venue never holds up another; a busy account is re-planned on the next pass.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -57,12 +58,14 @@ class Engine(OrderDesk):
         secrets: SecretResolver,
         clock: Clock | None = None,
         source: Path | None = None,
+        wrap_session: Callable[[AccountSession], AccountSession] | None = None,
     ) -> None:
         self.config = config
         self.source = source
         self.journal = journal
         self.secrets = secrets
         self.clock = clock or SystemClock()
+        self._wrap_session = wrap_session  # a seam for fault injection in tests
         self.bus = Bus()
         self.portfolio = Portfolio()
         self.venues: dict[str, Venue] = {}
@@ -179,11 +182,14 @@ class Engine(OrderDesk):
         cfg = self.config.accounts[name]
         venue = self.venues[cfg.venue]
         session = venue.session(name, cfg, self.secrets)
+        if self._wrap_session is not None:
+            session = self._wrap_session(session)
         self.portfolio.accounts[name] = AccountState(name, cfg.venue)
         self.foreign[name] = {}
         await session.connect()
         self.sessions[name] = session
-        self._spawn(f"account:{name}", sync.account_stream(self, session))
+        # Subscribe first, then take the snapshot: events in between are not lost.
+        self._spawn(f"account:{name}", sync.account_stream(self, session, session.watch_account()))
         await sync.resync(self, name)
         log.info("account started", extra={"account": name, "venue": cfg.venue})
 
@@ -336,10 +342,11 @@ class Engine(OrderDesk):
     async def _reconcile_loop(self) -> None:
         interval = self.config.daemon.reconcile_interval_secs
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+            # that races the event, leaving stop() waiting forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.reconcile_once(wait=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from perpd.errors import OutcomeUnknown, PerpdError
@@ -95,14 +96,19 @@ async def venue_stream(engine: Engine, venue: Venue) -> None:
         failures += 1
 
 
-async def account_stream(engine: Engine, session: AccountSession) -> None:
-    """Consume an account's private stream forever; resync after any gap or reconnect."""
+async def account_stream(engine: Engine, session: AccountSession, stream: AsyncIterator[object] | None = None) -> None:
+    """Consume an account's private stream forever; resync after any gap or reconnect.
+
+    `stream` is the first subscription, opened by the caller *before* its initial resync,
+    so nothing that happens between the resync and the subscription is missed.
+    """
     failures = 0
     name = session.account
     while True:
+        events, stream = stream or session.watch_account(), None
         try:
             first = True
-            async for event in session.watch_account():
+            async for event in events:
                 state = engine.portfolio.accounts.get(name)
                 if state is None:
                     return

@@ -39,7 +39,9 @@ Session.fetch_leverage     yes       -> LeverageSetting for a symbol
 Session.set_leverage       yes       leverage and margin mode for a symbol
 Session.cancel_all_after   optional  dead man's switch; capabilities.dead_mans_switch
 Session.watch_account      yes       -> AsyncIterator[Event]: OrderUpdate, FillUpdate,
-                                     PositionUpdate, BalanceUpdate; StreamGap on loss
+                                     PositionUpdate, BalanceUpdate; StreamGap on loss.
+                                     Events from the moment of the call are delivered
+                                     (the engine subscribes, then resyncs)
 =========================  ========  ==================================================
 
 Rules every implementation keeps:

@@ -1,0 +1,106 @@
+"""The order lifecycle on a real daemon over the sim venue."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from perpd.errors import Denied, InvalidRequest, NotFound
+from perpd.model import OrderSpec, OrderStatus, OrderType, Side, TradingState
+
+pytestmark = pytest.mark.anyio
+
+
+def bid(size="0.01", price="1000", account="paper", **kw) -> OrderSpec:
+    return OrderSpec(symbol="BTC", side=Side.BUY, size=D(size), price=D(price), account=account, **kw)
+
+
+async def test_an_order_is_journaled_before_the_venue_hears_of_it(harness):
+    engine = await harness.start()
+    (order,) = await engine.submit(bid())
+    (at_send,) = harness.sessions["paper"].journal_at_send
+    assert at_send is not None and at_send.client_id == order.client_id
+    assert at_send.status is OrderStatus.PENDING
+    assert order.status is OrderStatus.OPEN
+    assert engine.journal.order(order.client_id).status is OrderStatus.OPEN
+    assert harness.exchange.order("paper", client_id=order.client_id).status is OrderStatus.OPEN
+
+
+async def test_prices_and_sizes_are_rounded_to_tick_and_lot_never_more_aggressive(harness):
+    engine = await harness.start()
+    market = engine.venues["sim"].market("BTC")
+    (buy,) = await engine.submit(bid(size=str(market.lot_size * 3000 + market.lot_size / 2), price=str(1000 + market.tick_size / 2)))
+    assert buy.size == market.lot_size * 3000
+    assert buy.price == 1000  # a buy rounds down
+    (sell,) = await engine.submit(
+        OrderSpec(symbol="BTC", side=Side.SELL, size=D("0.01"), price=D(10**6) + market.tick_size / 2, account="paper")
+    )
+    assert sell.price == 10**6 + market.tick_size  # a sell rounds up
+
+
+async def test_a_size_below_one_lot_is_refused_and_nothing_is_journaled(harness):
+    engine = await harness.start()
+    with pytest.raises(InvalidRequest, match="rounds to 0"):
+        await engine.submit(bid(size="0.0000001"))
+    assert engine.journal.orders() == []
+
+
+async def test_the_same_idempotency_key_returns_the_same_order_across_restarts(harness):
+    engine = await harness.start()
+    (first,) = await engine.submit(bid(), idempotency_key="k-1")
+    (again,) = await engine.submit(bid(), idempotency_key="k-1")
+    assert again.client_id == first.client_id
+    engine = await harness.restart()
+    (after,) = await engine.submit(bid(), idempotency_key="k-1")
+    assert after.client_id == first.client_id
+    assert harness.sessions["paper"].sent == []  # nothing sent again after the restart
+    with pytest.raises(InvalidRequest, match="different order"):
+        await engine.submit(bid(price="999"), idempotency_key="k-1")
+
+
+async def test_cancel_and_modify_by_client_id(harness):
+    engine = await harness.start()
+    (order,) = await engine.submit(bid())
+    modified = await engine.modify(order.client_id, price=D("1100"))
+    assert modified.price == D("1100") and modified.client_id == order.client_id
+    cancelled = await engine.cancel(order.client_id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert harness.exchange.order("paper", client_id=order.client_id).status is OrderStatus.CANCELLED
+    with pytest.raises(NotFound):
+        await engine.cancel("no-such-id")
+
+
+async def test_a_marketable_order_fills_and_the_fill_is_journaled_once(harness):
+    engine = await harness.start()
+    (order,) = await engine.submit(OrderSpec(symbol="BTC", side=Side.BUY, size=D("0.01"), type=OrderType.MARKET, account="paper"))
+    await harness.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
+    assert engine.orders[order.client_id].status is OrderStatus.FILLED
+    fills = engine.journal.fills(account="paper")
+    assert sum(f.size for f in fills) == D("0.01")
+    assert len({f.trade_id for f in fills}) == len(fills)
+
+
+async def test_halt_cancels_and_blocks_new_orders_until_resume_also_across_restart(harness):
+    engine = await harness.start()
+    (order,) = await engine.submit(bid())
+    await engine.set_trading_state("global", TradingState.HALTED, "operator", actor="test")
+    assert engine.orders[order.client_id].status is OrderStatus.CANCELLED
+    with pytest.raises(Denied, match="halted"):
+        await engine.submit(bid())
+    engine = await harness.restart()
+    with pytest.raises(Denied, match="halted"):
+        await engine.submit(bid())
+    await engine.set_trading_state("global", TradingState.ACTIVE, "operator resumed", actor="test")
+    (placed,) = await engine.submit(bid())
+    assert placed.status is OrderStatus.OPEN
+
+
+async def test_orders_the_daemon_did_not_create_are_left_alone(harness):
+    engine = await harness.start()
+    foreign = harness.exchange.place("paper", "BTC-PERP", Side.BUY, D("0.01"), type=OrderType.LIMIT, price=D(1000), client_id="manual-1")
+    await harness.until(lambda: "manual-1" in engine.foreign["paper"], what="foreign order seen")
+    await engine.set_trading_state("account:paper", TradingState.HALTED, "test", actor="test")
+    assert harness.exchange.order("paper", oid=foreign.oid).status is OrderStatus.OPEN
+    with pytest.raises(Denied, match="not created by perpd"):
+        await engine.cancel("manual-1")
