@@ -83,7 +83,9 @@ class DaemonConfig(Model):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     durability: Literal["full", "fast"] = "full"
     reconcile_interval_secs: Annotated[float, Field(gt=0, le=3600)] = 1.0
-    watchdog_secs: Annotated[int, Field(ge=0)] = 60
+    watchdog_secs: Annotated[int, Field(ge=0)] = 60  # 0 = off
+    unknown_grace_secs: Annotated[float, Field(gt=0, le=3600)] = 10.0  # unseen this long after send = never arrived
+    resync_secs: Annotated[float, Field(ge=0)] = 60.0  # periodic full resync; 0 = only after gaps
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
     allowed_origins: tuple[str, ...] = ()
 

@@ -27,7 +27,7 @@ from perpd.engine import Engine
 from perpd.errors import ConfigError
 from perpd.journal import Journal
 from perpd.secrets import Secrets
-from venues.base import SecretResolver
+from venues.base import AccountSession, SecretResolver
 
 log = logging.getLogger("perpd.daemon")
 
@@ -41,8 +41,10 @@ class Daemon:
         http: str | None = None,
         clock: Clock | None = None,
         secrets: SecretResolver | None = None,
+        wrap_session: Callable[[AccountSession], AccountSession] | None = None,
     ) -> None:
         self.config_path = Path(config_path).expanduser().resolve()
+        self._wrap_session = wrap_session
         self._overrides = {"state_dir": state_dir, "http": http}
         self._clock = clock
         self._secrets = secrets
@@ -69,7 +71,9 @@ class Daemon:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.journal = await Journal.open(state_dir / "journal.sqlite", durability=config.daemon.durability, clock=self._clock)
         resolver = self._secrets or Secrets(state_dir).resolve
-        self.engine = Engine(config, self.journal, secrets=resolver, clock=self._clock, source=self.config_path)
+        self.engine = Engine(
+            config, self.journal, secrets=resolver, clock=self._clock, source=self.config_path, wrap_session=self._wrap_session
+        )
         try:
             await self.engine.start()
         except BaseException:

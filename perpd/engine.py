@@ -82,6 +82,8 @@ class Engine(OrderDesk):
         self.blocked: dict[str, str] = {}
         self.revision = 0
         self.dms_refreshed: dict[str, int] = {}
+        self.last_resync: dict[str, int] = {}
+        self.pnl_saved: str | None = None  # last loss-tracker baselines written
         self.risk: Any = None  # policies.risk.RiskGate
         self.router: Any = None  # route, spec -> policies.routing.RouteDecision
         self.pnl: Any = None  # policies.pnl.PnlTracker
@@ -226,7 +228,9 @@ class Engine(OrderDesk):
 
         self.risk = self.risk.reloaded(config.policies) if self.risk is not None else RiskGate(config.policies)
         if self.pnl is None:
-            self.pnl = PnlTracker()
+            self.pnl = PnlTracker(self.risk.reset_times)
+        else:
+            self.pnl.track(*self.risk.reset_times)
         self.router = self._decide
 
     def _decide(self, route: Any, spec: OrderSpec) -> Any:

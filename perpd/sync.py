@@ -18,6 +18,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import orjson
+
 from perpd.errors import OutcomeUnknown, PerpdError
 from perpd.model import (
     BalanceUpdate,
@@ -30,6 +32,7 @@ from perpd.model import (
     PositionUpdate,
     StreamGap,
     TickerUpdate,
+    TradingState,
     TradeUpdate,
 )
 from venues.base import AccountSession, Channel, Venue
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("perpd.sync")
 
 RECONNECT_SECS = (0.5, 1, 2, 5, 10)
-UNKNOWN_GRACE_MS = 10_000  # a sent order the venue still does not know after this never arrived
+PNL_CURSOR = "pnl_baselines"
 
 
 def watched_symbols(engine: Engine, venue: str) -> list[str]:
@@ -203,7 +206,7 @@ async def resync(engine: Engine, account: str) -> None:
                 engine.leverage[(account, symbol)] = await session.fetch_leverage(symbol)
             except PerpdError as exc:
                 log.warning("fetch_leverage %s %s failed: %s", account, symbol, exc.message)
-    state.last_contact_ms = engine.clock.now_ms()
+    state.last_contact_ms = engine.last_resync[account] = engine.clock.now_ms()
     state.synced = True
     engine.wake()
 
@@ -218,7 +221,7 @@ async def _settle(engine: Engine, session: AccountSession, order: Order, *, list
         await engine.record_order(fresh)
         return
     age = engine.clock.now_ms() - order.updated_ms
-    if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and age < UNKNOWN_GRACE_MS:
+    if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and age < _grace_ms(engine):
         return  # may still be in flight (asynchronous acknowledgement)
     # The venue has never heard of it: the send never arrived (or never happened).
     await engine.record_order(
@@ -230,12 +233,17 @@ async def _settle(engine: Engine, session: AccountSession, order: Order, *, list
     )
 
 
+def _grace_ms(engine: Engine) -> int:
+    """How long a sent order may stay invisible on the venue before it never arrived."""
+    return int(engine.config.daemon.unknown_grace_secs * 1000)
+
+
 async def resolve_unknown(engine: Engine) -> None:
     """Resolve orders whose outcome is unknown, by client id (one lookup each per pass)."""
     now = engine.clock.now_ms()
     for order in list(engine.orders.values()):
         if order.status is OrderStatus.UNKNOWN or (
-            order.status is OrderStatus.PENDING and now - order.updated_ms >= UNKNOWN_GRACE_MS
+            order.status is OrderStatus.PENDING and now - order.updated_ms >= _grace_ms(engine)
         ):
             session = engine.sessions.get(order.account)
             if session is not None:
@@ -243,7 +251,11 @@ async def resolve_unknown(engine: Engine) -> None:
 
 
 async def check_loss_limits(engine: Engine) -> None:
-    """Trip the kill switch of every policy whose loss limit is breached."""
+    """Trip the kill switch of every policy whose loss limit is breached.
+
+    A trip halts the whole scope of the policy (`policy:NAME`), cancels its orders and
+    journals why; it stays tripped, across restarts, until an operator resumes it.
+    """
     if engine.risk is None or engine.pnl is None:
         return
     now = engine.clock.now_ms()
@@ -251,16 +263,27 @@ async def check_loss_limits(engine: Engine) -> None:
     for trip in engine.risk.loss_trips(engine.portfolio, engine.pnl, now):
         scope = f"policy:{trip.policy}"
         current = engine.trading.get(scope)
-        if current is not None and current[0].value == "halted":
+        if current is not None and current[0] is TradingState.HALTED:
             continue
-        from perpd.model import TradingState
-
         await engine.set_trading_state(scope, TradingState.HALTED, f"{trip.limit}: {trip.reason}", actor="risk")
+    saved = orjson.dumps([b.to_dict() for b in engine.pnl.baselines()]).decode()
+    if saved != engine.pnl_saved:
+        # Baselines (window starts and peaks) let a restart measure losses from the
+        # same reset mark as before; written only when they change.
+        await engine.journal.set_cursor(PNL_CURSOR, saved)
+        engine.pnl_saved = saved
 
 
 async def rebuild_pnl(engine: Engine) -> None:
-    if engine.pnl is not None and hasattr(engine.pnl, "rebuild"):
-        engine.pnl.rebuild(engine.journal.fills(limit=100_000), engine.clock.now_ms())
+    """Replay journaled fills (and saved baselines) into the loss tracker on start."""
+    if engine.pnl is None:
+        return
+    from policies.pnl import Baseline
+
+    saved = engine.journal.cursor(PNL_CURSOR)
+    baselines = [Baseline.from_dict(d) for d in orjson.loads(saved)] if saved else []
+    engine.pnl.rebuild(engine.journal.fills(limit=100_000), engine.clock.now_ms(), baselines=baselines)
+    engine.pnl_saved = saved
 
 
 async def watchdog_loop(engine: Engine, period_secs: float = 5.0) -> None:
@@ -281,6 +304,9 @@ async def watchdog_check(engine: Engine, name: str) -> None:
     if session is None or cfg is None or state is None:
         return
     now = engine.clock.now_ms()
+    every_ms = int(engine.config.daemon.resync_secs * 1000)
+    if every_ms and now - engine.last_resync.get(name, now) >= every_ms:
+        await resync(engine, name)  # the safety net under streams: periodic snapshots
     horizon = cfg.dead_mans_switch_secs
     if horizon and session.capabilities.dead_mans_switch:
         # Refresh at a third of the horizon: two refreshes can fail before it fires.

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from perpd.api.hub import refined_topics
 from perpd.api.models import Name, Symbol
 from perpd.bus import Message
 from perpd.state import LocalBook
@@ -119,21 +120,27 @@ class Channel:
         self.seq = 0
         self._symbols = frozenset(filters.symbols) if filters.symbols is not None else None
         self._venues = frozenset(filters.venues) if filters.venues is not None else None
+        self._unfiltered = filters.account is None and self._symbols is None and self._venues is None
+        # The hub's refined topics already select by symbol (or else by account); only
+        # what they cannot express needs a per-message check.
+        self.exact = self._venues is None and (self._symbols is None or filters.account is None)
+
+    def refined_topics(self) -> list[str]:
+        return refined_topics(self.topics, self.filters.account, self._symbols)
         self._prefix = f'"channel":"{self.name}","topic":"'.encode()
 
     def matches(self, message: Message) -> bool:
+        """Runs inside `Bus.publish` once per subscriber: keep it cheap."""
+        if self._unfiltered:
+            return True
         data = message.data
-        account = getattr(data, "account", None)
-        if self.filters.account is not None and account is not None and account != self.filters.account:
+        account = self.filters.account
+        if account is not None and getattr(data, "account", account) != account:
             return False
-        if self._symbols is not None:
-            symbol = getattr(data, "symbol", None)
-            if symbol is not None and symbol not in self._symbols:
-                return False
-        if self._venues is not None:
-            venue = getattr(data, "venue", None)
-            if venue is not None and venue not in self._venues:
-                return False
+        if self._symbols is not None and getattr(data, "symbol", None) not in self._symbols and hasattr(data, "symbol"):
+            return False
+        if self._venues is not None and getattr(data, "venue", None) not in self._venues and hasattr(data, "venue"):
+            return False
         return True
 
     def _keep(self, items: Iterable[Any]) -> list[Any]:
@@ -209,6 +216,9 @@ class MarketsChannel(Channel):
 class EventsChannel(Channel):
     name = "events"
     topics = frozenset({"events", "status"})
+
+    def refined_topics(self) -> list[str]:
+        return sorted(self.topics)  # the audit stream is not filtered
 
     def snapshot(self, engine: Engine) -> Any:
         states = {scope: {"state": s.value, "reason": r} for scope, (s, r) in engine.trading.items()}

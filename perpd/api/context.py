@@ -7,7 +7,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from perpd.api.auth import Auth
-from perpd.api.channels import FrameCache
+from perpd.api.channels import ALL_TOPICS, FrameCache
+from perpd.api.hub import Hub
 from perpd.api.metrics import Metrics
 from perpd.errors import Unavailable
 
@@ -25,9 +26,15 @@ class ApiContext:
         self.ws_clients: dict[str, int] = defaultdict(int)
         self.metrics = Metrics(self)
         self.frames = FrameCache()  # encoded WS frames shared by every connection
+        self._hub = Hub()
         # Requests carrying the same Idempotency-Key run one at a time, so a retry that
         # races the original waits for it and then replays its result.
         self.idempotency_locks: dict[str, asyncio.Lock] = {}
+
+    def hub(self, engine: Engine) -> Hub:
+        """The WebSocket hub, relaying `engine`'s bus (started on first use)."""
+        self._hub.attach(engine, ALL_TOPICS)
+        return self._hub
 
     @property
     def engine(self) -> Engine:

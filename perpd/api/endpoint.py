@@ -130,7 +130,7 @@ class Endpoint:
         try:
             return self.query.model_validate(data)
         except ValidationError as exc:
-            raise invalid(exc, "query") from None
+            raise invalid(exc) from None
 
     async def _body(self, request: Request) -> Any:
         if self.body is None and not self.body_text:
@@ -146,7 +146,7 @@ class Endpoint:
         try:
             return self.body.model_validate(data)
         except ValidationError as exc:
-            raise invalid(exc, "body") from None
+            raise invalid(exc) from None
 
 
 async def _read(request: Request) -> bytes:

@@ -85,9 +85,9 @@ def error_response(exc: PerpdError) -> Response:
 # --------------------------------------------------------------------------- validation
 
 
-def invalid(exc: ValidationError, where: str = "") -> InvalidRequest:
-    """A 422 naming every field that failed: `size: must be positive (got -1)`."""
-    fields = [{"field": _path(err["loc"], where), "message": _message(err)} for err in exc.errors(include_url=False)]
+def invalid(exc: ValidationError) -> InvalidRequest:
+    """A 422 naming every field that failed: `size: must be positive (got '-1')`."""
+    fields = [{"field": _path(err["loc"]), "message": _message(err)} for err in exc.errors(include_url=False)]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return InvalidRequest(message or "invalid request", details={"fields": fields})
 
@@ -97,42 +97,49 @@ def field_error(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(f"{field}: {message}", details={"fields": [{"field": field, "message": message}]})
 
 
-def _path(loc: Sequence[Any], where: str) -> str:
+def _path(loc: Sequence[Any]) -> str:
+    # pydantic names validators in locations ("function-after[...]"): not a field.
     parts = [str(p) for p in loc if not (isinstance(p, str) and "[" in p and p.endswith("]"))]
-    path = ".".join(parts)
-    if where and path:
-        return path  # field names are unique enough; the location is in `where`
-    return path or where or "body"
+    return ".".join(parts) or "body"
+
+
+_COMPARISONS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+_PLAIN = {
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+    "model_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+}
+_KINDS = {
+    "decimal_parsing": "must be a finite number",
+    "decimal_type": "must be a finite number",
+    "finite_number": "must be a finite number",
+    "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "string_pattern_mismatch": "has an invalid format",
+}
 
 
 def _message(err: Mapping[str, Any]) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
-    got = err.get("input")
-    shown = f" (got {_short(got)})" if got is not None and kind not in ("missing", "extra_forbidden", "model_type", "dict_type") else ""
-    if kind == "missing":
-        return "required"
-    if kind == "extra_forbidden":
-        return "unknown field"
+    if kind in _PLAIN:
+        return _PLAIN[kind]
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+    shown = f" (got {_short(err.get('input'))})"
+    if kind in _COMPARISONS:
         bound = next(iter(ctx.values()))
         if kind == "greater_than" and str(bound) == "0":
             return f"must be positive{shown}"
-        return f"must be {op} {bound}{shown}"
-    if kind in ("decimal_parsing", "decimal_type", "finite_number", "decimal_max_digits", "decimal_max_places"):
-        return f"{err['msg'][0].lower()}{err['msg'][1:]}{shown}" if kind.startswith("decimal_max") else f"must be a finite number{shown}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be an integer{shown}"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"must be true or false{shown}"
+        return f"must be {_COMPARISONS[kind]} {bound}{shown}"
     if kind in ("enum", "literal_error"):
         return f"must be one of {ctx.get('expected')}{shown}"
-    if kind in ("string_type",):
-        return f"must be a string{shown}"
-    if kind == "string_pattern_mismatch":
-        return f"has an invalid format{shown}"
+    if kind in _KINDS:
+        return _KINDS[kind] + shown
     return f"{err['msg'][0].lower()}{err['msg'][1:]}{shown}"
 
 

@@ -62,6 +62,7 @@ def uvicorn_config(app: ASGIApp) -> uvicorn.Config:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         server_header=False,
+        proxy_headers=False,  # no proxy in front: X-Forwarded-* from a client is not trusted
         timeout_graceful_shutdown=5,
     )
 

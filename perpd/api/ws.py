@@ -13,7 +13,9 @@ Every subscription starts with a snapshot (seq 0); each update after it has seq 
 counted per channel on this connection, so a missing number means a gap: resubscribe for a
 fresh snapshot. A client that falls too far behind on a non-conflated topic is closed with
 code 1013 (try again later); books and tickers are conflated (latest wins) instead.
-The per-channel endpoints (/ws/v1/orders?account=X, /ws/v1/markets?symbols=BTC,ETH) start
+Each channel is its own subscription on the hub (`perpd.api.hub`), which routes by
+symbol and account so that a publish visits only the clients that asked for it. The
+per-channel endpoints (/ws/v1/orders?account=X, /ws/v1/markets?symbols=BTC,ETH) start
 subscribed to their channel; they accept subscribe ops for that channel only.
 """
 
@@ -31,10 +33,10 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal, origin_allowed
-from perpd.api.channels import ALL_TOPICS, KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
+from perpd.api.channels import KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
 from perpd.api.context import ApiContext
 from perpd.api.errors import Forbidden, MalformedBody, error_body, invalid
-from perpd.bus import Message, SlowConsumer, Subscription
+from perpd.bus import SlowConsumer, Subscription
 from perpd.errors import InvalidRequest, PerpdError
 
 log = logging.getLogger("perpd.api.ws")
@@ -45,36 +47,26 @@ _OPS: TypeAdapter[Any] = TypeAdapter(Op)
 
 
 class Connection:
-    """One client: its channels, one bus subscription, one sender at a time."""
+    """One client: a hub subscription and a sender task per channel, one frame at a time."""
 
     def __init__(self, websocket: WebSocket, ctx: ApiContext, only: str | None) -> None:
         self.ws = websocket
         self.ctx = ctx
         self.only = only
-        self.channels: dict[str, Channel] = {}
-        self.by_topic: dict[str, list[Channel]] = {}
+        self.channels: dict[str, tuple[Channel, Subscription, asyncio.Task[None] | None]] = {}
         self.lock = asyncio.Lock()
         self.cache: FrameCache = ctx.frames
-
-    # runs inside Bus.publish for every message: keep it cheap
-    def accept(self, message: Message) -> bool:
-        channels = self.by_topic.get(message.topic)
-        if not channels:
-            return False
-        return any(c.matches(message) for c in channels)
 
     async def send(self, frame: bytes) -> None:
         await self.ws.send({"type": "websocket.send", "text": frame.decode()})
 
-    async def pump(self, sub: Subscription) -> None:
-        """Bus -> client, until the client goes or falls too far behind."""
+    async def pump(self, channel: Channel, sub: Subscription) -> None:
+        """Hub -> client for one channel, until unsubscribed, gone or too far behind."""
         try:
-            async for message in sub:
-                for channel in self.by_topic.get(message.topic, ()):
-                    if channel.matches(message):
-                        async with self.lock:
-                            if self.channels.get(channel.name) is channel:  # not replaced meanwhile
-                                await self.send(channel.update_frame(message, self.cache))
+            async for refined in sub:
+                frame = channel.update_frame(refined.data, self.cache)
+                async with self.lock:
+                    await self.send(frame)
         except SlowConsumer as exc:
             log.info("dropping slow websocket client: %s", exc)
             with contextlib.suppress(Exception):
@@ -89,27 +81,32 @@ class Connection:
         engine = self.ctx.engine
         if filters.account is not None and filters.account not in engine.config.accounts:
             raise InvalidRequest(f"no account named {filters.account!r}", details={"field": "account"})
+        self.unsubscribe(name)
         channel = KINDS[name](filters)
-        # Register and snapshot in one synchronous step: every update admitted from here
-        # on is newer than the snapshot, and the lock keeps them behind it on the wire.
-        self._set(name, channel)
+        accept = None if channel.exact else (lambda refined: channel.matches(refined.data))
+        hub = self.ctx.hub(engine)
+        # Subscribe and snapshot in one synchronous step: everything the subscription
+        # buffers from here on is newer than the snapshot, and the pump starts after it.
+        sub = hub.bus.subscribe(channel.refined_topics(), maxlen=MAX_BEHIND, accept=accept)
+        self.channels[name] = (channel, sub, None)
         frame = channel.snapshot_frame(engine)
         async with self.lock:
             await self.send(frame)
+        if self.channels.get(name, (None,))[0] is channel:  # not replaced meanwhile
+            task = asyncio.get_running_loop().create_task(self.pump(channel, sub))
+            self.channels[name] = (channel, sub, task)
 
     def unsubscribe(self, name: str) -> None:
-        self._set(name, None)
+        entry = self.channels.pop(name, None)
+        if entry is not None:
+            _, sub, task = entry
+            sub.close()
+            if task is not None:
+                task.cancel()
 
-    def _set(self, name: str, channel: Channel | None) -> None:
-        if channel is None:
-            self.channels.pop(name, None)
-        else:
-            self.channels[name] = channel
-        by_topic: dict[str, list[Channel]] = {}
-        for ch in self.channels.values():
-            for topic in ch.topics:
-                by_topic.setdefault(topic, []).append(ch)
-        self.by_topic = by_topic
+    def close(self) -> None:
+        for name in list(self.channels):
+            self.unsubscribe(name)
 
     async def handle(self, text: str | bytes) -> None:
         request_id = None
@@ -171,15 +168,13 @@ async def serve_socket(websocket: WebSocket, only: str | None) -> None:
     try:
         _admit(websocket, ctx)
         filters = _initial_filters(websocket) if only else None
-        engine = ctx.engine
+        ctx.engine  # noqa: B018 - 503 before accepting if the daemon is not running
     except PerpdError as exc:
         await _deny(websocket, exc)
         return
     offered = websocket.scope.get("subprotocols", ())
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     conn = Connection(websocket, ctx, only)
-    sub = engine.bus.subscribe(ALL_TOPICS if only is None else KINDS[only].topics, maxlen=MAX_BEHIND, accept=conn.accept)
-    pump = asyncio.get_running_loop().create_task(conn.pump(sub))
     endpoint = only or "mux"
     ctx.ws_clients[endpoint] += 1
     try:
@@ -195,13 +190,10 @@ async def serve_socket(websocket: WebSocket, only: str | None) -> None:
             text = message.get("text")
             await conn.handle(text if text is not None else message.get("bytes") or b"")
     except (WebSocketDisconnect, RuntimeError):
-        pass  # the client went away (or the pump closed a slow one)
+        pass  # the client went away (or a pump closed a slow one)
     finally:
         ctx.ws_clients[endpoint] -= 1
-        sub.close()
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        conn.close()
 
 
 def _endpoint(only: str | None):  # type: ignore[no-untyped-def]
