@@ -17,12 +17,14 @@ SIM = """
 http = false
 reconcile_interval_secs = 0.05
 watchdog_secs = 0
-
+unknown_grace_secs = 0.3
+{daemon}
 [venues.sim]
 kind = "sim"
 seed = 7
 step_ms = 50
 takers = false
+{venue}
 
 [accounts.paper]
 venue = "sim"
@@ -35,15 +37,16 @@ venue = "sim"
 class Harness:
     """Start, kill and restart a daemon on one state dir; the sim exchange outlives it."""
 
-    def __init__(self, tmp_path: Path, extra: str = "") -> None:
+    def __init__(self, tmp_path: Path, extra: str = "", *, venue: str = "", daemon: str = "") -> None:
         self.path = tmp_path / "perpd.toml"
         self.state_dir = tmp_path / "state"
+        self.venue_keys, self.daemon_keys = venue, daemon
         self.write(extra)
         self.daemon: Daemon | None = None
         self.sessions: dict[str, FaultySession] = {}
 
     def write(self, extra: str) -> None:
-        self.path.write_text(SIM + extra)
+        self.path.write_text(SIM.format(venue=self.venue_keys, daemon=self.daemon_keys) + extra)
 
     @property
     def engine(self) -> Engine:
