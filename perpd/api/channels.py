@@ -124,10 +124,10 @@ class Channel:
         # The hub's refined topics already select by symbol (or else by account); only
         # what they cannot express needs a per-message check.
         self.exact = self._venues is None and (self._symbols is None or filters.account is None)
+        self._prefix = f'"channel":"{self.name}","topic":"'.encode()
 
     def refined_topics(self) -> list[str]:
         return refined_topics(self.topics, self.filters.account, self._symbols)
-        self._prefix = f'"channel":"{self.name}","topic":"'.encode()
 
     def matches(self, message: Message) -> bool:
         """Runs inside `Bus.publish` once per subscriber: keep it cheap."""

@@ -71,8 +71,12 @@ class Connection:
             log.info("dropping slow websocket client: %s", exc)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(code=1013, reason="slow consumer: resubscribe"), 5)
-        except Exception as exc:  # noqa: BLE001 - the client went away mid-send
-            log.debug("websocket send failed: %r", exc)
+        except (OSError, RuntimeError, WebSocketDisconnect) as exc:
+            log.debug("websocket send failed (client gone): %r", exc)
+        except Exception:  # noqa: BLE001 - a bug: say so, and end this client cleanly
+            log.exception("websocket %s stream failed", channel.name)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.ws.close(code=1011, reason="internal error"), 5)
 
     async def subscribe(self, op: Subscribe | Filters, name: str) -> None:
         if self.only is not None and name != self.only:

@@ -213,7 +213,8 @@ def pct(values: list[float], q: float) -> float:
 async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
     from websockets.asyncio.client import connect
 
-    url = f"ws://127.0.0.1:{port}/ws/v1/markets?symbols=BTC&depth=10"
+    url = f"ws://127.0.0.1:{port}/ws/v1"
+    subscribe = json.dumps({"op": "subscribe", "channel": "markets", "symbols": ["BTC"], "depth": 10})
     headers = {"Authorization": f"Bearer {TOKEN}"}
     received = 0
     delays: list[float] = []
@@ -235,11 +236,14 @@ async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
         async with gate:
             ws = await connect(url, additional_headers=headers, open_timeout=300, ping_interval=None, max_queue=64)
         sockets.append(ws)
-        # Read from the start: a client that does not read is a slow client and is dropped.
+        # Read from the start: a client that does not read is a slow client, and dropped.
         readers.append(asyncio.get_running_loop().create_task(read(ws)))
 
+    # Connect everyone first, then subscribe everyone: with the fan-out running, the
+    # daemon serves books before handshakes and connecting 10,000 takes many minutes.
     started = time.perf_counter()
     await asyncio.gather(*(open_one() for _ in range(clients)))
+    await asyncio.gather(*(ws.send(subscribe) for ws in sockets))
     connect_secs = time.perf_counter() - started
     await asyncio.sleep(2)  # let snapshots and the first burst pass
     measuring = True
