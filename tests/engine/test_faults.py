@@ -128,6 +128,9 @@ async def test_a_fill_during_a_dropped_stream_is_recovered_by_resync(tmp_path):
         assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.FILLED
         await h.until(lambda: engine.orders[order.client_id].status is OrderStatus.FILLED, what="fill recovered")
         await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
+        await h.until(lambda: engine.journal.fills(account="paper") != [], what="fill journaled")
+        for _ in range(5):
+            await engine.reconcile_once()  # the stream may also deliver it now: still once
         fills = engine.journal.fills(account="paper")
         assert [f.size for f in fills] == [D("0.01")]  # journaled once, whichever path saw it first
         assert_consistent(h)
