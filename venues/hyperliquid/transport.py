@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 ESTABLISHED = "Websocket connection established."
+_ESTABLISHED = ESTABLISHED.encode()
 PING_INTERVAL_SECS = 50.0  # the venue drops a connection idle for 60 s
 
 # /info weights (docs: rate limits). Everything else weighs 20.
@@ -259,8 +260,8 @@ async def _acknowledged(socket: ClientConnection, pending: int) -> list[dict[str
     """Read until `pending` subscriptions are answered; returns the data that came first."""
     held: list[dict[str, Any]] = []
     while pending:
-        raw = await socket.recv()
-        if raw == ESTABLISHED:
+        raw = await socket.recv(decode=False)  # bytes: orjson reads them without a str copy
+        if raw == _ESTABLISHED:
             continue
         message = orjson.loads(raw)
         channel = message.get("channel")
@@ -286,8 +287,8 @@ async def _messages(socket: ClientConnection, ping_interval_secs: float) -> Asyn
             continue
         raw = None
         with anyio.move_on_after(wait):
-            raw = await socket.recv()
-        if raw is None or raw == ESTABLISHED:
+            raw = await socket.recv(decode=False)
+        if raw is None or raw == _ESTABLISHED:
             continue
         message = orjson.loads(raw)
         channel = message.get("channel")
