@@ -214,15 +214,8 @@ def parse_l2_book(payload: Mapping[str, Any], symbol: str, *, venue: str = VENUE
 def parse_book_update(data: Mapping[str, Any], symbol: str, seq: int, *, venue: str = VENUE) -> BookUpdate:
     """A WS `l2Book` push: Hyperliquid always sends the full book, so a snapshot."""
     bids, asks = data["levels"]
-    return BookUpdate(
-        venue=venue,
-        symbol=symbol,
-        bids=_levels(bids),
-        asks=_levels(asks),
-        seq=seq,
-        snapshot=True,
-        ts_ms=int(data["time"]),
-    )
+    # Positional (venue, symbol, bids, asks, seq, snapshot, ts_ms): the hot path.
+    return BookUpdate(venue, symbol, _levels(bids), _levels(asks), seq, True, int(data["time"]))
 
 
 def parse_trades(payload: Iterable[Mapping[str, Any]], symbol_of: SymbolOf = perp_symbol, *, venue: str = VENUE) -> list[Trade]:
