@@ -377,6 +377,7 @@ class Engine(OrderDesk):
             if lane.busy:
                 continue  # the next pass re-plans against what the lane's actions did
             lane.task = asyncio.get_running_loop().create_task(self._act(batch), name=f"lane:{account}")
+            lane.task.add_done_callback(self._task_done)
             launched.append(lane.task)
         if wait and launched:
             await asyncio.gather(*launched, return_exceptions=True)

@@ -83,6 +83,14 @@ class Harness:
         await self.kill()
         return await self.start()
 
+    async def quiesce(self, timeout: float = 10.0) -> None:
+        """Wait until no account lane has actions in flight (their journal writes landed)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(lane.busy for lane in self.engine._lanes.values()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("account lanes stayed busy")
+            await asyncio.sleep(0.01)
+
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
         """Run reconcile passes until `predicate()` holds."""
         deadline = asyncio.get_running_loop().time() + timeout

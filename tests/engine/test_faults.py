@@ -35,10 +35,11 @@ def venue_orders(h: Harness, account: str = "paper"):
     return live
 
 
-def assert_consistent(h: Harness, account: str = "paper") -> None:
+async def assert_consistent(h: Harness, account: str = "paper") -> None:
     """The journal and the venue agree: every venue order of ours is journaled with the
     venue's status, no client id was ever sent twice, and journaled fills sum to the
     venue's positions."""
+    await h.quiesce()
     engine, exchange = h.engine, h.exchange
     sent = Counter(h.sessions[account].sent)
     assert all(n == 1 for n in sent.values()), f"a client id was sent twice: {sent}"
@@ -67,7 +68,7 @@ async def test_accepted_then_timeout_is_unknown_and_resolved_by_client_id(tmp_pa
         assert order.status is OrderStatus.UNKNOWN  # not rejected: it may exist
         await h.until(lambda: engine.orders[order.client_id].status is OrderStatus.OPEN, what="resolution")
         assert h.sessions["paper"].sent == [order.client_id]  # never resent under a new id
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -84,7 +85,7 @@ async def test_a_refused_send_is_unknown_then_found_never_to_have_arrived(tmp_pa
         final = engine.journal.order(order.client_id)
         assert final.status is OrderStatus.REJECTED and final.reason.startswith("perpd: not found")
         assert venue_orders(h) == {}
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -99,7 +100,7 @@ async def test_a_standing_order_is_not_doubled_while_its_outcome_is_unknown(tmp_
             await engine.reconcile_once()
         assert len(rule_live(h, "standing:bid")) == 1
         assert len(h.sessions["paper"].sent) == 1
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -113,7 +114,7 @@ async def test_a_standing_order_refused_with_429_is_placed_once_after_resolution
         for _ in range(5):
             await engine.reconcile_once()
         assert len(rule_live(h, "standing:bid")) == 1
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -133,7 +134,7 @@ async def test_a_fill_during_a_dropped_stream_is_recovered_by_resync(tmp_path):
             await engine.reconcile_once()  # the stream may also deliver it now: still once
         fills = engine.journal.fills(account="paper")
         assert [f.size for f in fills] == [D("0.01")]  # journaled once, whichever path saw it first
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -151,7 +152,7 @@ async def test_killed_between_journal_commit_and_send_then_restarted(tmp_path):
         for _ in range(5):
             await engine.reconcile_once()
         assert len(rule_live(h, "standing:bid")) == 1
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -168,7 +169,7 @@ async def test_killed_after_the_venue_accepted_then_restarted(tmp_path):
         for _ in range(5):
             await engine.reconcile_once()
         assert rule_live(h, "standing:bid") == [sent]  # the same order, not a second one
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -184,7 +185,7 @@ async def test_an_api_order_killed_before_send_is_recorded_as_never_sent(tmp_pat
         engine = await h.restart()
         await h.until(lambda: engine.journal.order(pending.client_id).status is OrderStatus.REJECTED, what="settled")
         assert venue_orders(h) == {}
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
@@ -211,7 +212,7 @@ async def test_reload_in_the_middle_of_a_target_moves_it(tmp_path):
         for _ in range(5):
             await engine.reconcile_once()
         assert engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01")
-        assert_consistent(h)
+        await assert_consistent(h)
     finally:
         await h.stop()
 
