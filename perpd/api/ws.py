@@ -36,7 +36,8 @@ from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal, origin_allowed
 from perpd.api.channels import KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
 from perpd.api.context import ApiContext
 from perpd.api.errors import Forbidden, MalformedBody, error_body, invalid
-from perpd.bus import SlowConsumer, Subscription
+from perpd.api.hub import Inbox
+from perpd.bus import SlowConsumer
 from perpd.errors import InvalidRequest, PerpdError
 
 log = logging.getLogger("perpd.api.ws")
@@ -53,20 +54,31 @@ class Connection:
         self.ws = websocket
         self.ctx = ctx
         self.only = only
-        self.channels: dict[str, tuple[Channel, Subscription, asyncio.Task[None] | None]] = {}
+        self.channels: dict[str, tuple[Channel, Inbox, asyncio.Task[None] | None]] = {}
         self.lock = asyncio.Lock()
         self.cache: FrameCache = ctx.frames
+        self.budget = ctx.frame_budget
 
     async def send(self, frame: bytes) -> None:
         await self.ws.send({"type": "websocket.send", "text": frame.decode()})
 
-    async def pump(self, channel: Channel, sub: Subscription) -> None:
+    async def pump(self, channel: Channel, inbox: Inbox) -> None:
         """Hub -> client for one channel, until unsubscribed, gone or too far behind."""
         try:
-            async for refined in sub:
-                frame = channel.update_frame(refined.data, self.cache)
-                async with self.lock:
-                    await self.send(frame)
+            while True:
+                if inbox.failure is not None:
+                    raise inbox.failure
+                if inbox.closed:
+                    return
+                batch = inbox.take()
+                if not batch:
+                    await inbox.wait()
+                    continue
+                for message in batch:
+                    await self.budget.take()
+                    frame = channel.update_frame(message, self.cache)
+                    async with self.lock:
+                        await self.send(frame)
         except SlowConsumer as exc:
             log.info("dropping slow websocket client: %s", exc)
             with contextlib.suppress(Exception):
@@ -87,24 +99,24 @@ class Connection:
             raise InvalidRequest(f"no account named {filters.account!r}", details={"field": "account"})
         self.unsubscribe(name)
         channel = KINDS[name](filters)
-        accept = None if channel.exact else (lambda refined: channel.matches(refined.data))
         hub = self.ctx.hub(engine)
-        # Subscribe and snapshot in one synchronous step: everything the subscription
-        # buffers from here on is newer than the snapshot, and the pump starts after it.
-        sub = hub.bus.subscribe(channel.refined_topics(), maxlen=MAX_BEHIND, accept=accept)
-        self.channels[name] = (channel, sub, None)
+        # Open the inbox and snapshot in one synchronous step: whatever the inbox gets
+        # from here on is newer than the snapshot, and the pump starts after it is sent.
+        inbox = hub.inbox(channel.refined_topics(), maxlen=MAX_BEHIND, accept=None if channel.exact else channel.matches)
+        inbox.mark_seen()
+        self.channels[name] = (channel, inbox, None)
         frame = channel.snapshot_frame(engine)
         async with self.lock:
             await self.send(frame)
         if self.channels.get(name, (None,))[0] is channel:  # not replaced meanwhile
-            task = asyncio.get_running_loop().create_task(self.pump(channel, sub))
-            self.channels[name] = (channel, sub, task)
+            task = asyncio.get_running_loop().create_task(self.pump(channel, inbox))
+            self.channels[name] = (channel, inbox, task)
 
     def unsubscribe(self, name: str) -> None:
         entry = self.channels.pop(name, None)
         if entry is not None:
-            _, sub, task = entry
-            sub.close()
+            _, inbox, task = entry
+            inbox.close()
             if task is not None:
                 task.cancel()
 

@@ -15,7 +15,8 @@ Prints:
   p50/p99 at concurrency 1 and 64;
 - sustained orders/s at concurrency 64 for --secs seconds;
 - WebSocket fan-out: N clients subscribed to BTC-PERP books; book updates delivered per
-  second (all clients) and the p50/p99 delay from the venue's book timestamp to receipt.
+  second (all clients) and the p50/p99 delay from the venue's book timestamp to receipt;
+  meanwhile one order every 50 ms through REST, to show the daemon is not starved.
 """
 
 from __future__ import annotations
@@ -248,7 +249,13 @@ async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
     await asyncio.sleep(2)  # let snapshots and the first burst pass
     measuring = True
     t0 = time.perf_counter()
-    await asyncio.sleep(secs)
+    # Meanwhile, is the daemon still responsive? Orders one at a time, through REST, from
+    # another process (this one is busy being 10,000 clients).
+    probe = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--probe", str(port), "--secs", str(secs), stdout=asyncio.subprocess.PIPE, cwd=ROOT
+    )
+    out, _ = await probe.communicate()
+    order_p50, order_p99 = (float(x) for x in out.split())
     measuring = False
     elapsed = time.perf_counter() - t0
     alive = sum(1 for task in readers if not task.done())
@@ -263,7 +270,23 @@ async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
         "per_client_per_sec": received / elapsed / clients,
         "p50_ms": pct(delays, 0.5) if delays else float("nan"),
         "p99_ms": pct(delays, 0.99) if delays else float("nan"),
+        "order_p50_ms": order_p50,
+        "order_p99_ms": order_p99,
     }
+
+
+async def probe(port: int, secs: float) -> None:
+    """Child process: one order every 50 ms for `secs`; prints p50 and p99 in ms."""
+    conn = await Conn.open(port)
+    latency: list[float] = []
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < secs:
+        start = time.perf_counter()
+        await conn.order()
+        latency.append(time.perf_counter() - start)
+        await asyncio.sleep(0.05)
+    conn.writer.close()
+    print(pct(latency, 0.5) * 1000, pct(latency, 0.99) * 1000)
 
 
 # --------------------------------------------------------------------------- main
@@ -272,6 +295,7 @@ async def fan_out(port: int, clients: int, secs: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve")
+    parser.add_argument("--probe", type=int)
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--secs", type=float, default=10.0)
     parser.add_argument("--clients", default="1000,10000")
@@ -282,6 +306,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
+        return
+    if args.probe:
+        asyncio.run(probe(args.probe, args.secs))
         return
     import uvloop
 
@@ -312,7 +339,8 @@ def main() -> None:
                 print(
                     f"ws fan-out, {clients:>5} clients: connected in {r['connect_secs']:.1f} s, {r['alive']:.0f} still connected; "
                     f"{r['messages_per_sec']:,.0f} book msgs/s delivered ({r['per_client_per_sec']:.2f}/client/s); "
-                    f"delay p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
+                    f"delay p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; meanwhile an order round trip "
+                    f"p50 {r['order_p50_ms']:.1f} ms, p99 {r['order_p99_ms']:.1f} ms"
                 )
 
 

@@ -21,7 +21,6 @@ from perpd.api.models import (
     Trades,
     TradesQuery,
     VenueMarket,
-    VenueQuery,
 )
 from perpd.api.routes.positions import path_symbol
 from perpd.engine import Engine
