@@ -84,6 +84,7 @@ class Engine(OrderDesk):
         self.dms_refreshed: dict[str, int] = {}
         self.last_resync: dict[str, int] = {}
         self.pnl_saved: str | None = None  # last loss-tracker baselines written
+        self.loss_acks: dict[str, dict[str, Any]] = {}  # losses operators resumed over
         self.risk: Any = None  # policies.risk.RiskGate
         self.router: Any = None  # route, spec -> policies.routing.RouteDecision
         self.pnl: Any = None  # policies.pnl.PnlTracker

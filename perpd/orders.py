@@ -407,6 +407,10 @@ class OrderDesk:
     async def set_trading_state(self, scope: str, state: TradingState, reason: str, *, actor: str, cancel: bool = True) -> int:
         """Set a scope's state ("global", "account:X", "venue:X", "policy:X"); halting cancels."""
         self._check_scope(scope)
+        if state is TradingState.ACTIVE and scope.startswith("policy:"):
+            from perpd import sync
+
+            await sync.acknowledge_losses(self, scope.removeprefix("policy:"))
         self.trading[scope] = (state, reason)
         await self.journal.set_trading_state(scope, state.value, reason)
         await self._event(state.value if state is not TradingState.ACTIVE else "resume", actor=actor, rule=scope, details={"reason": reason})

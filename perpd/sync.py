@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import orjson
@@ -35,15 +36,18 @@ from perpd.model import (
     TradingState,
     TradeUpdate,
 )
+from policies.pnl import window_start
 from venues.base import AccountSession, Channel, Venue
 
 if TYPE_CHECKING:
     from perpd.engine import Engine
+    from policies.risk import Trip
 
 log = logging.getLogger("perpd.sync")
 
 RECONNECT_SECS = (0.5, 1, 2, 5, 10)
 PNL_CURSOR = "pnl_baselines"
+ACKS_CURSOR = "loss_acknowledgements"
 
 
 def watched_symbols(engine: Engine, venue: str) -> list[str]:
@@ -261,6 +265,8 @@ async def check_loss_limits(engine: Engine) -> None:
     now = engine.clock.now_ms()
     engine.pnl.on_marks(engine.portfolio, now)
     for trip in engine.risk.loss_trips(engine.portfolio, engine.pnl, now):
+        if _acknowledged(engine, trip, now):
+            continue
         scope = f"policy:{trip.policy}"
         current = engine.trading.get(scope)
         if current is not None and current[0] is TradingState.HALTED:
@@ -274,6 +280,33 @@ async def check_loss_limits(engine: Engine) -> None:
         engine.pnl_saved = saved
 
 
+def _ack_key(trip: Trip) -> str:
+    return f"{trip.policy}|{trip.limit}|{trip.account}"
+
+
+def _acknowledged(engine: Engine, trip: Trip, now_ms: int) -> bool:
+    """A loss an operator resumed over re-trips only when it deepens by another full
+    limit, and only until the policy's next daily reset."""
+    ack = engine.loss_acks.get(_ack_key(trip))
+    if ack is None:
+        return False
+    reset = next(p.reset_time_utc for p in engine.config.policies if p.name == trip.policy)
+    if ack["ts_ms"] < window_start(now_ms, reset):
+        return False
+    return trip.value <= Decimal(ack["value"]) + trip.limit_value
+
+
+async def acknowledge_losses(engine: Engine, policy: str) -> None:
+    """Record the losses an operator accepted by resuming `policy:NAME` (journaled)."""
+    if engine.risk is None or engine.pnl is None:
+        return
+    now = engine.clock.now_ms()
+    for trip in engine.risk.loss_trips(engine.portfolio, engine.pnl, now):
+        if trip.policy == policy:
+            engine.loss_acks[_ack_key(trip)] = {"value": str(trip.value), "ts_ms": now}
+    await engine.journal.set_cursor(ACKS_CURSOR, orjson.dumps(engine.loss_acks).decode())
+
+
 async def rebuild_pnl(engine: Engine) -> None:
     """Replay journaled fills (and saved baselines) into the loss tracker on start."""
     if engine.pnl is None:
@@ -282,6 +315,8 @@ async def rebuild_pnl(engine: Engine) -> None:
 
     saved = engine.journal.cursor(PNL_CURSOR)
     baselines = [Baseline.from_dict(d) for d in orjson.loads(saved)] if saved else []
+    acks = engine.journal.cursor(ACKS_CURSOR)
+    engine.loss_acks = orjson.loads(acks) if acks else {}
     engine.pnl.rebuild(engine.journal.fills(limit=100_000), engine.clock.now_ms(), baselines=baselines)
     engine.pnl_saved = saved
 

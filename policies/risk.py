@@ -86,6 +86,9 @@ class Trip:
     scope: PolicyScope
     limit: str
     reason: str
+    account: str = ""
+    value: Decimal = Decimal(0)  # the loss measured, in quote
+    limit_value: Decimal = Decimal(0)
 
 
 Check = Callable[[PolicyConfig, OrderCheck, Portfolio], str | None]
@@ -441,7 +444,7 @@ class RiskGate:
                             f"(account {name} since {policy.reset_time_utc} UTC)"
                         )
                         scope = policy.scope.model_copy(update={"accounts": (name,)})
-                        trips.append(Trip(policy.name, scope, key, reason))
+                        trips.append(Trip(policy.name, scope, key, reason, name, value, limit))
         return trips
 
 

@@ -48,6 +48,13 @@ class Harness:
     def write(self, extra: str) -> None:
         self.path.write_text(SIM.format(venue=self.venue_keys, daemon=self.daemon_keys) + extra)
 
+    @classmethod
+    def with_config(cls, tmp_path: Path, text: str) -> Harness:
+        """A harness on a whole config of the caller's (the daemon keys for tests are kept)."""
+        harness = cls(tmp_path)
+        harness.path.write_text(text)
+        return harness
+
     @property
     def engine(self) -> Engine:
         assert self.daemon is not None and self.daemon.engine is not None
