@@ -13,7 +13,8 @@ Prints:
 - order round trip (POST /api/v1/orders -> 201, an IOC limit that the sim cancels
   unfilled: intent, write-ahead order, venue call, result and audit event all journaled)
   p50/p99 at concurrency 1 and 64;
-- sustained orders/s at concurrency 64 for --secs seconds;
+- sustained orders/s at concurrency 64 for --secs seconds, and for scale the requests/s
+  of a read endpoint (the API stack without the order path);
 - WebSocket fan-out: N clients subscribed to BTC-PERP books; book updates delivered per
   second (all clients) and the p50/p99 delay from the venue's book timestamp to receipt;
   meanwhile one order every 50 ms through REST, to show the daemon is not starved.
@@ -138,17 +139,20 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 class Conn:
     """One keep-alive HTTP/1.1 connection doing one request at a time."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, read_path: str | None = None) -> None:
         self.reader, self.writer = reader, writer
-        self.head = (
-            f"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(ORDER)}\r\n\r\n"
-        ).encode() + ORDER
+        if read_path is None:
+            self.head = (
+                f"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(ORDER)}\r\n\r\n"
+            ).encode() + ORDER
+        else:
+            self.head = f"GET {read_path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
 
     @classmethod
-    async def open(cls, port: int) -> Conn:
+    async def open(cls, port: int, read_path: str | None = None) -> Conn:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer, port)
+        return cls(reader, writer, port, read_path)
 
     async def order(self) -> int:
         self.writer.write(self.head)
@@ -183,16 +187,17 @@ async def round_trips(port: int, concurrency: int, count: int) -> list[float]:
     return latencies
 
 
-async def sustained(port: int, concurrency: int, secs: float) -> tuple[int, float]:
-    conns = [await Conn.open(port) for _ in range(concurrency)]
+async def sustained(port: int, concurrency: int, secs: float, read_path: str | None = None) -> tuple[int, float]:
+    conns = [await Conn.open(port, read_path) for _ in range(concurrency)]
     done = 0
     deadline = time.perf_counter() + secs
+    expected = 201 if read_path is None else 200
 
     async def run(conn: Conn) -> None:
         nonlocal done
         while time.perf_counter() < deadline:
-            if await conn.order() != 201:
-                raise SystemExit("order refused")
+            if await conn.order() != expected:
+                raise SystemExit("request refused")
             done += 1
 
     start = time.perf_counter()
@@ -327,6 +332,8 @@ def main() -> None:
                     )
                 done, elapsed = runner.run(sustained(port, 64, args.secs))
                 print(f"sustained: {done / elapsed:,.0f} orders/s at concurrency 64 over {elapsed:.1f} s ({done} orders)")
+                done, elapsed = runner.run(sustained(port, 64, min(args.secs, 5), read_path="/api/v1/positions"))
+                print(f"for scale, a read (GET /api/v1/positions): {done / elapsed:,.0f} requests/s at concurrency 64")
             finally:
                 stop_server(proc)
         if not args.skip_ws:
