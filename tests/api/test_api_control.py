@@ -140,3 +140,16 @@ async def test_unknown_paths_and_methods_answer_in_the_one_error_shape(api: Api)
         method = await http.put("/api/v1/status")
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
     assert method.status_code == 405 and method.json()["error"]["type"] == "method_not_allowed"
+
+
+async def test_every_read_endpoint_answers_alike_on_tcp_and_the_unix_socket(api: Api) -> None:
+    async with api.client("trader") as tcp, api.local() as local:
+        order = (await tcp.post("/api/v1/orders", json=ORDER)).json()["orders"][0]
+        params = {"client_id": order["client_id"], "name": "paper", "symbol": "BTC"}
+        paths = [ep.full_path.format(**params) for ep in ENDPOINTS if ep.method == "GET"]
+        paths += ["/metrics", "/api/v1/openapi.json", "/api/v1/docs"]
+        for path in paths:
+            over_tcp, over_socket = await tcp.get(path), await local.get(path)
+            assert over_tcp.status_code == over_socket.status_code == 200, (path, over_tcp.text, over_socket.text)
+            if path.endswith(("/config", "/status", "/accounts", "/orders", "/positions")):
+                assert over_tcp.headers["content-type"] == over_socket.headers["content-type"] == "application/json"
