@@ -166,7 +166,7 @@ class Account:
     def available(self, markets: Mapping[str, MarketState]) -> Decimal:
         base = self.base
         if base is None:
-            upnl, cross_upnl, used, _, _ = self.margins(markets)
+            _, cross_upnl, used, _, _ = self.margins(markets)
             base = self.base = self.balance + cross_upnl - used
         for symbol, units in self.order_units.items():
             if units:

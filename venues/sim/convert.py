@@ -22,7 +22,6 @@ from perpd.model import (
     Trade,
     TradeUpdate,
 )
-
 from venues.sim.engine import SimEngine
 from venues.sim.events import (
     BalanceEvent,

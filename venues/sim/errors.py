@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from perpd.errors import InvalidRequest, NotFound, PerpdError, VenueRejected
-
 from venues.sim.events import Reason, SimReject
 
 # Every Reason that SimReject can carry, and what the caller must do about it.

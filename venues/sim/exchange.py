@@ -9,14 +9,15 @@ call are delivered to listeners once, in order, when the outermost call ends.
 from __future__ import annotations
 
 import logging
+from bisect import insort
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from perpd.clock import Clock
 from perpd.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
-
 from venues.sim.accounts import Account
+from venues.sim.book import Level
 from venues.sim.events import (
     BalanceEvent,
     BookDelta,
@@ -67,6 +68,7 @@ class Exchange:
         self._t = clock.now_ms()  # simulated time reached by step()
         self._ts = self._t  # timestamp of the operation in progress
         self._slippage_bps = market_slippage_bps
+        self._last_view: tuple[SimOrder, Any] | None = None
 
     # ------------------------------------------------------------------ transactions
 
@@ -91,11 +93,11 @@ class Exchange:
                 book.seq += 1
                 if listeners:
                     bids, asks = book.take_changes()
-                    tick, lot = m.tick, m.lot
+                    price, size = m.price, m.size
                     self._pending.append(BookDelta(
                         m.symbol, book.seq,
-                        tuple((p * tick, s * lot) for p, s in bids),
-                        tuple((p * tick, s * lot) for p, s in asks),
+                        tuple((price(p), size(s)) for p, s in bids),
+                        tuple((price(p), size(s)) for p, s in asks),
                         self._ts,
                     ))
                 else:
@@ -128,9 +130,12 @@ class Exchange:
             symbols.add(symbol)
 
     def _emit_order(self, o: SimOrder) -> None:
+        # Position and balance updates follow fills, funding and settings, not every order
+        # (an order only moves `available`; fetch_balance has it).
         if self._listeners and not o.acct.house:
-            self._pending.append(OrderEvent(o.acct.id, o.view()))
-            self._touch(o.acct)
+            view = o.view()
+            self._last_view = (o, view)  # place() returns it without building it twice
+            self._pending.append(OrderEvent(o.acct.id, view))
 
     # views are built by the engine
     def _position_view(self, acct: Account, m: MarketState) -> Any:  # pragma: no cover
@@ -205,13 +210,29 @@ class Exchange:
         m, acct = o.m, o.acct
         o.prio = self._next_prio
         self._next_prio += 1
-        m.book.side(o.is_buy).add(o)
+        # BookSide.add and _reserve, inlined: every resting order comes through here.
+        side = m.book.bids if o.is_buy else m.book.asks
+        price = o.price
+        level = side.levels.get(price)
+        if level is None:
+            level = side.levels[price] = Level(price)
+            insort(side.prices, price)
+        level.orders[o.oid] = o
+        remaining = o.size - o.filled
+        level.total += remaining
+        side.changed.add(price)
         self._dirty_books.add(m)
         acct.open[o.oid] = o
+        o.status = _PARTIAL if o.filled else _OPEN
         if o.reduce_only:
             acct.ro_count += 1
-        o.status = _PARTIAL if o.filled else _OPEN
-        self._reserve(o)
+        elif not acct.house:
+            units = (o.inc if o.inc < remaining else remaining) * price  # type: ignore[operator]
+            delta = units - o.reserved
+            if delta:
+                units_by_symbol = acct.order_units
+                units_by_symbol[m.symbol] = units_by_symbol.get(m.symbol, 0) + delta
+                o.reserved = units
 
     def _unrest(self, o: SimOrder) -> None:
         """Take a resting order off the book without ending it (an edit re-queues it)."""
@@ -262,13 +283,21 @@ class Exchange:
                 del acct.by_cid[old.client_id]
 
     def _cancel(self, o: SimOrder, reason: Reason) -> bool:
-        if not o.live:
+        status = o.status
+        if status is not _OPEN and status is not _PARTIAL:
             return False
         m = o.m
         if o.trigger is not None and not o.triggered:
             m.triggers.pop(o.oid, None)
         else:
-            m.book.side(o.is_buy).remove(o)
+            side = m.book.bids if o.is_buy else m.book.asks
+            price = o.price
+            level = side.levels[price]
+            del level.orders[o.oid]
+            level.total -= o.size - o.filled
+            if not level.orders:
+                side.drop_if_empty(level)
+            side.changed.add(price)
             self._dirty_books.add(m)
         self._retire(o, _CANCELLED, reason)
         if self._listeners:
@@ -434,8 +463,11 @@ class Exchange:
         oid = self._next_oid
         self._next_oid += 1
         o = SimOrder(oid, acct, m, is_buy, type, tif, price, trigger, lots, reduce_only, client_id, self._ts)
-        if not acct.house:
-            self._remember(o)
+        if not acct.house:  # _remember, inlined
+            acct.by_oid[oid] = o
+            if client_id is not None:
+                acct.by_cid[client_id] = o
+            self._orders[oid] = o
         return o
 
 

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from perpd.model import OrderType, TimeInForce
-
 from venues.sim.accounts import Account
 from venues.sim.events import Reason
 from venues.sim.markets import MarketState

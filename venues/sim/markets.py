@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from perpd.model import normalize_symbol
-
 from venues.sim.book import Book
 from venues.sim.config import SimMarketConfig, SimVenueConfig
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from perpd.model import OrderStatus, OrderType, Side, TimeInForce
-
 from venues.sim.events import OrderView, Reason
 
 if TYPE_CHECKING:
@@ -101,7 +100,8 @@ class SimOrder:
 
     def view(self) -> OrderView:
         m = self.m
-        price, trigger = self.price, self.trigger
+        price, trigger, size, filled = self.price, self.trigger, self.size, self.filled
+        prices, sizes = m._prices, m._sizes  # memoized conversions (MarketState.price/size)
         # positional on purpose: this runs once per order operation
         return _view(
             self.oid,
@@ -111,11 +111,11 @@ class SimOrder:
             _BUY if self.is_buy else _SELL,
             self.type,
             self.tif,
-            m.price(price) if price is not None else None,
-            m.price(trigger) if trigger is not None else None,
-            m.size(self.size),
-            m.size(self.filled),
-            self.avg_price() if self.filled else None,
+            (prices.get(price) or m.price(price)) if price is not None else None,
+            (prices.get(trigger) or m.price(trigger)) if trigger is not None else None,
+            sizes.get(size) or m.size(size),
+            (sizes.get(filled) or m.size(filled)) if filled else m.size(0),
+            self.avg_price() if filled else None,
             self.status,
             self.reduce_only,
             self.triggered,

@@ -14,8 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, TimeInForce
-
-from venues.sim.accounts import Account, Pos
+from venues.sim.accounts import Account
 from venues.sim.book import Book
 from venues.sim.events import FundingEvent, FundingPayment, Reason
 from venues.sim.markets import MarketSpec, MarketState

@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from perpd.model import MarginMode, OrderStatus, OrderType, Side, TimeInForce
-
 from venues.sim.accounts import Account
 from venues.sim.events import OrderView, Reason, SimReject
 from venues.sim.exchange import Exchange
@@ -20,6 +19,7 @@ _MARKET_LIKE = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAK
 _TRIGGERS = frozenset(t for t in OrderType if t.is_trigger)
 _LIMIT_PRICED = frozenset(t for t in OrderType if t.has_limit_price)
 _BUY = Side.BUY
+_USER = Reason.USER
 _LIMIT, _MARKET = OrderType.LIMIT, OrderType.MARKET
 _GTC, _IOC, _POST_ONLY = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.POST_ONLY
 
@@ -60,8 +60,12 @@ class Trading(Exchange):
             self._ts = now if now > self._t else self._t
         self._depth = depth + 1
         try:
-            return self._place(account, symbol, side, size, type, price, trigger_price, tif,
-                               reduce_only, client_id).view()
+            o = self._place(account, symbol, side, size, type, price, trigger_price, tif, reduce_only, client_id)
+            last = self._last_view
+            if last is not None and last[0] is o:  # its final update was just built
+                self._last_view = None
+                return last[1]  # type: ignore[no-any-return]
+            return o.view()
         finally:
             self._depth -= 1
             if not self._depth:
@@ -194,14 +198,23 @@ class Trading(Exchange):
 
     def cancel(self, account: str, *, oid: int | None = None, client_id: str | None = None) -> OrderView | None:
         """Cancel a live order by engine id or client id; None if no live order has it."""
-        self._begin()
+        depth = self._depth  # _begin() / _end() inlined, as in place()
+        if not depth:
+            now = self._clock.now_ms()
+            self._ts = now if now > self._t else self._t
+        self._depth = depth + 1
         try:
-            o = self._lookup(account, oid, client_id)
-            if o is None or not self._cancel(o, Reason.USER):
+            acct = self._accounts.get(account)
+            if acct is None:
+                return None
+            o = acct.by_cid.get(client_id) if client_id is not None else acct.by_oid.get(oid)  # type: ignore[arg-type]
+            if o is None or not self._cancel(o, _USER):
                 return None
             return o.view()
         finally:
-            self._end()
+            self._depth -= 1
+            if not self._depth:
+                self._flush()
 
     def cancel_all(self, account: str, symbol: str | None = None) -> list[OrderView]:
         """Cancel every live order of `account` (on one market, or all); oldest first."""
