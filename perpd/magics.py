@@ -1,0 +1,194 @@
+"""IPython `%perp` / `%%perp` magics: perpctl's verbs in a notebook (`%load_ext perpd`).
+
+    %perp positions                      a table (a pandas DataFrame if pandas is installed)
+    %perp buy 0.1 BTC @ 60000 on paper   the placed order(s), as a table
+    %perp watch book BTC for 20          a display that updates live (interrupt to stop)
+    %perp connect /path/perpd.sock       talk to another daemon (a socket or a URL)
+
+    %%perp
+    positions
+    orders all limit 5                   one verb per line; each result is displayed
+
+The grammar is perpctl's (`perpd.perpctl.grammar`), the daemon is the same running one
+(found as perpctl finds it), so every order passes its risk gate and lands in its audit
+log. A line the daemon refuses prints one error line and returns None; the cell goes on.
+Results of `%%perp` are kept in the notebook's `_perp` list.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import HTML, display
+
+from perpd.errors import PerpdError
+from perpd.perpctl.grammar import split
+from perpd.perpctl.render import error_text, result_text, table_html, table_text
+from perpd.perpctl.tables import Result, Table
+from perpd.perpctl.verbs import Session
+from perpd.perpctl.watch import follow, view_for
+
+use_pandas: bool | None = None  # None: when pandas is installed; False forces HTML tables
+
+
+def _pandas() -> Any:
+    if use_pandas is False or (use_pandas is None and importlib.util.find_spec("pandas") is None):
+        return None
+    import pandas
+
+    return pandas
+
+
+class Tables:
+    """Tables shown as HTML in a notebook and as text elsewhere; `.value` is the typed result."""
+
+    def __init__(self, tables: list[Table], value: Any = None) -> None:
+        self.tables = tables
+        self.value = value
+
+    def records(self) -> list[dict[str, Any]]:
+        """The first table's rows as dicts."""
+        return self.tables[0].records() if self.tables else []
+
+    def __len__(self) -> int:
+        return len(self.tables[0].rows) if self.tables else 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.records())
+
+    def _repr_html_(self) -> str:
+        return "".join(table_html(t) for t in self.tables)
+
+    def __repr__(self) -> str:
+        return "\n\n".join(table_text(t) for t in self.tables)
+
+
+class Note:
+    """A result that is a sentence (halt, reload, cancel all); `.value` is the typed result."""
+
+    def __init__(self, text: str, value: Any = None) -> None:
+        self.text = text
+        self.value = value
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def as_displayable(table: Table) -> Any:
+    """A DataFrame when pandas is there (Decimals kept exact, as objects), else HTML."""
+    pandas = _pandas()
+    if pandas is None:
+        return Tables([table])
+    frame = pandas.DataFrame.from_records(table.records(), columns=list(table.columns))
+    if table.title:
+        frame.attrs["title"] = table.title
+    return frame
+
+
+def notebook_value(result: Result) -> Any:
+    """What `%perp` returns: the first table as a value (the others displayed), or a Note."""
+    if not result.tables:
+        return Note(result.message or result_text(result), result.value)
+    for extra in result.tables[1:]:
+        display(as_displayable(extra))
+    first = result.tables[0]
+    if _pandas() is None:
+        return Tables([first], result.value)
+    return as_displayable(first)
+
+
+@magics_class
+class PerpMagics(Magics):
+    """`%perp VERB ...` and `%%perp` (one verb per line)."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            from perpd import connect
+
+            self._session = Session(connect())
+        return self._session
+
+    @line_cell_magic
+    def perp(self, line: str, cell: str | None = None) -> Any:
+        """%perp VERB [WORDS...]  /  %%perp then one verb per line. `%perp help` lists verbs."""
+        if cell is None:
+            return self._line(line)
+        results = []
+        for text in [line, *cell.splitlines()]:
+            if not split_safely(text):
+                continue
+            display(HTML(f"<code>%perp {_escape(text.strip())}</code>"))
+            value = self._line(text)
+            if value is not None:
+                display(value)
+            results.append(value)
+        self.shell.user_ns["_perp"] = results
+        return None
+
+    def _line(self, line: str) -> Any:
+        words = split_safely(line)
+        if words and words[0].lower() == "connect":
+            return self._connect(words[1:])
+        try:
+            parsed = self.session.parse(line)
+            if parsed is None:
+                return None
+            verb, args = parsed
+            if verb.name == "watch":
+                return self._watch(args)
+            if verb.name == "help":
+                print(verb.run(self.session, args).message)  # type: ignore[misc]
+                return None
+            return notebook_value(verb.run(self.session, args))  # type: ignore[misc]
+        except (PerpdError, OSError) as exc:
+            print(error_text(exc), file=sys.stderr)
+            return None
+
+    def _connect(self, words: list[str]) -> Note:
+        from perpd import connect
+
+        target = words[0] if words else None
+        client = connect(url=target) if target and target.startswith(("http://", "https://")) else connect(target)
+        if self._session is not None:
+            self._session.client.close()  # type: ignore[attr-defined]
+        self._session = Session(client)
+        return Note(f"connected to {client.endpoint.describe()}")
+
+    def _watch(self, args: dict[str, Any]) -> None:
+        view = view_for(args)
+        handle = display(Tables([Table(("waiting",), [], "waiting for the daemon...")]), display_id=True)
+
+        def changed() -> None:
+            handle.update(as_displayable(view.table()))
+
+        try:
+            follow(self.session.client, view, args.get("updates"), changed)
+        except KeyboardInterrupt:
+            pass  # the kernel was interrupted: the last state stays on screen
+        return None
+
+
+def split_safely(line: str) -> list[str]:
+    try:
+        return split(line)
+    except PerpdError:
+        return line.split()
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext perpd` (or `perpd.magics`)."""
+    ipython.register_magics(PerpMagics)
