@@ -15,7 +15,6 @@ import getpass
 import importlib
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -276,22 +275,23 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     """Ask the running daemon what applying a config would change and do, without acting."""
     body = Path(args.new).expanduser().read_text(encoding="utf-8") if args.new else None
-    plan = _daemon_call(args, "POST", "/plan", content=body)
-    diff = plan["diff"]
-    print(f"config {plan['config_hash']}: " + ("no change" if not diff else ""))
-    for section, change in diff.items():
+    with _daemon(args) as daemon:
+        plan = _explained(lambda: daemon.plan(body))
+    print(f"config {plan.config_hash}: " + ("no change" if not plan.diff else ""))
+    for section, change in plan.diff.items():
         for kind in ("added", "changed", "removed"):
             if change.get(kind):
                 print(f"  {section} {kind}: {', '.join(change[kind])}")
-    print(f"{len(plan['actions'])} action(s):" if plan["actions"] else "no actions")
-    for action in plan["actions"]:
+    print(f"{len(plan.actions)} action(s):" if plan.actions else "no actions")
+    for action in plan.actions:
         print(f"  {action}")
     return 0
 
 
 def run_reload(args: argparse.Namespace) -> int:
     """Ask the running daemon to re-read its config file (a bad file keeps the old one)."""
-    change = _daemon_call(args, "POST", "/reload")["changed"]
+    with _daemon(args) as daemon:
+        change = _explained(daemon.reload)
     if not change:
         print("reloaded: no change")
     for section, parts in change.items():
@@ -302,66 +302,36 @@ def run_reload(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     """Print the running daemon's health: venues, accounts, trading states."""
-    status = _daemon_call(args, "GET", "/status")
-    print(f"config revision {status['config_revision']} ({status['config_hash']})")
-    for name, venue in status["venues"].items():
+    with _daemon(args) as daemon:
+        status = daemon.status()
+    print(f"config revision {status.config_revision} ({status.config_hash})")
+    for name, venue in status.venues.items():
         print(f"  venue {name:<16} {venue['kind']:<12} {'up' if venue['connected'] else 'DOWN'}  {venue['markets']} markets")
-    for name, account in status["accounts"].items():
+    for name, account in status.accounts.items():
         health = "synced" if account["synced"] else ("connected" if account["connected"] else "DOWN")
         print(f"  account {name:<14} {account['venue']:<12} {health:<9} {account['trading_state']:<11} {account['open_orders']} open orders")
-    for scope, state in status["trading_states"].items():
+    for scope, state in status.trading_states.items():
         print(f"  {scope}: {state['state']} ({state.get('reason') or ''})")
-    for rule, reason in status["blocked"].items():
+    for rule, reason in status.blocked.items():
         print(f"  blocked {rule}: {reason}")
     return 0
 
 
-def _socket_path(args: argparse.Namespace) -> Path:
-    """$PERPD_SOCKET, else from the config's daemon section — read leniently, because
-    the file may have been edited into an invalid state the running daemon refused."""
-    explicit = os.environ.get("PERPD_SOCKET")
-    if explicit:
-        return Path(explicit).expanduser()
+def _daemon(args: argparse.Namespace) -> Any:
+    """A client of the running daemon: $PERPD_SOCKET, else the socket of the config's
+    state dir (the file read leniently: it may hold an edit the daemon refused)."""
+    from perpd.client import Client
+    from perpd.client.locate import locate
+
+    return Client(locate(config=args.config, state_dir=args.state_dir), timeout_secs=60)
+
+
+def _explained(call: Callable[[], Any]) -> Any:
+    """Run a daemon call; a refused config is reported with every problem's TOML path."""
     try:
-        return _load_config(args)[1].daemon.socket_path
-    except ConfigError:
-        path = config_module.discover(args.config)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8")).get("daemon", {})
-        except (OSError, tomllib.TOMLDecodeError):
-            raw = {}
-        state = Path(args.state_dir or os.environ.get("PERPD_STATE_DIR") or raw.get("state_dir") or DaemonConfig().state_dir)
-        base = path.parent
-        state = state.expanduser() if state.expanduser().is_absolute() else (base / state.expanduser()).resolve()
-        socket = raw.get("socket")
-        if socket:
-            socket_path = Path(socket).expanduser()
-            return socket_path if socket_path.is_absolute() else (base / socket_path).resolve()
-        return state / "run" / "perpd.sock"
-
-
-def _daemon_call(args: argparse.Namespace, method: str, path: str, *, content: str | None = None) -> Any:
-    """One request to the running daemon over its Unix socket (no token needed)."""
-    import httpx
-
-    sock = _socket_path(args)
-    if not sock.exists():
-        raise PerpdError(f"no daemon is listening on {sock} (start one with `perpd run`)")
-    transport = httpx.HTTPTransport(uds=str(sock))
-    with httpx.Client(transport=transport, base_url="http://localhost/api/v1", timeout=60) as client:
-        try:
-            response = client.request(method, path, content=content, headers={"content-type": "text/plain"} if content else None)
-        except httpx.TransportError as exc:
-            raise PerpdError(f"cannot reach the daemon on {sock}: {exc}") from None
-    data = response.json() if response.content else {}
-    if response.status_code >= 400:
-        error = data.get("error", {}) if isinstance(data, dict) else {}
-        problems = (error.get("details") or {}).get("problems") if isinstance(error.get("details"), dict) else None
-        message = error.get("message") or response.text
-        if problems:
-            message = "\n  ".join([message.splitlines()[0], *problems])
-        raise PerpdError(message)
-    return data
+        return call()
+    except ConfigError as exc:
+        raise ConfigError("\n  ".join([exc.message.splitlines()[0], *exc.problems]), problems=exc.problems) from None
 
 
 # --------------------------------------------------------------------------- the table

@@ -82,7 +82,7 @@ class AsyncSubscription:
         except InvalidStatus as exc:
             raise from_body(exc.response.status_code, _json(exc.response.body)) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
-            raise DaemonUnreachable(f"no daemon answers on {self.endpoint.describe()} ({exc})") from None
+            raise DaemonUnreachable(f"no daemon is listening on {self.endpoint.describe()} ({exc})") from None
         await ws.send(self.protocol.subscribe_frame())
         return ws
 

@@ -39,7 +39,7 @@ def answer(call: Call, response: httpx.Response) -> Any:
 def transport_error(endpoint: Endpoint, call: Call, exc: httpx.TransportError) -> PerpdError:
     """Could not connect: nothing happened. Lost the answer to a write: maybe it did."""
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or not call.is_write:
-        return DaemonUnreachable(f"no daemon answers on {endpoint.describe()} ({_reason(exc)}); start one with `perpd run`")
+        return DaemonUnreachable(f"no daemon is listening on {endpoint.describe()} ({_reason(exc)}); start one with `perpd run`")
     return unknown_outcome(call.method, call.path, exc, call.idempotency_key)
 
 
@@ -111,7 +111,7 @@ class Subscription:
         except InvalidStatus as exc:
             raise from_body(exc.response.status_code, _json(exc.response.body)) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
-            raise DaemonUnreachable(f"no daemon answers on {self.endpoint.describe()} ({exc})") from None
+            raise DaemonUnreachable(f"no daemon is listening on {self.endpoint.describe()} ({exc})") from None
         ws.send(self.protocol.subscribe_frame())
         return ws
 
