@@ -8,8 +8,8 @@
     events     events status                   trading states and the latest audit records
 
 Filters (`account`, `symbols`, `venues`) narrow every channel that has the field.
-Book updates are whole top-`depth` books, not level deltas: the bus conflates books for
-slow clients (latest wins), and a conflated stream of deltas would be corrupt.
+Book updates are whole top-`depth` books, not level deltas: books are conflated for busy
+clients (the hub keeps the latest), and a conflated stream of deltas would be corrupt.
 
 Frames are encoded once per bus message and shared by every client (a 10,000-client
 fan-out encodes each book once); only the envelope with the client's own `seq` differs.

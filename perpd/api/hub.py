@@ -85,7 +85,8 @@ class Inbox:
 
     async def wait(self) -> None:
         """Until something new arrives (or the inbox fails: raises SlowConsumer)."""
-        self.event.clear()
+        if self.failure is None and not self.closed:
+            self.event.clear()
         for topic in self.pulled:
             self.hub.idle.setdefault(topic, set()).add(self)
         await self.event.wait()

@@ -13,8 +13,9 @@ Every subscription starts with a snapshot (seq 0); each update after it has seq 
 counted per channel on this connection, so a missing number means a gap: resubscribe for a
 fresh snapshot. A client that falls too far behind on a non-conflated topic is closed with
 code 1013 (try again later); books and tickers are conflated (latest wins) instead.
-Each channel is its own subscription on the hub (`perpd.api.hub`), which routes by
-symbol and account so that a publish visits only the clients that asked for it. The
+Each channel is an inbox on the hub (`perpd.api.hub`), which routes by symbol and
+account so that a publish visits only the clients that asked for it, and every update
+frame spends a token of the daemon-wide frame budget (`perpd.api.budget`). The
 per-channel endpoints (/ws/v1/orders?account=X, /ws/v1/markets?symbols=BTC,ETH) start
 subscribed to their channel; they accept subscribe ops for that channel only.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -48,7 +50,7 @@ _OPS: TypeAdapter[Any] = TypeAdapter(Op)
 
 
 class Connection:
-    """One client: a hub subscription and a sender task per channel, one frame at a time."""
+    """One client: a hub inbox and a sender task per channel, one frame at a time."""
 
     def __init__(self, websocket: WebSocket, ctx: ApiContext, only: str | None) -> None:
         self.ws = websocket
@@ -212,7 +214,7 @@ async def serve_socket(websocket: WebSocket, only: str | None) -> None:
         conn.close()
 
 
-def _endpoint(only: str | None):  # type: ignore[no-untyped-def]
+def _endpoint(only: str | None) -> Callable[[WebSocket], Awaitable[None]]:
     async def endpoint(websocket: WebSocket) -> None:
         await serve_socket(websocket, only)
 
