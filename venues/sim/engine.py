@@ -36,10 +36,13 @@ stop/take-profit, market or limit, triggered on the mark price (a buy stop fires
 mark >= trigger, a buy take-profit when mark <= trigger; sells mirror). An edit keeps
 time priority only when the price is unchanged and the size does not grow.
 
-Events are delivered synchronously to every listener after each call, in order: order
-updates (final state per call), fills, public trades, then one book delta per changed
-market (seq +1), then per touched account its positions and balance. `book()` returns
-the seq it reflects, so snapshot + deltas with a larger seq is consistent.
+Events are delivered synchronously to every listener after each call, in order: fills
+and public trades as they happen, order updates (one per order touched, its state at
+that point; an incoming order's update comes after its fills), then one book delta per
+changed market (seq +1), then for each account whose position or balance moved (fills,
+funding, leverage, deposits, liquidation) its positions and balance. Placing or
+cancelling alone does not emit balance updates: `balance()` has the new `available`.
+`book()` returns the seq it reflects, so a snapshot plus the deltas after it is exact.
 """
 
 from __future__ import annotations
