@@ -50,6 +50,11 @@ venue = "sim"
 
 [accounts.spare]
 venue = "sim"
+
+[[routes]]
+name = "both"
+accounts = ["paper", "spare"]
+strategy = "fixed"
 """
 
 

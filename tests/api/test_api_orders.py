@@ -136,6 +136,7 @@ async def test_cancel_all_cancels_only_what_the_filter_selects(api: Api) -> None
         ({**RESTING, "account": "nobody"}, 404, "account"),
         ({**RESTING, "symbol": "DOGE"}, 404, "symbol"),
         ({**RESTING, "route": "nowhere", "account": None}, 404, "route"),
+        ({**RESTING, "route": "both", "account": None, "symbol": "DOGE"}, 404, "symbol"),
     ],
 )
 async def test_invalid_orders_get_a_clear_4xx_naming_the_field_and_change_nothing(api: Api, body: dict, status: int, field: str) -> None:
@@ -193,3 +194,10 @@ async def test_list_filters_are_validated(api: Api) -> None:
     assert bad_limit.status_code == 422 and "limit" in bad_limit.json()["error"]["message"]
     assert typo.status_code == 422 and "acount: unknown field" in typo.json()["error"]["message"]
     assert unknown.status_code == 404
+
+
+async def test_an_order_through_a_route_lands_on_the_routes_account(api: Api) -> None:
+    async with api.client() as http:
+        r = await http.post("/api/v1/orders", json={**RESTING, "account": None, "route": "both"})
+    assert r.status_code == 201, r.text
+    assert [o["account"] for o in r.json()["orders"]] == ["paper"]  # fixed: the first account

@@ -50,8 +50,14 @@ def _known_placement(call: Call, body: OrderIn) -> None:
         venue = engine.config.accounts[body.account].venue
         if (venue, body.symbol) not in engine.portfolio.market_data.markets and venue in engine.venues:
             raise NotFound(f"{venue} has no market {body.symbol}", details={"field": "symbol"})
-    elif body.route is not None and engine.config.route(body.route) is None:
-        raise NotFound(f"no route named {body.route!r}", details={"field": "route"})
+    elif body.route is not None:
+        route = engine.config.route(body.route)
+        if route is None:
+            raise NotFound(f"no route named {body.route!r}", details={"field": "route"})
+        venues = {engine.config.accounts[a].venue for a in route.accounts if a in engine.config.accounts}
+        markets = engine.portfolio.market_data.markets
+        if venues & set(engine.venues) and not any((v, body.symbol) in markets for v in venues):
+            raise NotFound(f"no venue of route {route.name!r} lists {body.symbol}", details={"field": "symbol"})
 
 
 async def list_orders(call: Call) -> OrderPage:
