@@ -21,7 +21,7 @@ from perpd.client.errors import DaemonUnreachable, from_body
 from perpd.client.locate import Endpoint, locate
 from perpd.client.results import StreamMessage
 from perpd.client.stream import RESUBSCRIBE, StreamProtocol, filters_of, reconnectable
-from perpd.client.sync import DEFAULT_TIMEOUT_SECS, _json, answer, transport_error
+from perpd.client.sync import DEFAULT_TIMEOUT_SECS, _json, answer, check_socket, transport_error
 
 
 class AsyncClient(Surface):
@@ -38,6 +38,7 @@ class AsyncClient(Surface):
         return f"AsyncClient({self.endpoint.describe()})"
 
     async def _run(self, call: Call) -> Any:
+        check_socket(self.endpoint)
         try:
             response = await self._http.request(call.method, call.path, params=call.query(), json=call.json,
                                                 content=call.content, headers=call.headers())

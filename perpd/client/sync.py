@@ -43,6 +43,13 @@ def transport_error(endpoint: Endpoint, call: Call, exc: httpx.TransportError) -
     return unknown_outcome(call.method, call.path, exc, call.idempotency_key)
 
 
+def check_socket(endpoint: Endpoint) -> None:
+    """DaemonUnreachable if the endpoint is a Unix socket that does not exist."""
+    if endpoint.socket is not None and not endpoint.socket.exists():
+        raise DaemonUnreachable(f"no daemon is listening on {endpoint.describe()} (no such socket); "
+                                "start one with `perpd run`")
+
+
 def _reason(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     while cause is not None and (cause.__cause__ or cause.__context__) is not None:
@@ -70,12 +77,18 @@ class Client(Surface):
         return f"Client({self.endpoint.describe()})"
 
     def _send(self, call: Call) -> Any:
+        self._check_socket()
         try:
             response = self._http.request(call.method, call.path, params=call.query(), json=call.json,
                                           content=call.content, headers=call.headers())
         except httpx.TransportError as exc:
             raise transport_error(self.endpoint, call, exc) from None
         return answer(call, response)
+
+    def _check_socket(self) -> None:
+        # Saying so before connecting is clearer, and httpcore leaks the socket object of a
+        # failed Unix connect (a ResourceWarning at exit).
+        check_socket(self.endpoint)
 
     def subscribe(self, channel: str, *, account: str | None = None, symbols: Any = None, venues: Any = None,
                   depth: int | None = None) -> Subscription:
@@ -108,6 +121,9 @@ class Subscription:
                 ws = unix_connect(str(self.endpoint.socket), self.endpoint.ws_base, open_timeout=10)
             else:
                 ws = connect(self.endpoint.ws_base, additional_headers=self.endpoint.headers, open_timeout=10)
+            # Entered by hand: the connection outlives this call (closed in close()), and
+            # websockets >= 17.1 warns about a connection that never was entered.
+            ws = ws.__enter__()
         except InvalidStatus as exc:
             raise from_body(exc.response.status_code, _json(exc.response.body)) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
