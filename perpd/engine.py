@@ -74,6 +74,8 @@ class Engine(OrderDesk):
         self.order_intent: dict[str, tuple[int, int]] = {}  # client id -> (intent id, attempt)
         self.intents: dict[int, Intent] = {}
         self.rule_intents: dict[str, list[int]] = {}  # source -> intent ids, oldest first
+        self.rule_stamps: dict[str, int] = {}  # source -> changes seen (RuleState cache key)
+        self._rule_cache: dict[str, tuple[int, RuleState]] = {}
         self.foreign: dict[str, dict[str, Order]] = {}  # account -> orders we did not create
         self.leverage: dict[tuple[str, str], LeverageSetting] = {}
         self.trading: dict[str, tuple[TradingState, str]] = {}
@@ -308,20 +310,29 @@ class Engine(OrderDesk):
     # ------------------------------------------------------------------ reconcile
 
     def observed(self) -> Observed:
+        """Observed state for the planner. Each rule's RuleState is rebuilt only when
+        something it is made of changed (`_touch`), so a steady-state pass stays cheap."""
         rules: dict[str, RuleState] = {}
+        cache = self._rule_cache
         for source, ids in self.rule_intents.items():
-            if not (source.startswith("standing:") or source.startswith("target:")):
+            stamp = self.rule_stamps.get(source, 0)
+            cached = cache.get(source)
+            if cached is not None and cached[0] == stamp:
+                rules[source] = cached[1]
                 continue
             if source.startswith("standing:"):
                 intent = self.intents[ids[-1]]
-                orders = tuple(o for o in (self.orders.get(c) for c in intent.client_ids) if o is not None)
-                rules[source] = RuleState(source, intent.id, intent.spec, intent.state, orders, self.retry_after.get(source, 0))
-            else:
+                orders = tuple([o for o in map(self.orders.get, intent.client_ids) if o is not None])
+                state = RuleState(source, intent.id, intent.spec, intent.state, orders, self.retry_after.get(source, 0))
+            elif source.startswith("target:"):
                 orders = tuple(
-                    o for i in ids if self.intents[i].state == "open"
-                    for o in (self.orders.get(c) for c in self.intents[i].client_ids) if o is not None
+                    [o for i in ids if self.intents[i].state == "open" for o in map(self.orders.get, self.intents[i].client_ids) if o is not None]
                 )
-                rules[source] = RuleState(source, None, None, None, orders, self.retry_after.get(source, 0))
+                state = RuleState(source, None, None, None, orders, self.retry_after.get(source, 0))
+            else:
+                continue
+            cache[source] = (stamp, state)
+            rules[source] = state
         owned: dict[str, list[Order]] = {}
         for order in self.orders.values():
             if order.status.is_live:
@@ -405,11 +416,9 @@ class Engine(OrderDesk):
             self.blocked.pop(action.rule, None)
             spec, request, market = self._prepare(action.spec)
             if action.intent_id is not None:
-                intent = self.intents[action.intent_id]
+                order = await self._send_new(self.intents[action.intent_id], spec, request, market, actor="reconciler")
             else:
-                intent_id = await self.journal.insert_intent(spec, source=action.rule, config_revision=self.revision)
-                intent = self._track_intent(intent_id, action.rule, spec, "open")
-            order = await self._send_new(intent, spec, request, market, actor="reconciler")
+                (order,) = await self._open_intent(spec, [(spec, request, market)], source=action.rule, actor="reconciler")
             if order.status is OrderStatus.REJECTED:
                 self._backoff(action.rule)
         elif isinstance(action, Cancel):

@@ -94,13 +94,47 @@ class OrderDesk:
             legs = self._route(spec)
         else:
             legs = [(spec.account or "", spec.size)]
-        prepared = [self._prepare(spec.with_account(account) if size == spec.size else replace(spec.with_account(account), size=size)) for account, size in legs]
-        intent_id = await self.journal.insert_intent(
-            spec, source=source, idempotency_key=idempotency_key, config_revision=self.revision
+        prepared = [
+            self._prepare(spec.with_account(account) if size == spec.size else replace(spec.with_account(account), size=size))
+            for account, size in legs
+        ]
+        return await self._open_intent(spec, prepared, source=source, actor=actor, idempotency_key=idempotency_key)
+
+    async def _open_intent(
+        self,
+        spec: OrderSpec,
+        prepared: list[tuple[OrderSpec, OrderRequest, Market]],
+        *,
+        source: str,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> list[Order]:
+        """Journal a new intent with its legs' PENDING orders in one commit, then send."""
+        targets = [(self.sessions[leg.account or ""], request) for leg, request, _ in prepared]
+        now = self.clock.now_ms()
+        built: list[tuple[OrderRequest, Order]] = []
+
+        def first_orders(intent_id: int) -> list[tuple[Order, int]]:
+            # Runs on the journal's writer thread inside the intent's transaction: pure.
+            built.clear()
+            built.extend(_pending(session, request, intent_id, 0, now) for session, request in targets)
+            return [(pending, 0) for _, pending in built]
+
+        # Write-ahead, one commit: the intent and every leg's client id are durable
+        # before any venue can hear of them.
+        intent_id, created = await self.journal.insert_intent_with_orders(
+            spec, source=source, orders=first_orders, idempotency_key=idempotency_key, config_revision=self.revision
         )
+        if not created:  # the same key raced in between the check and the write
+            return self._replay(self.journal.intent(intent_id), spec)
         intent = self._track_intent(intent_id, source, spec, "open")
+        for request, pending in built:
+            intent.client_ids.append(pending.client_id)
+            self.order_intent[pending.client_id] = (intent_id, 0)
+            self._apply_order(pending)
         orders = await asyncio.gather(
-            *(self._send_new(intent, leg_spec, request, market, actor=actor) for leg_spec, request, market in prepared)
+            *(self._send(session, request, pending, actor=actor, rule=source)
+              for (session, _), (request, pending) in zip(targets, built, strict=True))
         )
         return list(orders)
 
@@ -215,6 +249,7 @@ class OrderDesk:
         if intent is None:
             intent = self.intents[intent_id] = Intent(intent_id, source, spec, state)
             self.rule_intents.setdefault(source, []).append(intent_id)
+            self._touch(source)
         return intent
 
     async def _send_new(
@@ -225,27 +260,9 @@ class OrderDesk:
         # Attempts count this intent's orders on this account; claimed before any await so
         # concurrent legs and re-placements never derive the same id.
         attempt = sum(1 for cid in intent.client_ids if self.orders.get(cid) is None or self.orders[cid].account == account)
-        client_id = session.capabilities.client_id_format.derive(account, intent.id, attempt)
-        intent.client_ids.append(client_id)
-        self.order_intent[client_id] = (intent.id, attempt)
-        request = replace(request, client_id=client_id)
-        now = self.clock.now_ms()
-        pending = Order(
-            account=account,
-            venue=session.venue.name,
-            client_id=client_id,
-            symbol=request.symbol,
-            side=request.side,
-            type=request.type,
-            size=request.size,
-            status=OrderStatus.PENDING,
-            price=request.price,
-            trigger_price=request.trigger_price,
-            tif=request.tif,
-            reduce_only=request.reduce_only,
-            created_ms=now,
-            updated_ms=now,
-        )
+        request, pending = _pending(session, request, intent.id, attempt, self.clock.now_ms())
+        intent.client_ids.append(pending.client_id)
+        self.order_intent[pending.client_id] = (intent.id, attempt)
         self._apply_order(pending)
         # Write-ahead: the client id is durable before the venue can hear of it.
         await self.journal.insert_order(pending, intent_id=intent.id, attempt=attempt)
@@ -293,6 +310,7 @@ class OrderDesk:
         intent = self._intent_of(client_id)
         if intent is not None and rule is None and actor != "reconciler":
             intent.state = "cancelled"
+            self._touch(intent.source)
             await self.journal.set_intent_state(intent.id, "cancelled")
         started = time.perf_counter()
         try:
@@ -442,19 +460,16 @@ class OrderDesk:
         return self.intents.get(link[0]) if link else None
 
     def is_ours(self, client_id: str) -> bool:
-        if client_id in self.order_intent:
-            return True
-        intent_id = self.journal.intent_id_of(client_id)
-        if intent_id is None:
-            return False
-        order = self.journal.order(client_id)
-        self.order_intent[client_id] = (intent_id, 0)
-        if order is not None:
-            self.orders[client_id] = order
-        return True
+        """Did perpd create this order (now or in an earlier life)? The journal knows."""
+        return client_id in self.order_intent or self.journal.intent_id_of(client_id) is not None
 
     def _apply_order(self, order: Order) -> None:
         self.orders[order.client_id] = order
+        link = self.order_intent.get(order.client_id)
+        if link is not None:
+            intent = self.intents.get(link[0])
+            if intent is not None:
+                self._touch(intent.source)
         state = self.portfolio.accounts.get(order.account)
         if state is not None:
             state.upsert_order(order)
@@ -462,6 +477,12 @@ class OrderDesk:
     async def record_order(self, order: Order) -> Order:
         """Merge a venue's view of one of our orders into state, journal and bus."""
         known = self.orders.get(order.client_id)
+        if known is None:
+            # Not tracked in memory (its intent is done, or from an earlier life): the
+            # journal's record still must not move backwards.
+            known = self.journal.order(order.client_id)
+            if known is not None and known.status.is_terminal and _merge(known, order) == known:
+                return known
         merged = _merge(known, order) if known is not None else order
         if known is not None and merged == known:
             return known
@@ -491,18 +512,68 @@ class OrderDesk:
                 self._backoff(intent.source)
         if done:
             intent.state = "done"
+            self._touch(intent.source)
             await self.journal.set_intent_state(intent.id, "done")
+            if not intent.source.startswith("standing:"):
+                self._forget(intent)
+
+    def _forget(self, intent: Intent) -> None:
+        """Drop a finished intent and its orders from memory (the journal keeps them), so
+        memory and every pass stay proportional to what is live, not to history.
+        A standing rule's latest intent stays: its fills decide whether it is done."""
+        self.intents.pop(intent.id, None)
+        self._touch(intent.source)
+        ids = self.rule_intents.get(intent.source)
+        if ids is not None and intent.id in ids:
+            ids.remove(intent.id)
+            if not ids:
+                del self.rule_intents[intent.source]
+        for client_id in intent.client_ids:
+            self.order_intent.pop(client_id, None)
+            self.orders.pop(client_id, None)
 
     def _backoff(self, rule: str) -> None:
         count = self.failures.get(rule, 0)
         self.failures[rule] = count + 1
         self.retry_after[rule] = self.clock.now_ms() + BACKOFF_MS[min(count, len(BACKOFF_MS) - 1)]
+        self._touch(rule)
+
+    def _touch(self, rule: str) -> None:
+        """Something a rule's observed state is built from changed (see Engine.observed)."""
+        self.rule_stamps[rule] = self.rule_stamps.get(rule, 0) + 1
 
     def _observe(self, venue: str, verb: str, started: float) -> None:
         if self.venue_observers:
             secs = time.perf_counter() - started
             for observer in self.venue_observers:
                 observer(venue, verb, secs)
+
+
+def _pending(
+    session: AccountSession, request: OrderRequest, intent_id: int, attempt: int, now: int
+) -> tuple[OrderRequest, Order]:
+    """The request with its deterministic client id, and the PENDING record journaled
+    for it before it is sent. Pure: it runs on the journal writer's thread too."""
+    account = session.account
+    client_id = session.capabilities.client_id_format.derive(account, intent_id, attempt)
+    request = replace(request, client_id=client_id)
+    pending = Order(
+        account=account,
+        venue=session.venue.name,
+        client_id=client_id,
+        symbol=request.symbol,
+        side=request.side,
+        type=request.type,
+        size=request.size,
+        status=OrderStatus.PENDING,
+        price=request.price,
+        trigger_price=request.trigger_price,
+        tif=request.tif,
+        reduce_only=request.reduce_only,
+        created_ms=now,
+        updated_ms=now,
+    )
+    return request, pending
 
 
 def _merge(known: Order | None, fresh: Order) -> Order:

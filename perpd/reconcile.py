@@ -13,6 +13,7 @@ Rules are named by source: `standing:NAME` for `[[orders]]`, `target:KEY` for `[
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -96,7 +97,7 @@ Action = Place | Cancel | SetLeverage | Blocked
 # --------------------------------------------------------------------------- observed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RuleState:
     """What the journal knows of one rule: its current intent and every order it placed."""
 
@@ -107,8 +108,12 @@ class RuleState:
     orders: tuple[Order, ...] = ()  # of the current intent (or all slices, for targets)
     retry_after_ms: int = 0  # backoff after a rejection or denial
 
-    def live(self) -> list[Order]:
-        return [o for o in self.orders if o.status.is_live]
+    @functools.cached_property
+    def _live(self) -> tuple[Order, ...]:
+        return tuple(o for o in self.orders if o.status.is_live)
+
+    def live(self) -> tuple[Order, ...]:
+        return self._live  # computed once per RuleState; the engine caches RuleStates
 
     def filled(self) -> Decimal:
         return sum((o.filled_size for o in self.orders), ZERO)
@@ -193,9 +198,9 @@ def _leverage(config: Config, observed: Observed, halted: set[str]) -> list[Acti
 def _standing(
     standing: StandingOrderConfig, rule: str, observed: Observed, router: Router, halted: set[str]
 ) -> list[Action]:
-    state = observed.rules.get(rule, RuleState(rule))
+    state = observed.rules.get(rule) or RuleState(rule)
     desired = _standing_spec(standing)
-    if state.intent_spec is not None and not _same_order(state.intent_spec, desired):
+    if state.intent_spec is not None and state.intent_spec != desired and not _same_order(state.intent_spec, desired):
         # The rule changed (reload): retire the old intent's orders, place anew next pass.
         live = state.live()
         cancels: list[Action] = [
@@ -227,7 +232,21 @@ def _standing(
     return [Place(account, spec.with_account(account), rule, reason, intent_id=state.intent_id)]
 
 
+_SPECS: dict[int, tuple[StandingOrderConfig, OrderSpec]] = {}
+
+
 def _standing_spec(standing: StandingOrderConfig) -> OrderSpec:
+    """The OrderSpec a standing order asks for, memoised per (immutable) config object."""
+    cached = _SPECS.get(id(standing))
+    if cached is not None and cached[0] is standing:
+        return cached[1]
+    if len(_SPECS) > 65_536:
+        _SPECS.clear()
+    spec = _SPECS[id(standing)] = (standing, _build_standing_spec(standing))
+    return spec[1]
+
+
+def _build_standing_spec(standing: StandingOrderConfig) -> OrderSpec:
     return OrderSpec(
         symbol=standing.symbol,
         side=standing.side,
@@ -275,7 +294,7 @@ def _target(
     halted: set[str],
 ) -> list[Action]:
     portfolio = observed.portfolio
-    state = observed.rules.get(rule, RuleState(rule))
+    state = observed.rules.get(rule) or RuleState(rule)
     if target.account is not None:
         accounts: tuple[str, ...] = (target.account,)
     else:

@@ -49,7 +49,7 @@ def test_check_accepts_the_sim_config_and_prints_its_summary(
     assert f"(hash {config_hash(load(ROOT / 'configs/sim.toml'))})" in out
     assert re.search(r"^  sim +kind=sim", out, re.M)
     assert re.search(r"^  paper +venue=sim  leverage BTC-PERP=5 ETH-PERP=5$", out, re.M)
-    for title in ("venues (1)", "accounts (1)", "policies (0)", "routes (0)", "targets (0)", "standing orders (0)"):
+    for title in ("venues (1)", "accounts (1)", "policies (1)", "routes (0)", "targets (1)", "standing orders (1)"):
         assert title in out
     assert len(out.splitlines()) <= 40  # one screen
 

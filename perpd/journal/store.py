@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Coroutine, Generator, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -167,18 +167,32 @@ class Journal:
         """Like `insert_intent`, and also say whether the intent is new (False: key seen)."""
         spec_json = codec.spec_json(spec)
         now = self._now()
+        return await self.write(lambda conn: _insert_intent(conn, spec_json, source, idempotency_key, config_revision, now))
+
+    async def insert_intent_with_orders(
+        self,
+        spec: OrderSpec,
+        *,
+        source: str,
+        orders: Callable[[int], Sequence[tuple[Order, int]]],
+        idempotency_key: str | None = None,
+        config_revision: int | None = None,
+    ) -> tuple[int, bool]:
+        """Journal an intent and the write-ahead records of its first orders in ONE commit.
+
+        `orders(intent_id)` returns (order, attempt) pairs; it runs on the writer thread
+        inside the transaction, so it must be pure and quick (derive client ids, build
+        records). With a known idempotency key nothing is written and (id, False) returns.
+        """
+        spec_json = codec.spec_json(spec)
+        now = self._now()
 
         def insert(conn: sqlite3.Connection) -> tuple[int, bool]:
-            if idempotency_key is not None:
-                found = conn.execute("SELECT id FROM intents WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
-                if found is not None:
-                    return int(found[0]), False
-            cursor = conn.execute(
-                "INSERT INTO intents (spec, source, idempotency_key, config_revision, state, created_ms, updated_ms)"
-                " VALUES (?, ?, ?, ?, 'open', ?, ?)",
-                (spec_json, source, idempotency_key, config_revision, now, now),
-            )
-            return int(cursor.lastrowid or 0), True
+            intent_id, created = _insert_intent(conn, spec_json, source, idempotency_key, config_revision, now)
+            if created:
+                for order, attempt in orders(intent_id):
+                    _insert_order(conn, order, intent_id, attempt, now)
+            return intent_id, created
 
         return await self.write(insert)
 
@@ -214,15 +228,8 @@ class Journal:
     async def insert_order(self, order: Order, *, intent_id: int | None, attempt: int = 0) -> bool:
         """Write-ahead record of an order about to be sent; False if the client id is
         already journaled (a replay after a crash), in which case nothing changes."""
-        row = _order_row(order, self._now())
-        row.update(intent_id=intent_id, attempt=attempt)
-        columns = ", ".join(row)
-        sql = (
-            f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(row))})"
-            " ON CONFLICT (client_id) DO NOTHING"
-        )
-        values = tuple(row.values())
-        return await self.write(lambda conn: conn.execute(sql, values).rowcount == 1)
+        now = self._now()
+        return await self.write(lambda conn: _insert_order(conn, order, intent_id, attempt, now))
 
     async def update_order(self, order: Order) -> None:
         """Record what is now known of an order (status, fills, venue id, edits).
@@ -465,6 +472,31 @@ class _Opening:
     async def __aexit__(self, *exc: object) -> None:
         if self._journal is not None:
             await self._journal.close()
+
+
+def _insert_intent(
+    conn: sqlite3.Connection, spec_json: str, source: str, key: str | None, revision: int | None, now: int
+) -> tuple[int, bool]:
+    if key is not None:
+        found = conn.execute("SELECT id FROM intents WHERE idempotency_key = ?", (key,)).fetchone()
+        if found is not None:
+            return int(found[0]), False
+    cursor = conn.execute(
+        "INSERT INTO intents (spec, source, idempotency_key, config_revision, state, created_ms, updated_ms)"
+        " VALUES (?, ?, ?, ?, 'open', ?, ?)",
+        (spec_json, source, key, revision, now, now),
+    )
+    return int(cursor.lastrowid or 0), True
+
+
+def _insert_order(conn: sqlite3.Connection, order: Order, intent_id: int | None, attempt: int, now: int) -> bool:
+    row = _order_row(order, now)
+    row.update(intent_id=intent_id, attempt=attempt)
+    sql = (
+        f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        " ON CONFLICT (client_id) DO NOTHING"
+    )
+    return conn.execute(sql, tuple(row.values())).rowcount == 1
 
 
 def _order_row(order: Order, now: int) -> dict[str, Any]:

@@ -66,7 +66,7 @@ async def test_accepted_then_timeout_is_unknown_and_resolved_by_client_id(tmp_pa
         h.sessions["paper"].faults.append("timeout-after-accept")
         (order,) = await engine.submit(bid())
         assert order.status is OrderStatus.UNKNOWN  # not rejected: it may exist
-        await h.until(lambda: engine.orders[order.client_id].status is OrderStatus.OPEN, what="resolution")
+        await h.until(lambda: engine.order(order.client_id).status is OrderStatus.OPEN, what="resolution")
         assert h.sessions["paper"].sent == [order.client_id]  # never resent under a new id
         await assert_consistent(h)
     finally:
@@ -127,7 +127,7 @@ async def test_a_fill_during_a_dropped_stream_is_recovered_by_resync(tmp_path):
         h.sessions["paper"].drop_stream()
         h.exchange.place("other", "BTC-PERP", Side.SELL, D("0.01"), type=OrderType.LIMIT, price=D(1000), tif=TimeInForce.IOC)
         assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.FILLED
-        await h.until(lambda: engine.orders[order.client_id].status is OrderStatus.FILLED, what="fill recovered")
+        await h.until(lambda: engine.order(order.client_id).status is OrderStatus.FILLED, what="fill recovered")
         await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
         await h.until(lambda: engine.journal.fills(account="paper") != [], what="fill journaled")
         for _ in range(5):
@@ -165,7 +165,7 @@ async def test_killed_after_the_venue_accepted_then_restarted(tmp_path):
         await engine.reconcile_once()
         (sent,) = h.sessions["paper"].sent
         engine = await h.restart()
-        await h.until(lambda: engine.orders.get(sent) is not None and engine.orders[sent].status is OrderStatus.OPEN, what="found again")
+        await h.until(lambda: engine.order(sent).status is OrderStatus.OPEN, what="found again")
         for _ in range(5):
             await engine.reconcile_once()
         assert rule_live(h, "standing:bid") == [sent]  # the same order, not a second one

@@ -75,7 +75,7 @@ async def test_a_marketable_order_fills_and_the_fill_is_journaled_once(harness):
     engine = await harness.start()
     (order,) = await engine.submit(OrderSpec(symbol="BTC", side=Side.BUY, size=D("0.01"), type=OrderType.MARKET, account="paper"))
     await harness.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
-    assert engine.orders[order.client_id].status is OrderStatus.FILLED
+    assert engine.order(order.client_id).status is OrderStatus.FILLED
     fills = engine.journal.fills(account="paper")
     assert sum(f.size for f in fills) == D("0.01")
     assert len({f.trade_id for f in fills}) == len(fills)
@@ -85,7 +85,7 @@ async def test_halt_cancels_and_blocks_new_orders_until_resume_also_across_resta
     engine = await harness.start()
     (order,) = await engine.submit(bid())
     await engine.set_trading_state("global", TradingState.HALTED, "operator", actor="test")
-    assert engine.orders[order.client_id].status is OrderStatus.CANCELLED
+    assert engine.order(order.client_id).status is OrderStatus.CANCELLED
     with pytest.raises(Denied, match="halted"):
         await engine.submit(bid())
     engine = await harness.restart()
