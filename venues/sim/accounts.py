@@ -73,7 +73,7 @@ class Account:
         "id", "house", "balance", "deposits", "positions", "leverage", "default_leverage",
         "open", "by_oid", "by_cid", "history", "history_limit", "fills", "payments",
         "order_units", "dms_deadline", "realized", "fees", "funding", "ro_count", "base",
-        "_k",
+        "_k", "_mc",
     )
 
     def __init__(
@@ -109,6 +109,7 @@ class Account:
         # balance, positions, leverage or marks (`base = None` invalidates it).
         self.base: Decimal | None = None
         self._k: dict[str, Decimal] = {}  # symbol -> tick x lot / leverage
+        self._mc: tuple[Decimal, Decimal, Decimal, Decimal] | None = None  # valid while base is
 
     def lev(self, m: MarketState) -> tuple[int, MarginMode]:
         setting = self.leverage.get(m.symbol)
@@ -142,6 +143,9 @@ class Account:
 
     def margins(self, markets: Mapping[str, MarketState]) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
         """(unrealized, cross unrealized, position margin, isolated margin, order margin)."""
+        cached = self._mc
+        if cached is not None and self.base is not None:
+            return (*cached, self.order_margin(markets))
         upnl = cross_upnl = pos_margin = iso = ZERO
         for symbol, pos in self.positions.items():
             if not pos.lots:
@@ -154,6 +158,8 @@ class Account:
             else:
                 cross_upnl += pnl
                 pos_margin += abs(pos.lots) * m.mark * self.k(m)
+        self._mc = (upnl, cross_upnl, pos_margin + iso, iso)
+        self.base = self.balance + cross_upnl - pos_margin - iso
         return upnl, cross_upnl, pos_margin + iso, iso, self.order_margin(markets)
 
     def order_margin(self, markets: Mapping[str, MarketState]) -> Decimal:

@@ -115,8 +115,9 @@ class Exchange:
                     self._pending.append(PositionEvent(acct.id, self._position_view(acct, self._markets[symbol])))
                 self._pending.append(BalanceEvent(acct.id, self._balance_view(acct)))
         events, self._pending = self._pending, []
-        for event in events:
-            for listener in tuple(listeners):
+        # Listeners (un)subscribing during delivery take effect from the next call.
+        for listener in tuple(listeners):
+            for event in events:
                 try:
                     listener(event)
                 except Exception:  # a broken listener must never corrupt the exchange
