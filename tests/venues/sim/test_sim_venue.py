@@ -13,6 +13,7 @@ from perpd.config import loads
 from perpd.errors import InvalidRequest, NotFound, PerpdError, VenueRejected
 from perpd.model import (
     BookUpdate,
+    FundingUpdate,
     MarginMode,
     OrderRequest,
     OrderStatus,
@@ -20,8 +21,9 @@ from perpd.model import (
     OrderUpdate,
     Side,
     StreamGap,
+    TickerUpdate,
 )
-from tests.contract import eventually
+from tests.contract import eventually, next_matching
 from venues.base import Channel
 from venues.registry import venue_class
 from venues.sim.config import SimAccountConfig, SimVenueConfig
@@ -216,3 +218,16 @@ async def test_candles_are_built_from_trades() -> None:
     assert [c.open_ms for c in candles] == sorted({c.open_ms for c in candles})
     with pytest.raises(InvalidRequest):
         await venue.fetch_candles(BTC, "7m")
+
+
+async def test_ticker_and_funding_streams_follow_the_simulation() -> None:
+    clock = ManualClock()
+    venue = make(None, clock, funding_interval_secs=1)
+    stream = venue.watch([Channel("ticker", BTC), Channel("funding", BTC)])
+    clock.advance(2_000)
+    venue.step()
+    ticker = await stream.__anext__()
+    assert isinstance(ticker, TickerUpdate) and ticker.ticker.symbol == BTC and ticker.ticker.mark_price > 0
+    funding = await next_matching(stream, lambda e: isinstance(e, FundingUpdate), 1.0, "a funding update")
+    assert funding.funding.symbol == BTC and funding.funding.interval_secs == 1  # type: ignore[attr-defined]
+    await stream.aclose()
