@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from perpd.config import AccountConfig, Model, NonNegativeDecimal, PositiveDecimal, Symbol, VenueConfig
 
@@ -21,6 +21,18 @@ class SimMarketConfig(Model):
     min_notional: NonNegativeDecimal | None = None
     max_leverage: Annotated[int, Field(gt=0, le=200)] | None = None
     volatility: Annotated[float, Field(ge=0, le=1)] | None = None  # daily, as a fraction
+
+    @model_validator(mode="after")
+    def _on_the_grid(self) -> SimMarketConfig:
+        # Checked here so a bad market names its TOML path instead of failing at start-up.
+        from venues.sim.markets import spec_from_config
+
+        spec = spec_from_config(self, Decimal(0), Decimal(0))
+        if spec.start_price % spec.tick_size:
+            raise ValueError(f"start_price {spec.start_price} is not a multiple of tick_size {spec.tick_size}")
+        if spec.min_size % spec.lot_size:
+            raise ValueError(f"min_size {spec.min_size} is not a multiple of lot_size {spec.lot_size}")
+        return self
 
 
 class SimVenueConfig(VenueConfig):
