@@ -10,7 +10,7 @@ import pytest
 
 from perpd.clock import ManualClock
 from perpd.config import loads
-from perpd.errors import InvalidRequest, NotFound, PerpdError, VenueRejected
+from perpd.errors import ConfigError, InvalidRequest, NotFound, PerpdError, VenueRejected
 from perpd.model import (
     BookUpdate,
     FundingUpdate,
@@ -231,3 +231,9 @@ async def test_ticker_and_funding_streams_follow_the_simulation() -> None:
     funding = await next_matching(stream, lambda e: isinstance(e, FundingUpdate), 1.0, "a funding update")
     assert funding.funding.symbol == BTC and funding.funding.interval_secs == 1  # type: ignore[attr-defined]
     await stream.aclose()
+
+
+def test_a_market_off_its_own_grid_is_a_config_error_naming_its_path() -> None:
+    with pytest.raises(ConfigError) as info:
+        loads('[venues.s]\nkind = "sim"\nmarkets = [{symbol = "DOGE", start_price = 0.1, tick_size = 0.03}]\n')
+    assert "venues.s.markets[0]: start_price 0.1 is not a multiple of tick_size 0.03" in info.value.problems
