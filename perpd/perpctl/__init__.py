@@ -106,7 +106,3 @@ def script(session: Session, lines: Iterable[str], *, json_out: bool) -> int:
     statuses = [one_shot(session, line, json_out=json_out, color=False)
                 for line in lines if line.strip() and not line.lstrip().startswith("#")]
     return 1 if 1 in statuses else max(statuses, default=0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
