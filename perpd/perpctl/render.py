@@ -112,10 +112,12 @@ def result_json(result: Result) -> str:
 
 
 def error_text(exc: Exception, *, color: bool = False) -> str:
-    """One line: `denied: denied by policy "house": max_order_notional 50000 < 61250`."""
+    """One line: `not_found: no order with id 'x'`, `denied by policy "house": max_order_notional ...`."""
     kind = getattr(exc, "type_name", None) or type(exc).__name__
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return _paint(f"{kind}: {message}".replace("\n", " "), "error", color)
+    # "denied by policy ..." says what it is already; "no order with id 'x'" needs "not_found: ".
+    text = message if message.lower().startswith(kind.replace("_", " ")) else f"{kind}: {message}"
+    return _paint(text.replace("\n", " "), "error", color)
 
 
 def table_html(table: Table) -> str:

@@ -66,7 +66,7 @@ def test_a_trade_is_placed_and_a_refusal_is_one_line_that_does_not_fail_the_cell
     assert (row["side"], row["status"], row["price"]) == ("buy", "open", Decimal("60000"))
     refused, captured = run(shell, "%perp buy 1 BTC @ 65000 on paper")
     assert refused is None
-    assert captured.stderr.startswith('denied: denied by policy "house"') and captured.stderr.count("\n") == 1
+    assert captured.stderr.startswith('denied by policy "house"') and captured.stderr.count("\n") == 1
     cancelled, _ = run(shell, f"%perp cancel {row['id']}")
     assert cancelled.iloc[0]["status"] == "cancelled"
 

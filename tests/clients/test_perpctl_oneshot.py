@@ -44,7 +44,7 @@ def test_json_buy_then_cancel_round_trips_the_typed_order(daemon: RunningDaemon)
 def test_a_refused_order_is_one_line_on_stderr_and_exit_1(daemon: RunningDaemon) -> None:
     done = perpctl(daemon, "buy", "1", "BTC", "@", "65000", "on", "paper")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.startswith('denied: denied by policy "house"') and done.stderr.count("\n") == 1
+    assert done.stderr.startswith('denied by policy "house"') and done.stderr.count("\n") == 1
 
 
 def test_bad_usage_is_exit_2_and_says_what_was_expected(daemon: RunningDaemon) -> None:

@@ -99,7 +99,7 @@ def test_refused_and_mistyped_lines_print_one_line_and_the_repl_goes_on(daemon: 
         missing = term.run("cancel pd-nope", "not_found")
         nowhere = term.run("buy 0.001 BTC @ 60000 on nowhere", "not_found")
         alive = term.run("status", "config revision")
-    assert denied.startswith('denied: denied by policy "house": max_order_notional 50000') and denied.count("\n") == 1
+    assert denied.startswith('denied by policy "house": max_order_notional 50000') and denied.count("\n") == 1
     assert unknown == "usage: no verb 'frob'; `help` lists them\n"
     assert quotes.startswith("usage: cannot read that line") and quotes.count("\n") == 1
     assert missing == "not_found: no order with id 'pd-nope'\n"
