@@ -124,7 +124,7 @@ class Daemon:
             try:
                 new = self.load()
             except ConfigError as exc:
-                await self.engine._event("reload", actor=actor, result="rejected", details={"problems": exc.problems})
+                self.engine._event("reload", actor=actor, result="rejected", details={"problems": exc.problems})
                 raise
             return await self.engine.reload(new, actor=actor)
 

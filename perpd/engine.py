@@ -94,7 +94,6 @@ class Engine(OrderDesk):
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
-        self._inflight: set[asyncio.Task[Any]] = set()
         self.stats = {"passes": 0, "orders_sent": 0, "denials": 0, "last_pass_ms": 0.0}
         # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
         self.venue_observers: list[Callable[[str, str, float], None]] = []
@@ -129,8 +128,6 @@ class Engine(OrderDesk):
             if lane.task is not None:
                 lane.task.cancel()
         await asyncio.gather(*self._tasks.values(), *(l.task for l in self._lanes.values() if l.task), return_exceptions=True)
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
         for name in list(self.sessions):
             await self._stop_account(name, exiting=True)
         for name in list(self.venues):
@@ -209,7 +206,7 @@ class Engine(OrderDesk):
             if exiting and cfg is not None and cfg.on_exit == "cancel_all":
                 try:
                     count = await session.cancel_all_orders()
-                    await self._event("cancel_all", actor="daemon", account=name, rule="on_exit", details={"cancelled": count})
+                    self._event("cancel_all", actor="daemon", account=name, rule="on_exit", details={"cancelled": count})
                 except PerpdError as exc:
                     log.warning("on_exit cancel_all failed for %s: %s", name, exc.message)
             await session.close()
@@ -400,7 +397,7 @@ class Engine(OrderDesk):
     async def _note_blocked(self, action: Blocked) -> None:
         if self.blocked.get(action.rule) != action.reason:
             self.blocked[action.rule] = action.reason
-            await self._event("blocked", actor="reconciler", account=action.account, rule=action.rule, result="blocked", details={"reason": action.reason})
+            self._event("blocked", actor="reconciler", account=action.account, rule=action.rule, result="blocked", details={"reason": action.reason})
 
     async def _act(self, batch: Sequence[Action]) -> None:
         for action in batch:
@@ -409,7 +406,7 @@ class Engine(OrderDesk):
             except PerpdError as exc:
                 rule = action.rule
                 self._backoff(rule)
-                await self._event("action_failed", actor="reconciler", account=action.account, rule=rule, result=exc.type_name, details={"action": action.describe(), "error": exc.message})
+                self._event("action_failed", actor="reconciler", account=action.account, rule=rule, result=exc.type_name, details={"action": action.describe(), "error": exc.message})
 
     async def _act_one(self, action: Action) -> None:
         if isinstance(action, Place):
@@ -461,7 +458,7 @@ class Engine(OrderDesk):
             self.leverage.pop(key, None)
         await self._record_revision(new, diff=change)
         self.blocked.clear()
-        await self._event("reload", actor=actor, details=change)
+        self._event("reload", actor=actor, details=change)
         self.wake()
         return change
 
@@ -486,15 +483,11 @@ class Engine(OrderDesk):
 
     # ------------------------------------------------------------------ audit
 
-    async def _event(self, action: str, *, actor: str, result: str = "ok", **fields: Any) -> None:
+    def _event(self, action: str, *, actor: str, result: str = "ok", **fields: Any) -> None:
+        """Audit an action: journaled in order with every other write, without waiting."""
         details = fields.pop("details", None)
-        await self.journal.record_event(action, actor=actor, result=result, config_revision=self.revision, details=details, **fields)
+        self.journal.record_event_soon(action, actor=actor, result=result, config_revision=self.revision, details=details, **fields)
         self.bus.publish("events", {"action": action, "actor": actor, "result": result, **fields, "details": details})
-
-    def _spawn_inflight(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
 
     # ------------------------------------------------------------------ status
 

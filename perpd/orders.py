@@ -154,15 +154,7 @@ class OrderDesk:
         if self.router is None:
             return [(route.accounts[0], spec.size)]
         decision = self.router(route, spec)
-        self._spawn_inflight(
-            self._event(
-                "route",
-                actor="router",
-                symbol=spec.symbol,
-                rule=f"route:{route.name}",
-                details=to_data(decision),
-            )
-        )
+        self._event("route", actor="router", symbol=spec.symbol, rule=f"route:{route.name}", details=to_data(decision))
         return list(decision.legs)
 
     def _prepare(self, spec: OrderSpec) -> tuple[OrderSpec, OrderRequest, Market]:
@@ -286,7 +278,7 @@ class OrderDesk:
             result = _merge(pending, acked)
         self._observe(session.venue.name, "create_order", started)
         result = await self.record_order(result)
-        await self._event(
+        self._event(
             "place",
             actor=actor,
             account=pending.account,
@@ -317,7 +309,7 @@ class OrderDesk:
             cancelled = await session.cancel_order(client_id)
         except OutcomeUnknown as exc:
             self._observe(session.venue.name, "cancel_order", started)
-            await self._event("cancel", actor=actor, account=order.account, client_id=client_id, rule=rule, result="unknown", details={"reason": exc.message})
+            self._event("cancel", actor=actor, account=order.account, client_id=client_id, rule=rule, result="unknown", details={"reason": exc.message})
             raise
         self._observe(session.venue.name, "cancel_order", started)
         now = self.clock.now_ms()
@@ -327,7 +319,7 @@ class OrderDesk:
             fresh = await session.fetch_order(client_id)
             if fresh is not None:
                 order = await self.record_order(_merge(order, fresh))
-        await self._event("cancel", actor=actor, account=order.account, venue=order.venue, symbol=order.symbol, client_id=client_id, rule=rule, result=order.status.value)
+        self._event("cancel", actor=actor, account=order.account, venue=order.venue, symbol=order.symbol, client_id=client_id, rule=rule, result=order.status.value)
         return order
 
     async def cancel_all(self, *, account: str | None = None, symbol: str | None = None, actor: str = "api") -> int:
@@ -386,10 +378,10 @@ class OrderDesk:
         try:
             edited = await session.edit_order(client_id, new_client_id=new_client_id, price=new_price, size=new_size)
         except OutcomeUnknown:
-            await self._event("modify", actor=actor, account=order.account, client_id=client_id, result="unknown")
+            self._event("modify", actor=actor, account=order.account, client_id=client_id, result="unknown")
             raise
         result = await self.record_order(_merge(self.orders.get(edited.client_id, order), edited))
-        await self._event("modify", actor=actor, account=order.account, venue=order.venue, symbol=order.symbol, client_id=client_id, result=result.status.value, details={"price": _s(new_price), "size": _s(new_size)})
+        self._event("modify", actor=actor, account=order.account, venue=order.venue, symbol=order.symbol, client_id=client_id, result=result.status.value, details={"price": _s(new_price), "size": _s(new_size)})
         return result
 
     async def close_position(self, symbol: str, *, account: str | None = None, actor: str = "api", slippage_bps: Decimal | None = None) -> list[Order]:
@@ -417,7 +409,7 @@ class OrderDesk:
         await session.set_leverage(unified, leverage, mode)
         setting = LeverageSetting(unified, leverage, mode)
         self.leverage[(account, unified)] = setting
-        await self._event("set_leverage", actor=actor, account=account, symbol=unified, details={"leverage": leverage, "margin_mode": mode.value})
+        self._event("set_leverage", actor=actor, account=account, symbol=unified, details={"leverage": leverage, "margin_mode": mode.value})
         return setting
 
     # ------------------------------------------------------------------ trading states
@@ -431,7 +423,7 @@ class OrderDesk:
             await sync.acknowledge_losses(self, scope.removeprefix("policy:"))
         self.trading[scope] = (state, reason)
         await self.journal.set_trading_state(scope, state.value, reason)
-        await self._event(state.value if state is not TradingState.ACTIVE else "resume", actor=actor, rule=scope, details={"reason": reason})
+        self._event(state.value if state is not TradingState.ACTIVE else "resume", actor=actor, rule=scope, details={"reason": reason})
         self.bus.publish("status", {"scope": scope, "state": state.value, "reason": reason})
         cancelled = 0
         if state is TradingState.HALTED and cancel:
@@ -487,7 +479,9 @@ class OrderDesk:
         if known is not None and merged == known:
             return known
         self._apply_order(merged)
-        await self.journal.update_order(merged)
+        # Not awaited: a status the venue already holds is recovered by resync if a crash
+        # loses it; only the write-ahead record before a send must be committed first.
+        self.journal.update_order_soon(merged)
         self.bus.publish("orders", merged, key=merged.client_id)
         if merged.status.is_terminal:
             await self._on_terminal(merged)
@@ -528,9 +522,18 @@ class OrderDesk:
             ids.remove(intent.id)
             if not ids:
                 del self.rule_intents[intent.source]
-        for client_id in intent.client_ids:
-            self.order_intent.pop(client_id, None)
-            self.orders.pop(client_id, None)
+        client_ids = list(intent.client_ids)
+
+        def drop() -> None:
+            # After the final statuses are committed, so a late duplicate report that
+            # falls back to the journal finds the terminal record.
+            for client_id in client_ids:
+                self.order_intent.pop(client_id, None)
+                order = self.orders.get(client_id)
+                if order is not None and order.status.is_terminal:
+                    del self.orders[client_id]
+
+        self.journal.when_committed(drop)
 
     def _backoff(self, rule: str) -> None:
         count = self.failures.get(rule, 0)

@@ -15,6 +15,7 @@ commits, and they see every write whose await has returned.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
@@ -30,6 +31,7 @@ from perpd.journal.writer import GroupCommitWriter, WriteFn
 from perpd.model import Fill, Order, OrderSpec, OrderStatus, TradingState
 
 T = TypeVar("T")
+log = logging.getLogger("perpd.journal")
 FILE_NAME = "journal.sqlite"
 Durability = Literal["full", "fast"]
 _SYNCHRONOUS = {"full": "FULL", "fast": "NORMAL"}
@@ -130,6 +132,21 @@ class Journal:
         """Run `fn(conn)` atomically in the writer's next transaction; return its result
         once committed. `fn` must not manage transactions itself."""
         return await self._writer.submit(fn)
+
+    async def flush(self) -> None:
+        """Return once every write queued so far has committed (writes commit in order)."""
+        await self._writer.submit(_nothing)
+
+    def when_committed(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on this loop) once every write queued so far has committed."""
+        self._writer.enqueue(_nothing).add_done_callback(lambda _: callback())
+
+    def write_soon(self, fn: WriteFn[Any], what: str) -> None:
+        """Queue a write without waiting for its commit: for records whose loss in a crash
+        the next resync repairs (order status updates, audit events). Writes still
+        commit in the order queued, and `close()` drains them. A failure is logged."""
+        future = self._writer.enqueue(fn)
+        future.add_done_callback(lambda f: _log_failure(f, what))
 
     def _now(self) -> int:
         return self._clock.now_ms()
@@ -237,20 +254,11 @@ class Journal:
         An order not journaled yet (adopted from the venue) is inserted with no intent.
         A known venue order id is never replaced by None.
         """
-        row = _order_row(order, self._now())
-        columns = ", ".join(row)
-        updates = ", ".join(
-            "venue_order_id = COALESCE(excluded.venue_order_id, orders.venue_order_id)"
-            if c == "venue_order_id"
-            else f"{c} = excluded.{c}"
-            for c in _ORDER_MUTABLE
-        )
-        sql = (
-            f"INSERT INTO orders ({columns}) VALUES ({', '.join('?' * len(row))})"
-            f" ON CONFLICT (client_id) DO UPDATE SET {updates}"
-        )
-        values = tuple(row.values())
-        await self.write(lambda conn: conn.execute(sql, values))
+        await self.write(_update_order(order, self._now()))
+
+    def update_order_soon(self, order: Order) -> None:
+        """`update_order` without waiting for the commit (see `write_soon`)."""
+        self.write_soon(_update_order(order, self._now()), f"order {order.client_id}")
 
     def order(self, client_id: str) -> Order | None:
         row = self._row("SELECT * FROM orders WHERE client_id = ?", (client_id,))
@@ -352,11 +360,25 @@ class Journal:
             self._now() if ts_ms is None else ts_ms, actor, action, account, venue, symbol,
             client_id, config_revision, rule, result, None if details is None else codec.dumps(details),
         )
-        sql = (
-            "INSERT INTO events (ts_ms, actor, action, account, venue, symbol, client_id,"
-            " config_revision, rule, result, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        return await self.write(lambda conn: int(conn.execute(_EVENT_SQL, values).lastrowid or 0))
+
+    def record_event_soon(
+        self,
+        action: str,
+        *,
+        actor: str,
+        result: str = "ok",
+        details: Any = None,
+        config_revision: int | None = None,
+        **where: str | None,
+    ) -> None:
+        """`record_event` without waiting for the commit (see `write_soon`)."""
+        values = (
+            self._now(), actor, action, where.get("account"), where.get("venue"), where.get("symbol"),
+            where.get("client_id"), config_revision, where.get("rule"), result,
+            None if details is None else codec.dumps(details),
         )
-        return await self.write(lambda conn: int(conn.execute(sql, values).lastrowid or 0))
+        self.write_soon(lambda conn: conn.execute(_EVENT_SQL, values), f"event {action}")
 
     def events(
         self,
@@ -368,6 +390,7 @@ class Journal:
         symbol: str | None = None,
         client_id: str | None = None,
         result: str | None = None,
+        rule: str | None = None,
         since_id: int | None = None,
         since_ms: int | None = None,
         limit: int = 100,
@@ -376,6 +399,7 @@ class Journal:
         """Audit records matching every given filter; `since_id` tails (id > since_id)."""
         where = Where().eq("action", action).eq("actor", actor).eq("account", account)
         where.eq("venue", venue).eq("symbol", symbol).eq("client_id", client_id).eq("result", result)
+        where.eq("rule", rule)
         if since_id is not None:
             where.add("id > ?", since_id)
         if since_ms is not None:
@@ -472,6 +496,37 @@ class _Opening:
     async def __aexit__(self, *exc: object) -> None:
         if self._journal is not None:
             await self._journal.close()
+
+
+_EVENT_SQL = (
+    "INSERT INTO events (ts_ms, actor, action, account, venue, symbol, client_id,"
+    " config_revision, rule, result, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _update_order(order: Order, now: int) -> WriteFn[Any]:
+    row = _order_row(order, now)
+    updates = ", ".join(
+        "venue_order_id = COALESCE(excluded.venue_order_id, orders.venue_order_id)"
+        if c == "venue_order_id"
+        else f"{c} = excluded.{c}"
+        for c in _ORDER_MUTABLE
+    )
+    sql = (
+        f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        f" ON CONFLICT (client_id) DO UPDATE SET {updates}"
+    )
+    values = tuple(row.values())
+    return lambda conn: conn.execute(sql, values)
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    return None
+
+
+def _log_failure(future: asyncio.Future[Any], what: str) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("journal write of %s failed: %r", what, future.exception())
 
 
 def _insert_intent(

@@ -61,6 +61,10 @@ class GroupCommitWriter:
 
     async def submit(self, fn: WriteFn[T]) -> T:
         """Run `fn(conn)` in the next transaction; return its result once committed."""
+        return await self.enqueue(fn)
+
+    def enqueue(self, fn: WriteFn[T]) -> asyncio.Future[T]:
+        """Queue `fn` now (writes commit in the order queued); the future settles at commit."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._cond:
@@ -68,7 +72,7 @@ class GroupCommitWriter:
                 raise JournalClosed("the journal is closed")
             self._queue.append((fn, loop, future))
             self._cond.notify()
-        return await future
+        return future
 
     async def close(self) -> None:
         """Stop taking writes, let every queued write commit, stop the thread."""

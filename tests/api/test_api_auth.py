@@ -65,6 +65,7 @@ async def test_the_unix_socket_needs_no_token_and_journals_the_local_actor(api: 
     async with api.local() as http:
         r = await http.post("/api/v1/orders", json=ORDER)
     assert r.status_code == 201
+    await api.daemon.journal.flush()
     [event] = api.daemon.journal.events(action="place")
     assert event.actor == "local"
 
@@ -72,6 +73,7 @@ async def test_the_unix_socket_needs_no_token_and_journals_the_local_actor(api: 
 async def test_a_tcp_request_journals_the_token_name_as_actor(api: Api) -> None:
     async with api.client("trader") as http:
         await http.post("/api/v1/orders", json=ORDER)
+    await api.daemon.journal.flush()
     [event] = api.daemon.journal.events(action="place")
     assert event.actor == "api:trader"
 

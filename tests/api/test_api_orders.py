@@ -21,6 +21,7 @@ async def test_placing_an_order_returns_it_journaled_and_resting(api: Api) -> No
     [order] = r.json()["orders"]
     assert order["status"] == "open"
     assert order["symbol"] == "BTC-PERP" and Decimal(order["size"]) == Decimal("0.001") and Decimal(order["price"]) == 50000
+    await api.daemon.journal.flush()
     assert api.daemon.journal.order(order["client_id"]).status.value == "open"
 
 
@@ -43,6 +44,7 @@ async def test_concurrent_retries_with_one_key_place_one_order(api: Api) -> None
     ids = {r.json()["orders"][0]["client_id"] for r in replies}
     assert len(ids) == 1
     assert sorted(r.status_code for r in replies) == [200, 200, 200, 200, 201]
+    await api.daemon.journal.flush()
     assert len(api.daemon.journal.orders(limit=100)) == 1
 
 
@@ -66,6 +68,7 @@ async def test_the_idempotency_key_is_honoured_across_a_restart(api: Api) -> Non
             r = await http.post("/api/v1/orders", json=RESTING)
         assert r.status_code == 200
         assert [o["client_id"] for o in r.json()["orders"]] == [o["client_id"] for o in first]
+        await again_api.daemon.journal.flush()
         assert len(again_api.daemon.journal.orders(limit=100)) == 1
     finally:
         await stop_api(again_api)
@@ -181,6 +184,7 @@ async def test_modify_with_nothing_to_change_or_a_negative_price_is_422(api: Api
     assert empty.status_code == 422 and "price or a new size" in empty.json()["error"]["message"]
     assert negative.status_code == 422 and negative.json()["error"]["details"]["fields"][0]["field"] == "price"
     assert unknown.status_code == 404
+    await api.daemon.journal.flush()
     assert api.daemon.journal.order(placed["client_id"]).price == 50000
 
 

@@ -97,6 +97,7 @@ class Harness:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("account lanes stayed busy")
             await asyncio.sleep(0.01)
+        await self.engine.journal.flush()
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
         """Run reconcile passes until `predicate()` holds."""

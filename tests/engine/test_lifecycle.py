@@ -23,6 +23,7 @@ async def test_an_order_is_journaled_before_the_venue_hears_of_it(harness):
     assert at_send is not None and at_send.client_id == order.client_id
     assert at_send.status is OrderStatus.PENDING
     assert order.status is OrderStatus.OPEN
+    await engine.journal.flush()
     assert engine.journal.order(order.client_id).status is OrderStatus.OPEN
     assert harness.exchange.order("paper", client_id=order.client_id).status is OrderStatus.OPEN
 

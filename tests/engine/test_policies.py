@@ -37,15 +37,17 @@ def market(symbol: str, side: Side, size: str, **where) -> OrderSpec:
     return OrderSpec(symbol=symbol, side=side, size=D(size), type=OrderType.MARKET, **where)
 
 
-async def test_the_multi_sim_config_plans_the_target_through_the_route(tmp_path):
+async def test_the_multi_sim_config_trades_the_target_through_its_route(tmp_path):
     h = multi_sim(tmp_path, **{"[[targets]]\nenabled = false": "[[targets]]"})
     engine = await h.start()
     try:
-        await h.until(lambda: all(engine.portfolio.mark(v, "BTC-PERP") for v in ("sim-a", "sim-b")), what="marks")
-        places = [a for a in engine.plan() if a.rule == "target:btc-best:BTC-PERP" and a.describe().startswith("place")]
-        assert len(places) == 1
-        assert places[0].account in ("alpha", "gamma")
-        assert f"on {places[0].account}" in places[0].describe()
+        rule = "target:btc-best:BTC-PERP"
+        await h.until(lambda: engine.journal.events(action="place", rule=rule) != [], what="a routed slice")
+        await engine.journal.flush()
+        (first, *_) = engine.journal.events(action="place", rule=rule)
+        assert first.account in ("alpha", "gamma")
+        decisions = engine.journal.events(action="route")
+        assert decisions and decisions[0].details["legs"][0][0] == first.account
     finally:
         await h.stop()
 

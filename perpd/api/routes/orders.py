@@ -65,6 +65,7 @@ async def list_orders(call: Call) -> OrderPage:
     engine = call.engine
     if q.account is not None and q.account not in engine.config.accounts:
         raise NotFound(f"no account named {q.account!r}", details={"field": "account"})
+    await engine.journal.flush()  # read-your-writes: status updates are queued, not awaited
     found = engine.journal.orders(
         account=q.account, symbol=q.symbol, status=q.status, live=q.live, since_ms=q.since, limit=q.limit + 1, offset=q.offset
     )
