@@ -17,12 +17,13 @@ Results of `%%perp` are kept in the notebook's `_perp` list.
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import sys
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.display import HTML, display
+from IPython.display import display
 
 from perpd.errors import PerpdError
 from perpd.perpctl.grammar import split
@@ -43,11 +44,18 @@ def _pandas() -> Any:
 
 
 class Tables:
-    """Tables shown as HTML in a notebook and as text elsewhere; `.value` is the typed result."""
+    """Several tables (or one, without pandas): HTML in a notebook, text elsewhere.
+
+    `.value` is the typed result; `.frames` the tables as DataFrames (pandas installed).
+    """
 
     def __init__(self, tables: list[Table], value: Any = None) -> None:
         self.tables = tables
         self.value = value
+
+    @property
+    def frames(self) -> list[Any]:
+        return [as_displayable(t) for t in self.tables] if _pandas() is not None else []
 
     def records(self) -> list[dict[str, Any]]:
         """The first table's rows as dicts."""
@@ -60,6 +68,8 @@ class Tables:
         return iter(self.records())
 
     def _repr_html_(self) -> str:
+        if _pandas() is not None:
+            return "".join(frame._repr_html_() for frame in self.frames)
         return "".join(table_html(t) for t in self.tables)
 
     def __repr__(self) -> str:
@@ -83,21 +93,32 @@ def as_displayable(table: Table) -> Any:
     if pandas is None:
         return Tables([table])
     frame = pandas.DataFrame.from_records(table.records(), columns=list(table.columns))
-    if table.title:
-        frame.attrs["title"] = table.title
+    # The title ("BTC-PERP on sim-a") shows in the header's corner, and travels with the frame.
+    frame.columns.name = table.title or None
     return frame
 
 
 def notebook_value(result: Result) -> Any:
-    """What `%perp` returns: the first table as a value (the others displayed), or a Note."""
+    """What `%perp` returns: one table as a DataFrame (pandas) or `Tables`; several
+    tables (status, positions across accounts) as `Tables`; a sentence as a `Note`."""
     if not result.tables:
         return Note(result.message or result_text(result), result.value)
-    for extra in result.tables[1:]:
-        display(as_displayable(extra))
-    first = result.tables[0]
-    if _pandas() is None:
-        return Tables([first], result.value)
-    return as_displayable(first)
+    if len(result.tables) == 1 and _pandas() is not None:
+        return as_displayable(result.tables[0])
+    return Tables(result.tables, result.value)
+
+
+class Heading:
+    """The line of a `%%perp` cell above its result."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line.strip()
+
+    def _repr_html_(self) -> str:
+        return f"<code>%perp {html.escape(self.line)}</code>"
+
+    def __repr__(self) -> str:
+        return f"%perp {self.line}"
 
 
 @magics_class
@@ -125,7 +146,7 @@ class PerpMagics(Magics):
         for text in [line, *cell.splitlines()]:
             if not split_safely(text):
                 continue
-            display(HTML(f"<code>%perp {_escape(text.strip())}</code>"))
+            display(Heading(text))
             value = self._line(text)
             if value is not None:
                 display(value)
@@ -181,12 +202,6 @@ def split_safely(line: str) -> list[str]:
         return split(line)
     except PerpdError:
         return line.split()
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def load_ipython_extension(ipython: Any) -> None:

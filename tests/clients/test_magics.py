@@ -75,7 +75,8 @@ def test_a_cell_runs_one_verb_per_line_and_keeps_the_results(shell: InteractiveS
     _, captured = run(shell, "%%perp\nstatus\n# the kill switch, on one account\nhalt spare reason drill\nresume spare\n")
     results = shell.user_ns["_perp"]
     assert len(results) == 3
-    assert isinstance(results[0], pandas.DataFrame) and "sim" in set(results[0]["venue"])
+    assert isinstance(results[0], Tables) and len(results[0].frames) == len(results[0].tables) >= 2  # status: several
+    assert "sim" in set(results[0].frames[0]["venue"]) and "<table" in results[0]._repr_html_()
     assert isinstance(results[1], Note) and results[1].text.startswith("account:spare: halted (drill)")
     assert results[2].value.state == "active"
     shown = [o.data.get("text/html", "") for o in captured.outputs]
