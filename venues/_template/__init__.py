@@ -1,0 +1,1 @@
+"""A template for a new venue: copy, rename, fill in (see README.md). Not registered."""
