@@ -108,7 +108,7 @@ async def test_a_loss_trips_the_kill_switch_which_holds_across_restart_until_res
         await h.until(lambda: engine.portfolio.accounts["alpha"].position_size("BTC-PERP") == D("0.1"), what="long")
         await engine.submit(market("BTC", Side.SELL, "0.1", account="alpha", reduce_only=True))  # reducing passes
         await h.until(lambda: engine.trading_state("alpha") is TradingState.HALTED, what="kill switch")
-        assert engine.portfolio.accounts["alpha"].position_size("BTC-PERP") == 0
+        await h.until(lambda: engine.portfolio.accounts["alpha"].position_size("BTC-PERP") == 0, what="flat")
         state, reason = engine.trading["policy:desk-loss"]
         assert "daily_loss_limit" in reason
         with pytest.raises(Denied, match="halted"):
