@@ -1,4 +1,5 @@
-"""Fixtures for the client tests: one real daemon (`perpd run`, sim venue) per module."""
+"""Fixtures for the client tests: one real daemon (`perpd run`, sim venue) for them all;
+each test cleans up what it places, so the tests do not depend on their order."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from clients_support import RunningDaemon
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def daemon() -> Iterator[RunningDaemon]:
     running = RunningDaemon()
     try:
