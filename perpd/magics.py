@@ -194,7 +194,6 @@ class PerpMagics(Magics):
             follow(self.session.client, view, args.get("updates"), changed)
         except KeyboardInterrupt:
             pass  # the kernel was interrupted: the last state stays on screen
-        return None
 
 
 def split_safely(line: str) -> list[str]:

@@ -23,7 +23,12 @@ nothing here trades in-process.
 """
 
 from perpd.client.aio import AsyncClient, AsyncSubscription
-from perpd.client.errors import DaemonUnreachable, Forbidden, TooManyRequests, Unauthorized
+from perpd.client.errors import (
+    DaemonUnreachable,
+    Forbidden,
+    TooManyRequests,
+    Unauthorized,
+)
 from perpd.client.locate import Endpoint, locate
 from perpd.client.results import (
     Account,

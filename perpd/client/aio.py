@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect, unix_connect
@@ -21,7 +21,13 @@ from perpd.client.errors import DaemonUnreachable, from_body
 from perpd.client.locate import Endpoint, locate
 from perpd.client.results import StreamMessage
 from perpd.client.stream import RESUBSCRIBE, StreamProtocol, filters_of, reconnectable
-from perpd.client.sync import DEFAULT_TIMEOUT_SECS, _json, answer, check_socket, transport_error
+from perpd.client.sync import (
+    DEFAULT_TIMEOUT_SECS,
+    _json,
+    answer,
+    check_socket,
+    transport_error,
+)
 
 
 class AsyncClient(Surface):
@@ -57,7 +63,7 @@ class AsyncClient(Surface):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -120,7 +126,7 @@ class AsyncSubscription:
         if self._ws is not None:
             await self._ws.close()
 
-    async def __aenter__(self) -> AsyncSubscription:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -25,7 +25,7 @@ from perpd.model import Balance, FundingRate, Market, OrderBook, Position, Ticke
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(kind: Any) -> TypeAdapter[Any]:
     return TypeAdapter(kind)
 

@@ -19,7 +19,16 @@ import orjson
 
 from perpd.client.errors import from_body
 from perpd.client.results import AuditRecord, StreamMessage, decode
-from perpd.model import Balance, Fill, FundingRate, Order, OrderBook, Position, Ticker, Trade
+from perpd.model import (
+    Balance,
+    Fill,
+    FundingRate,
+    Order,
+    OrderBook,
+    Position,
+    Ticker,
+    Trade,
+)
 
 CHANNELS = ("orders", "positions", "account", "markets", "events")
 

@@ -6,7 +6,7 @@ Safe in a Jupyter kernel, whose event loop is already running: nothing here star
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import orjson
@@ -98,7 +98,7 @@ class Client(Surface):
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -168,7 +168,7 @@ class Subscription:
         if self._ws is not None:
             self._ws.close()
 
-    def __enter__(self) -> Subscription:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -213,9 +213,8 @@ def _next_words(syntax: Syntax, words: list[str], catalog: Catalog, verbs: list[
             continue
         if key in syntax.flags:
             used.add(syntax.flags[key][0])
-        elif positional:
-            if positional.pop(0).kind is Kind.TEXT:
-                return []
+        elif positional and positional.pop(0).kind is Kind.TEXT:
+            return []
         i += 1
     out: list[str] = []
     if positional:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,8 +41,8 @@ def when(ts_ms: int | None) -> str:
     """Milliseconds since the epoch as UTC `HH:MM:SS` (the date too if not today)."""
     if not ts_ms:
         return ""
-    moment = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
-    today = datetime.now(tz=timezone.utc).date()
+    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+    today = datetime.now(tz=UTC).date()
     return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M:%S")
 
 

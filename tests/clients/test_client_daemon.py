@@ -18,14 +18,21 @@ from clients_support import TOKENS, RunningDaemon
 from websockets.asyncio.client import unix_connect
 from websockets.asyncio.server import unix_serve
 
-from perpd.client import AsyncClient, Client, DaemonUnreachable, Endpoint, Forbidden, Unauthorized
+from perpd.client import (
+    AsyncClient,
+    Client,
+    DaemonUnreachable,
+    Endpoint,
+    Forbidden,
+    Unauthorized,
+)
 from perpd.client.aio import AsyncSubscription
 from perpd.client.results import Books, Positions, Status
 from perpd.client.stream import MarketsSnapshot
 from perpd.errors import Denied, InvalidRequest, NotFound, OutcomeUnknown
 from perpd.model import Market, Order, OrderStatus, Side
 
-FAR_BID = Decimal("60000")  # inside the 10 % price band, far from the ~65,000 market: rests
+FAR_BID = Decimal(60000)  # inside the 10 % price band, far from the ~65,000 market: rests
 
 
 def test_reads_come_back_as_domain_models(daemon: RunningDaemon) -> None:
@@ -152,14 +159,13 @@ def test_over_http_a_token_is_needed_and_its_scope_is_enforced() -> None:
 
 @pytest.mark.anyio
 async def test_the_async_client_places_and_streams_orders_with_numbered_updates(daemon: RunningDaemon) -> None:
-    async with AsyncClient(socket=daemon.socket) as perp:
-        async with perp.subscribe("orders", account="spare") as stream:
-            snapshot = await anext(stream)
-            placed = (await perp.buy("0.001", "BTC", 60000, account="spare"))[0]
-            await perp.cancel(placed.client_id)
-            updates = []
-            while not updates or updates[-1].data.status is not OrderStatus.CANCELLED:
-                updates.append(await anext(stream))
+    async with AsyncClient(socket=daemon.socket) as perp, perp.subscribe("orders", account="spare") as stream:
+        snapshot = await anext(stream)
+        placed = (await perp.buy("0.001", "BTC", 60000, account="spare"))[0]
+        await perp.cancel(placed.client_id)
+        updates = []
+        while not updates or updates[-1].data.status is not OrderStatus.CANCELLED:
+            updates.append(await anext(stream))
     assert snapshot.type == "snapshot" and snapshot.seq == 0 and isinstance(snapshot.data, list)
     assert [u.seq for u in updates] == list(range(1, len(updates) + 1))
     assert all(u.topic == "orders" and u.data.client_id == placed.client_id for u in updates)

@@ -158,8 +158,8 @@ def test_the_audit_record_has_the_fields_of_the_journals_audit_event():
 def test_an_order_body_without_a_price_is_a_market_order_and_amounts_are_exact_strings():
     assert order_body(None, {"side": "buy", "size": 0.1, "symbol": "BTC", "account": "paper"}) == {
         "side": "buy", "size": "0.1", "symbol": "BTC", "account": "paper", "type": "market"}
-    spec = OrderSpec("eth", Side.SELL, Decimal("0.50"), OrderType.STOP_LIMIT, price=Decimal("3000"),
-                     trigger_price=Decimal("3010"), tif=TimeInForce.POST_ONLY, route="r")
+    spec = OrderSpec("eth", Side.SELL, Decimal("0.50"), OrderType.STOP_LIMIT, price=Decimal(3000),
+                     trigger_price=Decimal(3010), tif=TimeInForce.POST_ONLY, route="r")
     body = order_body(spec, {"client_tag": "t"})
     assert body == {"symbol": "ETH-PERP", "side": "sell", "size": "0.50", "type": "stop_limit", "price": "3000",
                     "trigger_price": "3010", "tif": "post_only", "reduce_only": False, "route": "r", "client_tag": "t"}

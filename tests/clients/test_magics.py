@@ -48,7 +48,7 @@ def test_a_line_returns_a_dataframe_with_exact_decimals(shell: InteractiveShell)
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame.columns[:4]) == ["symbol", "venue", "venue symbol", "tick"]
     btc = frame[frame["symbol"] == "BTC-PERP"].iloc[0]
-    assert btc["tick"] == Decimal("1") and isinstance(btc["lot"], Decimal)
+    assert btc["tick"] == Decimal(1) and isinstance(btc["lot"], Decimal)
 
 
 def test_without_pandas_a_line_returns_an_html_table_holding_the_typed_value(shell: InteractiveShell) -> None:
@@ -63,7 +63,7 @@ def test_without_pandas_a_line_returns_an_html_table_holding_the_typed_value(she
 def test_a_trade_is_placed_and_a_refusal_is_one_line_that_does_not_fail_the_cell(shell: InteractiveShell) -> None:
     placed, _ = run(shell, "%perp buy 0.001 BTC @ 60000 on paper")
     row = placed.iloc[0]
-    assert (row["side"], row["status"], row["price"]) == ("buy", "open", Decimal("60000"))
+    assert (row["side"], row["status"], row["price"]) == ("buy", "open", Decimal(60000))
     refused, captured = run(shell, "%perp buy 1 BTC @ 65000 on paper")
     assert refused is None
     assert captured.stderr.startswith('denied by policy "house"') and captured.stderr.count("\n") == 1

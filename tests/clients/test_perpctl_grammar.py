@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 
@@ -13,7 +14,7 @@ from perpd.perpctl.verbs import SYNTAXES, VERBS
 class Names:
     """What a daemon with two accounts, a route and three markets would offer."""
 
-    table = {
+    table: ClassVar[dict[Kind, list[str]]] = {
         Kind.SYMBOL: ["BTC", "ETH", "SOL"],
         Kind.ACCOUNT: ["paper", "spare"],
         Kind.TARGET: ["paper", "spare", "btc-best"],
@@ -33,7 +34,7 @@ def parse(line: str) -> dict:
 
 def test_a_limit_order_line_reads_as_its_fields_in_any_order():
     assert parse("buy 0.1 BTC @ 60000 on paper post reduce") == {
-        "size": Decimal("0.1"), "symbol": "BTC", "price": Decimal("60000"), "target": "paper",
+        "size": Decimal("0.1"), "symbol": "BTC", "price": Decimal(60000), "target": "paper",
         "tif": "post_only", "reduce_only": True}
     assert parse("sell 0.1 eth reduce on paper @3500.5 ioc") == {
         "size": Decimal("0.1"), "symbol": "ETH", "reduce_only": True, "target": "paper",
@@ -42,8 +43,8 @@ def test_a_limit_order_line_reads_as_its_fields_in_any_order():
 
 def test_trigger_orders_take_a_side_and_a_trigger_price():
     assert parse("stop sell 0.5 BTC at 58000 @ 57900 on paper reduce") == {
-        "side": "sell", "size": Decimal("0.5"), "symbol": "BTC", "trigger": Decimal("58000"),
-        "price": Decimal("57900"), "target": "paper", "reduce_only": True}
+        "side": "sell", "size": Decimal("0.5"), "symbol": "BTC", "trigger": Decimal(58000),
+        "price": Decimal(57900), "target": "paper", "reduce_only": True}
 
 
 @pytest.mark.parametrize(("line", "message"), [

@@ -19,7 +19,7 @@ def perpctl(daemon: RunningDaemon, *words: str, stdin: str | None = None) -> sub
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPD_")}
     env["NO_COLOR"] = "1"
     return subprocess.run([*PERPCTL, "-c", str(daemon.config), *words], input=stdin if stdin is not None else "",
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
 def test_accounts_prints_a_table_of_the_daemon_found_through_the_config(daemon: RunningDaemon) -> None:
@@ -72,6 +72,6 @@ def test_watch_without_a_terminal_prints_each_state_until_n_updates(daemon: Runn
 def test_no_daemon_is_one_line_and_exit_1(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPD_")}
     done = subprocess.run([*PERPCTL, "--socket", str(tmp_path / "none.sock"), "status"], capture_output=True,
-                          text=True, env=env, timeout=60)
+                          text=True, env=env, timeout=60, check=False)
     assert done.returncode == 1
     assert done.stderr.startswith("daemon_unreachable: no daemon is listening on unix:") and done.stderr.count("\n") == 1

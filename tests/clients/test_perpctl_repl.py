@@ -78,7 +78,7 @@ def test_tab_completes_the_verb_and_the_symbol_and_the_order_is_placed(daemon: R
     client_id = next(w for w in printed.split() if w.startswith("pd-"))
     with daemon.client() as perp:
         order = perp.order(client_id)
-        assert order.status is OrderStatus.OPEN and order.price == Decimal("140") and order.account == "paper"
+        assert order.status is OrderStatus.OPEN and order.price == Decimal(140) and order.account == "paper"
         perp.cancel(client_id)
 
 

@@ -55,7 +55,7 @@ def test_modify_moves_a_resting_order(session: Session) -> None:
     order = run(session, "buy 0.001 BTC @ 60000 on spare post").value[0]
     assert order.tif is TimeInForce.POST_ONLY
     moved = run(session, f"modify {order.client_id} @ 60100 size 0.002").value
-    assert (moved.price, moved.size) == (Decimal("60100"), Decimal("0.002"))
+    assert (moved.price, moved.size) == (Decimal(60100), Decimal("0.002"))
     assert run(session, f"cancel {order.client_id}").value.status is OrderStatus.CANCELLED
 
 

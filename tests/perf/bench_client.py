@@ -28,11 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "clients"))
 
-from clients_support import RunningDaemon  # noqa: E402
+from clients_support import RunningDaemon
 
-from perpd.client import Client  # noqa: E402
-from perpd.client.stream import StreamProtocol  # noqa: E402
-from perpd.perpctl.verbs import Session  # noqa: E402
+from perpd.client.stream import StreamProtocol
+from perpd.perpctl.verbs import Session
 
 
 def pct(samples: list[float], q: float) -> float:
