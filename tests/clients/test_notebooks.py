@@ -47,11 +47,12 @@ def test_quickstart_reads_markets_places_and_cancels_and_shows_positions(sim, mo
     out = execute("quickstart.ipynb", sim, monkeypatch)
     assert "paper" in out[0] and "synced" in out[0]
     assert "BTC-PERP" in out[1] and "bid size" in out[2]
-    placed, listed, cancelled = out[4], out[5], out[6]
+    assert "BTC-PERP on sim" in out[3] and out[3].count("<tr>") >= 5  # the watched book, last state
+    placed, listed, cancelled = out[5], out[6], out[7]
     assert "open" in placed and "post_only" in placed
     assert "cancelled" in cancelled and "ETH-PERP" in listed
-    assert "BTC-PERP" in out[7]  # the 0.05 BTC target, held
-    assert "place" in out[10] and "local" in out[10]
+    assert "BTC-PERP" in out[8]  # the 0.05 BTC target, held
+    assert "place" in out[11] and "local" in out[11]
 
 
 def test_risk_shows_denials_then_trips_and_resumes_the_kill_switch(sim, monkeypatch) -> None:
