@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `perpctl` console script."""
     args = build_parser().parse_args(argv)
+    for flag, name in (("--json", "json"), ("--no-color", "no_color")):
+        if flag in args.verb:  # `perpctl orders --json` means what `perpctl --json orders` does
+            args.verb = [w for w in args.verb if w != flag]
+            setattr(args, name, True)
     color = not args.no_color and not args.json and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     try:
         endpoint = locate(args.socket, url=args.url, config=args.config, state_dir=args.state_dir)

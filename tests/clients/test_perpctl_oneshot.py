@@ -37,7 +37,7 @@ def test_json_buy_then_cancel_round_trips_the_typed_order(daemon: RunningDaemon)
     order = json.loads(placed.stdout)[0]
     assert (order["side"], order["status"], order["tif"]) == ("buy", "open", "post_only")
     assert Decimal(order["price"]) == 60000 and Decimal(order["size"]) == Decimal("0.001")
-    cancelled = perpctl(daemon, "--json", "cancel", order["client_id"])
+    cancelled = perpctl(daemon, "cancel", order["client_id"], "--json")  # the flag may follow the verb
     assert cancelled.returncode == 0 and json.loads(cancelled.stdout)["status"] == "cancelled"
 
 
