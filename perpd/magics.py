@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -64,7 +65,7 @@ class Tables:
     def __len__(self) -> int:
         return len(self.tables[0].rows) if self.tables else 0
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.records())
 
     def _repr_html_(self) -> str:

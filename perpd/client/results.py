@@ -13,6 +13,7 @@ adapters cached per type.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -52,7 +53,7 @@ class Positions:
     positions: list[Position]
     by_asset: list[AssetExposure]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Position]:
         return iter(self.positions)
 
     def __len__(self) -> int:
