@@ -3,9 +3,15 @@
     PerpdError
     ├── ConfigError          refuse the file; keep running the old config
     ├── InvalidRequest       a client sent something malformed; nothing happened
+    │   └── MalformedRequest the body is not JSON at all
     ├── NotFound             no such order / account / symbol / route
     ├── Denied               a local check refused (names the policy and the limit)
     ├── NotSupported         the venue cannot do this; refused locally, never sent
+    ├── Unauthorized         API: no token, or an unknown one
+    ├── Forbidden            API: the token lacks the scope, or Host/Origin not allowed
+    ├── Conflict             API: the request clashes with the current state
+    ├── MethodNotAllowed     API: no such method on that path
+    ├── TooManyRequests      API: this client's request budget is spent; nothing happened
     └── VenueError           the venue (or the road to it) answered badly
         ├── VenueRejected    definitive: the venue refused; nothing rests
         ├── AuthError        credentials refused: halt that account
@@ -59,6 +65,50 @@ class InvalidRequest(PerpdError):
 class NotFound(PerpdError):
     http_status = 404
     type_name = "not_found"
+
+
+class MalformedRequest(InvalidRequest):
+    """The request body is not JSON (or not the JSON of an object)."""
+
+    http_status = 400
+    type_name = "malformed_json"
+
+
+class Unauthorized(PerpdError):
+    """No bearer token, or one that matches no configured token (TCP only)."""
+
+    http_status = 401
+    type_name = "unauthorized"
+
+
+class Forbidden(PerpdError):
+    """The token lacks the scope, or the Host/Origin is not allowed."""
+
+    http_status = 403
+    type_name = "forbidden"
+
+
+class Conflict(PerpdError):
+    http_status = 409
+    type_name = "conflict"
+
+
+class MethodNotAllowed(PerpdError):
+    http_status = 405
+    type_name = "method_not_allowed"
+
+
+class TooManyRequests(PerpdError):
+    """A client spent its request budget on the daemon (`api.requests_per_sec`); nothing
+    happened. Not a venue's RateLimited, which leaves an order's outcome unknown."""
+
+    http_status = 429
+    type_name = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_secs: float | None = None) -> None:
+        retry = round(retry_after_secs, 3) if retry_after_secs is not None else None
+        super().__init__(message, details={"retry_after_secs": retry})
+        self.retry_after_secs = retry_after_secs
 
 
 class Denied(PerpdError):

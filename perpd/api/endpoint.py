@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from perpd.api.auth import LOCAL_KEY, Principal, Scope
 from perpd.api.context import ApiContext
-from perpd.api.errors import INTERNAL, MalformedBody, error_response, invalid
+from perpd.api.errors import INTERNAL, MalformedRequest, error_response, invalid
 from perpd.engine import Engine
 from perpd.errors import PerpdError
 
@@ -125,7 +125,7 @@ class Endpoint:
         data: dict[str, Any] = {}
         for key, value in items:
             if key in data:
-                raise MalformedBody(f"query parameter {key!r} is given twice")
+                raise MalformedRequest(f"query parameter {key!r} is given twice")
             data[key] = value
         try:
             return self.query.model_validate(data)
@@ -140,7 +140,7 @@ class Endpoint:
             try:
                 return raw.decode("utf-8") if raw.strip() else None
             except UnicodeDecodeError:
-                raise MalformedBody("the body is not UTF-8 text") from None
+                raise MalformedRequest("the body is not UTF-8 text") from None
         assert self.body is not None
         data = parse_json(raw) if raw.strip() else {}
         try:
@@ -152,13 +152,13 @@ class Endpoint:
 async def _read(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise MalformedBody(f"body larger than {MAX_BODY_BYTES} bytes")
+        raise MalformedRequest(f"body larger than {MAX_BODY_BYTES} bytes")
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise MalformedBody(f"body larger than {MAX_BODY_BYTES} bytes")
+            raise MalformedRequest(f"body larger than {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -173,7 +173,7 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         # ValueError covers bad syntax, NaN/Infinity and integers past 4300 digits.
-        raise MalformedBody(f"malformed JSON: {_reason(exc)}") from None
+        raise MalformedRequest(f"malformed JSON: {_reason(exc)}") from None
 
 
 def _reason(exc: Exception) -> str:

@@ -15,54 +15,25 @@ import orjson
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from perpd.errors import InvalidRequest, PerpdError
+from perpd.errors import (  # noqa: F401 - re-exported for the API modules
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    MalformedRequest,
+    MethodNotAllowed,
+    PerpdError,
+    TooManyRequests,
+    Unauthorized,
+)
 
 
-class MalformedBody(InvalidRequest):
-    """The body is not JSON (or not the JSON of an object)."""
-
-    http_status = 400
-    type_name = "malformed_json"
-
-
-class Unauthorized(PerpdError):
-    """No bearer token, or one that matches no configured token."""
-
-    http_status = 401
-    type_name = "unauthorized"
-
-
-class Forbidden(PerpdError):
-    """The token is valid but lacks the scope, or the Host/Origin is not allowed."""
-
-    http_status = 403
-    type_name = "forbidden"
-
-
-class Conflict(PerpdError):
-    http_status = 409
-    type_name = "conflict"
-
-
-class TooManyRequests(PerpdError):
-    """This token spent its request budget (`api.requests_per_sec`); retry after a while."""
-
-    http_status = 429
-    type_name = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after_secs: float) -> None:
-        super().__init__(message, details={"retry_after_secs": round(retry_after_secs, 3)})
-        self.retry_after_secs = retry_after_secs
+# The API's own refusals (Unauthorized, Forbidden, ...) live in the one error tree,
+# perpd.errors, shared with the client.
 
 
 class RouteNotFound(PerpdError):
     http_status = 404
     type_name = "not_found"
-
-
-class MethodNotAllowed(PerpdError):
-    http_status = 405
-    type_name = "method_not_allowed"
 
 
 INTERNAL = PerpdError("internal error; see the daemon log")

@@ -37,7 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal, origin_allowed
 from perpd.api.channels import KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
 from perpd.api.context import ApiContext
-from perpd.api.errors import Forbidden, MalformedBody, error_body, invalid
+from perpd.api.errors import Forbidden, MalformedRequest, error_body, invalid
 from perpd.api.hub import Inbox
 from perpd.bus import SlowConsumer
 from perpd.errors import InvalidRequest, PerpdError
@@ -132,7 +132,7 @@ class Connection:
             try:
                 raw = orjson.loads(text)
             except orjson.JSONDecodeError:
-                raise MalformedBody("malformed JSON") from None
+                raise MalformedRequest("malformed JSON") from None
             if isinstance(raw, dict):
                 request_id = raw.get("id") if isinstance(raw.get("id"), (int, str)) else None
             try:

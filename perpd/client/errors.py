@@ -19,13 +19,19 @@ from typing import Any
 from perpd.errors import (
     AuthError,
     ConfigError,
+    Conflict,
     Denied,
+    Forbidden,
     InvalidRequest,
+    MalformedRequest,
+    MethodNotAllowed,
     NotFound,
     NotSupported,
     OutcomeUnknown,
     PerpdError,
     RateLimited,
+    TooManyRequests,
+    Unauthorized,
     Unavailable,
     VenueError,
     VenueRejected,
@@ -36,48 +42,6 @@ class DaemonUnreachable(PerpdError):
     """No daemon answers at the endpoint (not started, wrong socket, refused)."""
 
     type_name = "daemon_unreachable"
-
-
-class MalformedRequest(InvalidRequest):
-    """The daemon could not parse the request body as JSON."""
-
-    http_status = 400
-    type_name = "malformed_json"
-
-
-class Unauthorized(PerpdError):
-    """No token, or one the daemon does not know (TCP only; the socket needs none)."""
-
-    http_status = 401
-    type_name = "unauthorized"
-
-
-class Forbidden(PerpdError):
-    """The token lacks the scope, or the Host/Origin is not allowed."""
-
-    http_status = 403
-    type_name = "forbidden"
-
-
-class Conflict(PerpdError):
-    http_status = 409
-    type_name = "conflict"
-
-
-class MethodNotAllowed(PerpdError):
-    http_status = 405
-    type_name = "method_not_allowed"
-
-
-class TooManyRequests(PerpdError):
-    """This token's request budget on the daemon is spent: nothing happened; retry later."""
-
-    http_status = 429
-    type_name = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after_secs: float | None = None) -> None:
-        super().__init__(message, details={"retry_after_secs": retry_after_secs})
-        self.retry_after_secs = retry_after_secs
 
 
 def _plain(cls: type[PerpdError]) -> Callable[[str, dict[str, Any]], PerpdError]:

@@ -95,7 +95,7 @@ def _instances() -> list[core_errors.PerpdError]:
         core_errors.OutcomeUnknown("timeout", venue="hl"),
         core_errors.RateLimited("slow down", venue="hl", code=429, retry_after_secs=2.0),
         core_errors.Unavailable("down", venue="lighter"),
-        api_errors.MalformedBody("malformed JSON"),
+        api_errors.MalformedRequest("malformed JSON"),
         api_errors.Unauthorized("no token"),
         api_errors.Forbidden("needs trade"),
         api_errors.Conflict("exists"),
