@@ -90,14 +90,20 @@ class OrderDesk:
             existing = self.journal.intent_by_key(idempotency_key)
             if existing is not None:
                 return self._replay(existing, spec)
-        if spec.route is not None:
-            legs = self._route(spec)
-        else:
-            legs = [(spec.account or "", spec.size)]
-        prepared = [
-            self._prepare(spec.with_account(account) if size == spec.size else replace(spec.with_account(account), size=size))
-            for account, size in legs
-        ]
+        try:
+            legs = self._route(spec) if spec.route is not None else [(spec.account or "", spec.size)]
+            prepared = [
+                self._prepare(spec.with_account(account) if size == spec.size else replace(spec.with_account(account), size=size))
+                for account, size in legs
+            ]
+        except Denied as exc:
+            # Refusals are audited too: who asked for what, and which policy said no.
+            self._event(
+                "place", actor=actor, result="denied", account=spec.account, symbol=spec.symbol, rule=source,
+                details={"side": spec.side.value, "size": str(spec.size), "price": _s(spec.price), "route": spec.route,
+                         "reason": exc.message, "policy": exc.policy, "limit": exc.limit},
+            )
+            raise
         return await self._open_intent(spec, prepared, source=source, actor=actor, idempotency_key=idempotency_key)
 
     async def _open_intent(

@@ -105,3 +105,19 @@ async def test_orders_the_daemon_did_not_create_are_left_alone(harness):
     assert harness.exchange.order("paper", oid=foreign.oid).status is OrderStatus.OPEN
     with pytest.raises(Denied, match="not created by perpd"):
         await engine.cancel("manual-1")
+
+
+async def test_a_denied_order_is_audited_with_the_policy_that_refused_it(tmp_path):
+    from tests.engine.conftest import Harness
+
+    h = Harness(tmp_path, '\n[[policies]]\nname = "tiny"\nmax_order_notional = 5\n')
+    engine = await h.start()
+    try:
+        with pytest.raises(Denied, match='policy "tiny"'):
+            await engine.submit(bid())
+        await engine.journal.flush()
+        (event,) = engine.journal.events(action="place", result="denied")
+        assert event.details["policy"] == "tiny" and event.details["limit"] == "max_order_notional"
+        assert engine.journal.orders() == []  # nothing was journaled as an order
+    finally:
+        await h.stop()
