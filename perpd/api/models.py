@@ -11,13 +11,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from perpd.journal import AuditEvent
 from perpd.model import (
     Balance,
     Candle,
     FundingRate,
+    MarginMode,
     Market,
     Order,
     OrderBook,
@@ -162,6 +170,15 @@ class Positions(Out):
 
 
 # --------------------------------------------------------------------------- accounts
+
+
+class LeverageIn(In):
+    """Set an account's leverage for one symbol (and optionally its margin mode): written
+    to the config file as `accounts.NAME.leverage.ASSET`, then reloaded and reconciled."""
+
+    symbol: str = Field(description="BTC or BTC-PERP")
+    leverage: int = Field(gt=0, le=1000)
+    margin_mode: MarginMode | None = Field(default=None, description="cross or isolated (the whole account)")
 
 
 class AccountIn(In):

@@ -166,6 +166,12 @@ class Surface:
         """Remove an account from the config file and stop it (admin) -> the change."""
         return self._send(Call("DELETE", f"/accounts/{_seg(name)}", lambda d: d["changed"]))
 
+    def set_leverage(self, account: str, symbol: str, leverage: int, margin_mode: str | None = None) -> Any:
+        """Set leverage for a symbol (and the account's margin mode) in the config file;
+        the daemon reloads and its reconciler applies it (trade) -> the change."""
+        body = {"symbol": symbol, "leverage": leverage, "margin_mode": margin_mode}
+        return self._send(Call("PUT", f"/accounts/{_seg(account)}/leverage", lambda d: d["changed"], json=body))
+
     # ------------------------------------------------------------------ markets
 
     def markets(self, venue: str | None = None) -> Any:

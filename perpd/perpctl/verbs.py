@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perpd.client.calls import Surface
-from perpd.errors import NotFound, NotSupported
+from perpd.errors import InvalidRequest, NotFound
 from perpd.model import normalize_symbol
 from perpd.perpctl import tables
 from perpd.perpctl.catalog import LiveCatalog
@@ -181,12 +181,11 @@ def _close(s: Session, a: dict[str, Any]) -> Result:
 
 def _leverage(s: Session, a: dict[str, Any]) -> Result:
     if "leverage" in a:
-        where = a.get("account", "ACCOUNT")
-        path = s.client.config().path
-        raise NotSupported(
-            f"leverage is declared in the config: set accounts.{where}.leverage.{a.get('symbol', 'SYMBOL')} = "
-            f"{a['leverage']} in {path}, then `plan` and `reload`"
-        )
+        if "symbol" not in a or "account" not in a:
+            raise InvalidRequest("usage: leverage SYMBOL N on ACCOUNT")
+        change = s.client.set_leverage(a["account"], a["symbol"], a["leverage"])
+        text = f"leverage {normalize_symbol(a['symbol'])} {a['leverage']}x on {a['account']}: written to the config, reloaded"
+        return Result(change, message=text)
     symbol = normalize_symbol(a["symbol"]) if "symbol" in a else None
     names = [a["account"]] if "account" in a else s.catalog.accounts()
     rows = []

@@ -4,12 +4,13 @@ to the daemon, read back through the typed client."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
 from clients_support import RunningDaemon, wait_until
 
-from perpd.errors import NotFound, NotSupported
+from perpd.errors import InvalidRequest, NotFound
 from perpd.model import OrderStatus, OrderType, Side, TimeInForce
 from perpd.perpctl.render import result_json, result_text
 from perpd.perpctl.verbs import VERBS, Session
@@ -90,11 +91,16 @@ def test_halt_reduce_only_and_resume_a_scope_by_its_bare_name(session: Session) 
     assert (last.rule, last.actor, last.result) == ("account:spare", "local", "ok")
 
 
-def test_leverage_shows_the_configured_values_and_says_where_to_change_them(session: Session) -> None:
+def test_leverage_shows_the_configured_values_and_sets_them_through_the_config(session: Session) -> None:
     rows = run(session, "leverage on paper").value
     assert ("paper", "BTC-PERP", 5) == rows[0][:3]
-    with pytest.raises(NotSupported, match=r"accounts\.paper\.leverage\.BTC = 10 in .*perpd\.toml"):
-        session.run("leverage BTC 10 on paper")
+    change = run(session, "leverage ETH 3 on paper").value
+    assert change["accounts"]["changed"] == ["paper"]
+    rows = run(session, "leverage ETH on paper").value
+    assert ("paper", "ETH-PERP", 3) == rows[0][:3]
+    assert 'ETH = 3' in Path(session.client.config().path).read_text()  # the file stays the source of truth
+    with pytest.raises(InvalidRequest, match="leverage"):
+        session.run("leverage ETH 1000 on paper")  # beyond the market's maximum
 
 
 def test_a_name_that_is_neither_account_nor_route_is_not_found_before_sending(session: Session) -> None:

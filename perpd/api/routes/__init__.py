@@ -45,6 +45,9 @@ ENDPOINTS: list[Endpoint] = [
              scope="admin", response=m.ConfigChange, errors=(400, E404), tag="accounts"),
     Endpoint("GET", "/accounts/{name}/balance", accounts.get_balance, "An account's balance",
              response=Balance, errors=(E404, 503), tag="accounts"),
+    Endpoint("PUT", "/accounts/{name}/leverage", accounts.set_leverage,
+             "Set leverage (and margin mode) in the config file; the reconciler applies it",
+             scope="trade", body=m.LeverageIn, response=m.ConfigChange, errors=(400, E404, E422), tag="accounts"),
     # markets
     Endpoint("GET", "/markets", markets.list_markets, "Markets of every running venue",
              query=m.VenueQuery, response=m.Markets, errors=(E404,), tag="markets"),

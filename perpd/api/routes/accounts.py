@@ -6,10 +6,10 @@ from typing import Any
 
 from perpd.api.endpoint import Call
 from perpd.api.errors import Conflict, field_error
-from perpd.api.models import AccountIn, AccountOut, Accounts, ConfigChange
+from perpd.api.models import AccountIn, AccountOut, Accounts, ConfigChange, LeverageIn
 from perpd.engine import Engine
 from perpd.errors import NotFound, Unavailable
-from perpd.model import Balance
+from perpd.model import Balance, base_asset, normalize_symbol
 
 
 async def list_accounts(call: Call) -> Accounts:
@@ -59,6 +59,37 @@ async def remove_account(call: Call) -> ConfigChange:
         if name not in accounts:
             raise NotFound(f"account {name!r} is not in the config file")
         del accounts[name]
+
+    return ConfigChange(changed=await call.ctx.daemon.edit_config(mutate, actor=call.actor))
+
+
+async def set_leverage(call: Call) -> ConfigChange:
+    """Leverage is desired state: it goes into the config file (the source of truth) and the
+    reconciler applies it, instead of a venue call a reload would undo."""
+    engine = call.engine
+    name = _known(engine, call.params["name"])
+    body: LeverageIn = call.body
+    try:
+        symbol = normalize_symbol(body.symbol)
+    except ValueError as exc:
+        raise field_error("symbol", str(exc)) from None
+    venue = engine.config.accounts[name].venue
+    market = engine.portfolio.market_data.market(venue, symbol)
+    if market is None:
+        raise NotFound(f"{venue} has no market {symbol}", details={"field": "symbol"})
+    if body.leverage > market.max_leverage:
+        raise field_error("leverage", f"must be <= {market.max_leverage} on {venue} {symbol}")
+
+    def mutate(data: dict[str, Any]) -> None:
+        account = data.get("accounts", {}).get(name)
+        if account is None:
+            raise NotFound(f"account {name!r} is not in the config file")
+        table = account.setdefault("leverage", {})
+        for key in [k for k in table if normalize_symbol(k) == symbol]:
+            del table[key]
+        table[base_asset(symbol)] = body.leverage
+        if body.margin_mode is not None:
+            account["margin_mode"] = body.margin_mode.value
 
     return ConfigChange(changed=await call.ctx.daemon.edit_config(mutate, actor=call.actor))
 
