@@ -82,9 +82,11 @@ class Api:
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/ws/v1"
 
-    def counts(self) -> dict[str, int]:
-        """Rows per journal table, read through a separate connection to the SQLite file."""
+    async def counts(self) -> dict[str, int]:
+        """Rows per journal table once every queued write has committed, read through a
+        separate connection to the SQLite file."""
         assert self.daemon.journal is not None
+        await self.daemon.journal.flush()
         conn = sqlite3.connect(self.daemon.journal.path)
         try:
             return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("intents", "orders", "events", "fills")}

@@ -32,7 +32,7 @@ async def test_a_wrong_token_is_401_and_never_echoed(api: Api) -> None:
 
 
 async def test_a_read_token_reads_but_cannot_trade_or_administer(api: Api) -> None:
-    before = api.counts()
+    before = (await api.counts())
     async with api.client("reader") as http:
         status = await http.get("/api/v1/status")
         trade = await http.post("/api/v1/orders", json=ORDER)
@@ -41,7 +41,7 @@ async def test_a_read_token_reads_but_cannot_trade_or_administer(api: Api) -> No
     assert trade.status_code == 403 and trade.json()["error"]["type"] == "forbidden"
     assert "'trade' scope" in trade.json()["error"]["message"]
     assert reload.status_code == 403
-    assert api.counts() == before
+    assert (await api.counts()) == before
 
 
 async def test_a_trade_token_trades_and_reads_but_cannot_resume_or_edit_accounts(api: Api) -> None:

@@ -40,13 +40,13 @@ async def test_halt_cancels_and_blocks_orders_until_resume(api: Api) -> None:
 
 
 async def test_halting_an_unknown_scope_is_404_and_changes_nothing(api: Api) -> None:
-    before = api.counts()
+    before = (await api.counts())
     async with api.client("trader") as http:
         r = await http.post("/api/v1/halt", json={"scope": "account:nobody"})
         wrong_type = await http.post("/api/v1/halt", json={"scope": "global", "cancel": "no"})
     assert r.status_code == 404
     assert wrong_type.status_code == 422 and "cancel" in wrong_type.json()["error"]["message"]
-    assert api.counts() == before
+    assert (await api.counts()) == before
     assert api.daemon.engine.trading == {}
 
 

@@ -28,12 +28,12 @@ async def test_placing_an_order_returns_it_journaled_and_resting(api: Api) -> No
 async def test_the_same_idempotency_key_returns_the_same_order_without_placing_another(api: Api) -> None:
     async with api.client(**{"Idempotency-Key": "k-1"}) as http:
         first = await http.post("/api/v1/orders", json=RESTING)
-        before = api.counts()
+        before = (await api.counts())
         again = await http.post("/api/v1/orders", json=RESTING)
     assert first.status_code == 201 and again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
     assert [same(o) for o in again.json()["orders"]] == [same(o) for o in first.json()["orders"]]
-    assert api.counts()["orders"] == before["orders"] and api.counts()["intents"] == before["intents"]
+    assert (await api.counts())["orders"] == before["orders"] and (await api.counts())["intents"] == before["intents"]
 
 
 async def test_concurrent_retries_with_one_key_place_one_order(api: Api) -> None:
@@ -51,11 +51,11 @@ async def test_concurrent_retries_with_one_key_place_one_order(api: Api) -> None
 async def test_an_idempotency_key_reused_for_another_order_is_refused(api: Api) -> None:
     async with api.client(**{"Idempotency-Key": "k-2"}) as http:
         await http.post("/api/v1/orders", json=RESTING)
-        before = api.counts()
+        before = (await api.counts())
         r = await http.post("/api/v1/orders", json={**RESTING, "price": "49000"})
     assert r.status_code == 422
     assert r.json()["error"]["type"] == "invalid_request"
-    assert api.counts() == before
+    assert (await api.counts()) == before
 
 
 async def test_the_idempotency_key_is_honoured_across_a_restart(api: Api) -> None:
@@ -143,13 +143,13 @@ async def test_cancel_all_cancels_only_what_the_filter_selects(api: Api) -> None
     ],
 )
 async def test_invalid_orders_get_a_clear_4xx_naming_the_field_and_change_nothing(api: Api, body: dict, status: int, field: str) -> None:
-    before = api.counts()
+    before = (await api.counts())
     async with api.client() as http:
         r = await http.post("/api/v1/orders", json=body)
     assert r.status_code == status, r.text
     error = r.json()["error"]
     assert field in error["message"] or (error["details"] or {}).get("field") == field
-    assert api.counts() == before
+    assert (await api.counts()) == before
     assert not any(o.status.is_live for o in api.daemon.engine.orders.values())
 
 
@@ -158,12 +158,12 @@ async def test_invalid_orders_get_a_clear_4xx_naming_the_field_and_change_nothin
     [b"{not json", b'{"size": NaN}', b"[1, 2", b'{"size": 1' + b"0" * 5000 + b"}", b"\xff\xfe"],
 )
 async def test_malformed_json_is_a_400_and_changes_nothing(api: Api, raw: bytes) -> None:
-    before = api.counts()
+    before = (await api.counts())
     async with api.client() as http:
         r = await http.post("/api/v1/orders", content=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert r.json()["error"]["type"] == "malformed_json"
-    assert api.counts() == before
+    assert (await api.counts()) == before
 
 
 async def test_a_json_array_body_is_a_422_and_a_huge_integer_size_too(api: Api) -> None:
