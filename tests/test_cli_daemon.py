@@ -75,8 +75,7 @@ def test_run_holds_the_target_and_standing_order_then_plan_and_reload_move_it(ru
         return asyncio.run(read())
 
     wait_for(lambda: journal_positions()[0] >= Decimal("0.05"))
-    live = journal_positions()[1]
-    assert any(o.symbol == "ETH-PERP" and o.price == 3200 for o in live)  # the standing order rests
+    wait_for(lambda: any(o.symbol == "ETH-PERP" and o.price == 3200 for o in journal_positions()[1]))  # it rests
 
     config.write_text(config.read_text().replace("position = 0.05", "position = 0.02"))
     plan = perpd("plan", str(config), env=env)
