@@ -376,6 +376,25 @@ class OrderRequest:
     def post_only(self) -> bool:
         return self.tif is TimeInForce.POST_ONLY
 
+    def pending(self, account: str, venue: str, now_ms: int) -> Order:
+        """The record of this request before any venue has answered for it."""
+        return Order(
+            account=account,
+            venue=venue,
+            client_id=self.client_id,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            size=self.size,
+            status=OrderStatus.PENDING,
+            price=self.price,
+            trigger_price=self.trigger_price,
+            tif=self.tif,
+            reduce_only=self.reduce_only,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Order:

@@ -566,22 +566,7 @@ def _pending(
     account = session.account
     client_id = session.capabilities.client_id_format.derive(account, intent_id, attempt)
     request = replace(request, client_id=client_id)
-    pending = Order(
-        account=account,
-        venue=session.venue.name,
-        client_id=client_id,
-        symbol=request.symbol,
-        side=request.side,
-        type=request.type,
-        size=request.size,
-        status=OrderStatus.PENDING,
-        price=request.price,
-        trigger_price=request.trigger_price,
-        tif=request.tif,
-        reduce_only=request.reduce_only,
-        created_ms=now,
-        updated_ms=now,
-    )
+    pending = request.pending(account, session.venue.name, now)
     return request, pending
 
 

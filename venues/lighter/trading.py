@@ -109,22 +109,7 @@ class LighterTrading(AccountSession):
 
     def _pending(self, request: OrderRequest, spec: parse.LighterMarket) -> Order:
         now = self.venue.clock.now_ms()
-        order = Order(
-            account=self.account,
-            venue=self.venue.name,
-            client_id=request.client_id,
-            symbol=spec.symbol,
-            side=request.side,
-            type=request.type,
-            size=request.size,
-            status=OrderStatus.PENDING,
-            price=request.price,
-            trigger_price=request.trigger_price,
-            tif=request.tif,
-            reduce_only=request.reduce_only,
-            created_ms=now,
-            updated_ms=now,
-        )
+        order = request.pending(self.account, self.venue.name, now)
         self.remember(order, spec.market_id)
         return order
 
