@@ -107,6 +107,7 @@ class RuleState:
     intent_state: str | None = None  # open | done | cancelled
     orders: tuple[Order, ...] = ()  # of the current intent (or all slices, for targets)
     retry_after_ms: int = 0  # backoff after a rejection or denial
+    _memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @functools.cached_property
     def _live(self) -> tuple[Order, ...]:
@@ -117,6 +118,17 @@ class RuleState:
 
     def filled(self) -> Decimal:
         return sum((o.filled_size for o in self.orders), ZERO)
+
+    def asks_for(self, desired: OrderSpec) -> bool:
+        """Is the current intent the order `desired` describes? Memoised per desired spec:
+        the engine reuses a RuleState until the rule changes, so a steady pass is cheap."""
+        memo = self._memo.get("asks_for")
+        if memo is not None and memo[0] is desired:
+            return memo[1]
+        spec = self.intent_spec
+        same = spec is not None and (spec == desired or _same_order(spec, desired))
+        self._memo["asks_for"] = (desired, same)
+        return same
 
 
 @dataclass(frozen=True)
@@ -148,21 +160,27 @@ def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
 
     actions.extend(_leverage(config, observed, halted))
     wanted_rules: set[str] = set()
+    rules = observed.rules
     for standing in config.orders:
-        rule = f"standing:{standing.name}"
-        if standing.enabled:
-            wanted_rules.add(rule)
-            actions.extend(_standing(standing, rule, observed, router, halted))
+        if not standing.enabled:
+            continue
+        rule, desired = _standing_entry(standing)
+        wanted_rules.add(rule)
+        state = rules.get(rule)
+        if state is not None and state._memo.get("settled") is desired:
+            continue  # unchanged since a pass found it resting or finished: nothing to do
+        actions.extend(_standing(standing, rule, observed, router, halted))
+        if state is not None and state.asks_for(desired) and (state.live() or state.intent_state in ("done", "cancelled")):
+            state._memo["settled"] = desired  # holds until the engine builds a new RuleState
     for target in config.targets:
         rule = f"target:{target.key}"
         if target.enabled:
             wanted_rules.add(rule)
             actions.extend(_target(config, target, rule, observed, router, halted))
-    for rule, state in sorted(observed.rules.items()):
-        if rule not in wanted_rules:
-            for order in state.live():
-                if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
-                    actions.append(Cancel(order.account, order.client_id, rule, "rule removed or disabled"))
+    for rule in sorted(r for r in observed.rules if r not in wanted_rules):
+        for order in observed.rules[rule].live():
+            if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+                actions.append(Cancel(order.account, order.client_id, rule, "rule removed or disabled"))
     return _dedupe(actions)
 
 
@@ -199,8 +217,8 @@ def _standing(
     standing: StandingOrderConfig, rule: str, observed: Observed, router: Router, halted: set[str]
 ) -> list[Action]:
     state = observed.rules.get(rule) or RuleState(rule)
-    desired = _standing_spec(standing)
-    if state.intent_spec is not None and state.intent_spec != desired and not _same_order(state.intent_spec, desired):
+    desired = _standing_entry(standing)[1]
+    if state.intent_spec is not None and not state.asks_for(desired):
         # The rule changed (reload): retire the old intent's orders, place anew next pass.
         live = state.live()
         cancels: list[Action] = [
@@ -232,18 +250,20 @@ def _standing(
     return [Place(account, spec.with_account(account), rule, reason, intent_id=state.intent_id)]
 
 
-_SPECS: dict[int, tuple[StandingOrderConfig, OrderSpec]] = {}
+_ENTRIES: dict[int, tuple[StandingOrderConfig, str, OrderSpec]] = {}
 
 
-def _standing_spec(standing: StandingOrderConfig) -> OrderSpec:
-    """The OrderSpec a standing order asks for, memoised per (immutable) config object."""
-    cached = _SPECS.get(id(standing))
+def _standing_entry(standing: StandingOrderConfig) -> tuple[str, OrderSpec]:
+    """The rule name and the OrderSpec a standing order asks for, memoised per (immutable)
+    config object: a steady pass over thousands of rules builds nothing."""
+    cached = _ENTRIES.get(id(standing))
     if cached is not None and cached[0] is standing:
-        return cached[1]
-    if len(_SPECS) > 65_536:
-        _SPECS.clear()
-    spec = _SPECS[id(standing)] = (standing, _build_standing_spec(standing))
-    return spec[1]
+        return cached[1], cached[2]
+    if len(_ENTRIES) > 65_536:
+        _ENTRIES.clear()
+    rule, spec = f"standing:{standing.name}", _build_standing_spec(standing)
+    _ENTRIES[id(standing)] = (standing, rule, spec)
+    return rule, spec
 
 
 def _build_standing_spec(standing: StandingOrderConfig) -> OrderSpec:

@@ -90,9 +90,9 @@ price = 50000
 
 
 def standing_rule(*orders: Order, state: str = "open") -> dict[str, RuleState]:
-    from perpd.reconcile import _standing_spec
+    from perpd.reconcile import _standing_entry
 
-    spec = _standing_spec(make_config(STANDING).orders[0])
+    spec = _standing_entry(make_config(STANDING).orders[0])[1]
     return {"standing:bid": RuleState("standing:bid", 1, spec, state, orders)}
 
 

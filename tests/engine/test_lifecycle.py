@@ -121,3 +121,28 @@ async def test_a_denied_order_is_audited_with_the_policy_that_refused_it(tmp_pat
         assert engine.journal.orders() == []  # nothing was journaled as an order
     finally:
         await h.stop()
+
+
+async def test_a_standing_order_the_venue_cancels_is_replaced_but_not_one_an_operator_cancels(tmp_path):
+    from tests.engine.conftest import Harness
+
+    standing = '\n[[orders]]\nname = "bid"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\nprice = 1000\n'
+    h = Harness(tmp_path, standing)
+    engine = await h.start()
+    try:
+        def live() -> list:
+            return [o for o in h.exchange.open_orders("paper")]
+
+        await h.until(lambda: len(live()) == 1, what="standing order live")
+        for _ in range(5):
+            await engine.reconcile_once()  # steady passes: nothing to do, nothing doubled
+        (first,) = live()
+        h.exchange.cancel("paper", client_id=first.client_id)  # the venue cancels it
+        await h.until(lambda: len(live()) == 1 and live()[0].client_id != first.client_id, what="re-placed")
+        (second,) = live()
+        await engine.cancel(second.client_id, actor="operator")  # an operator cancels it
+        for _ in range(10):
+            await engine.reconcile_once()
+        assert live() == []
+    finally:
+        await h.stop()
