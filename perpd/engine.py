@@ -71,6 +71,7 @@ class Engine(OrderDesk):
         self.venues: dict[str, Venue] = {}
         self.sessions: dict[str, AccountSession] = {}
         self.orders: dict[str, Order] = {}  # every order we created that we still track
+        self.unresolved: set[str] = set()  # client ids PENDING or UNKNOWN
         self.order_intent: dict[str, tuple[int, int]] = {}  # client id -> (intent id, attempt)
         self.intents: dict[int, Intent] = {}
         self.rule_intents: dict[str, list[int]] = {}  # source -> intent ids, oldest first
@@ -330,10 +331,6 @@ class Engine(OrderDesk):
                 continue
             cache[source] = (stamp, state)
             rules[source] = state
-        owned: dict[str, list[Order]] = {}
-        for order in self.orders.values():
-            if order.status.is_live:
-                owned.setdefault(order.account, []).append(order)
         return Observed(
             portfolio=self.portfolio,
             rules=rules,
@@ -341,8 +338,12 @@ class Engine(OrderDesk):
             trading_state=self.trading_state,
             enabled=self._ready,
             now_ms=self.clock.now_ms(),
-            owned_live=owned,
+            owned_live=self._owned_live,
         )
+
+    def _owned_live(self, account: str) -> tuple[Order, ...]:
+        state = self.portfolio.accounts.get(account)
+        return tuple(state.orders.values()) if state is not None else ()
 
     def plan(self, config: Config | None = None) -> list[Action]:
         """The actions a pass would take now (for `config`, default the running one)."""
@@ -479,7 +480,7 @@ class Engine(OrderDesk):
                     continue
                 intent.client_ids.append(client_id)
                 self.order_intent[client_id] = (info.id, attempt)
-                self.orders[client_id] = order
+                self._apply_order(order)
 
     # ------------------------------------------------------------------ audit
 

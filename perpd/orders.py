@@ -463,6 +463,10 @@ class OrderDesk:
 
     def _apply_order(self, order: Order) -> None:
         self.orders[order.client_id] = order
+        if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+            self.unresolved.add(order.client_id)  # what resolve_unknown looks at, and only that
+        else:
+            self.unresolved.discard(order.client_id)
         link = self.order_intent.get(order.client_id)
         if link is not None:
             intent = self.intents.get(link[0])

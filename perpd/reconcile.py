@@ -139,7 +139,7 @@ class Observed:
     trading_state: Callable[[str], TradingState]  # account -> effective state
     enabled: Callable[[str], bool]  # account is enabled and synced
     now_ms: int
-    owned_live: Mapping[str, Sequence[Order]] = field(default_factory=dict)  # account -> our live orders
+    owned_live: Callable[[str], Sequence[Order]] = lambda account: ()  # account -> our live orders
 
 
 Router = Callable[[OrderSpec], str]
@@ -154,7 +154,7 @@ def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
     actions: list[Action] = []
     halted = {a for a in observed.portfolio.accounts if observed.trading_state(a) is TradingState.HALTED}
     for account in sorted(halted):
-        for order in observed.owned_live.get(account, ()):
+        for order in observed.owned_live(account):
             if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
                 actions.append(Cancel(account, order.client_id, "halt", "trading is halted"))
 

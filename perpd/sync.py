@@ -245,8 +245,11 @@ def _grace_ms(engine: Engine) -> int:
 async def resolve_unknown(engine: Engine) -> None:
     """Resolve orders whose outcome is unknown, by client id (one lookup each per pass)."""
     now = engine.clock.now_ms()
-    for order in list(engine.orders.values()):
-        if order.status is OrderStatus.UNKNOWN or (
+    for client_id in list(engine.unresolved):
+        order = engine.orders.get(client_id)
+        if order is None:
+            engine.unresolved.discard(client_id)
+        elif order.status is OrderStatus.UNKNOWN or (
             order.status is OrderStatus.PENDING and now - order.updated_ms >= _grace_ms(engine)
         ):
             session = engine.sessions.get(order.account)

@@ -63,7 +63,7 @@ def observed(p: Portfolio, rules=None, leverage=None, state=TradingState.ACTIVE,
         trading_state=lambda a: state,
         enabled=lambda a: True,
         now_ms=now,
-        owned_live=owned,
+        owned_live=lambda account: tuple(owned.get(account, ())),
     )
 
 

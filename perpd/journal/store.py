@@ -145,7 +145,7 @@ class Journal:
         """Queue a write without waiting for its commit: for records whose loss in a crash
         the next resync repairs (order status updates, audit events). Writes still
         commit in the order queued, and `close()` drains them. A failure is logged."""
-        future = self._writer.enqueue(fn)
+        future = self._writer.enqueue(fn, lazy=True)
         future.add_done_callback(lambda f: _log_failure(f, what))
 
     def _now(self) -> int:

@@ -18,6 +18,7 @@ import asyncio
 import collections
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -37,7 +38,9 @@ class JournalWriteError(PerpdError):
     """The transaction holding this write failed to commit; nothing of it was written."""
 
 
-_Item = tuple[WriteFn[Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+_Item = tuple[WriteFn[Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]", bool]  # (fn, loop, future, lazy)
+
+LAZY_SECS = 0.01  # how long lazy writes wait for an urgent one to share its commit
 
 
 class GroupCommitWriter:
@@ -47,6 +50,7 @@ class GroupCommitWriter:
         self._queue: collections.deque[_Item] = collections.deque()
         self._cond = threading.Condition()
         self._closing = False
+        self._urgent = 0  # queued writes someone is waiting on
         self._stopped = threading.Event()
         self._max_batch = max_batch
         self._name = name
@@ -63,14 +67,19 @@ class GroupCommitWriter:
         """Run `fn(conn)` in the next transaction; return its result once committed."""
         return await self.enqueue(fn)
 
-    def enqueue(self, fn: WriteFn[T]) -> asyncio.Future[T]:
-        """Queue `fn` now (writes commit in the order queued); the future settles at commit."""
+    def enqueue(self, fn: WriteFn[T], *, lazy: bool = False) -> asyncio.Future[T]:
+        """Queue `fn` now (writes commit in the order queued); the future settles at commit.
+
+        A `lazy` write nobody waits on may sit up to LAZY_SECS for an urgent write to share
+        its commit (and fsync) instead of paying for one of its own."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._cond:
             if self._closing:
                 raise JournalClosed("the journal is closed")
-            self._queue.append((fn, loop, future))
+            self._queue.append((fn, loop, future, lazy))
+            if not lazy:
+                self._urgent += 1
             self._cond.notify()
         return future
 
@@ -92,7 +101,12 @@ class GroupCommitWriter:
                         self._cond.wait()
                     if not self._queue:
                         return
+                    if not self._urgent and not self._closing:
+                        deadline = time.monotonic() + LAZY_SECS
+                        while not self._urgent and not self._closing and (left := deadline - time.monotonic()) > 0:
+                            self._cond.wait(left)
                     batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))]
+                    self._urgent -= sum(1 for item in batch if not item[3])
                 self._deliver(self._commit(conn, batch))
         finally:
             # Whatever stopped the loop, nobody may wait forever on a write.
@@ -135,7 +149,7 @@ class GroupCommitWriter:
     @staticmethod
     def _deliver(outcomes: list[tuple[_Item, Any, BaseException | None]]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
-        for (_, loop, future), value, error in outcomes:
+        for (_, loop, future, _lazy), value, error in outcomes:
             by_loop.setdefault(loop, []).append((future, value, error))
         # One wake-up per loop per transaction, not one per caller.
         for loop, results in by_loop.items():
