@@ -137,10 +137,10 @@ def _build(cls: type[VenueError], text: str, code: str) -> VenueError:
 
 # --------------------------------------------------------------------------- HTTP / transport
 
-HTTP_STATUS: tuple[tuple[range, type[VenueError], str], ...] = (
-    (range(429, 430), RateLimited, "http_429"),
-    (range(500, 600), Unavailable, "http_5xx"),
-    (range(400, 500), VenueRejected, "http_4xx"),
+HTTP_STATUS: tuple[tuple[range, type[VenueError]], ...] = (
+    (range(429, 430), RateLimited),
+    (range(500, 600), Unavailable),
+    (range(400, 500), VenueRejected),
 )
 
 
@@ -148,7 +148,7 @@ def http_error(status: int, body: str, *, retry_after: str | None = None) -> Ven
     """Map a non-2xx answer. A 4xx other than 429 is definitive (nothing was applied);
     429 and 5xx leave a write's outcome unknown."""
     snippet = body[:200]
-    for statuses, cls, code in HTTP_STATUS:
+    for statuses, cls in HTTP_STATUS:
         if status in statuses:
             message = f"{VENUE}: HTTP {status} {snippet}".rstrip()
             if cls is RateLimited:
@@ -195,6 +195,6 @@ def known_errors() -> Iterable[type[PerpdError]]:
     seen: list[type[PerpdError]] = []
     for table in (ORDER_ERRORS, ACTION_ERRORS):
         seen.extend(cls for _, cls, _ in table)
-    seen.extend(cls for _, cls, _ in HTTP_STATUS)
+    seen.extend(cls for _, cls in HTTP_STATUS)
     seen.extend(cls for _, cls, _ in TRANSPORT_ERRORS)
     return dict.fromkeys(seen)
