@@ -488,6 +488,8 @@ class Engine(OrderDesk):
         """Audit an action: journaled in order with every other write, without waiting."""
         details = fields.pop("details", None)
         self.journal.record_event_soon(action, actor=actor, result=result, config_revision=self.revision, details=details, **fields)
+        context = {k: v for k, v in fields.items() if v is not None}
+        log.info("%s %s", action, result, extra={"actor": actor, "revision": self.revision, **context})
         self.bus.publish("events", {"action": action, "actor": actor, "result": result, **fields, "details": details})
 
     # ------------------------------------------------------------------ status

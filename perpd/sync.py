@@ -325,9 +325,12 @@ async def rebuild_pnl(engine: Engine) -> None:
 
 
 async def watchdog_loop(engine: Engine, period_secs: float = 5.0) -> None:
-    """Dead man's switches: arm/refresh where the venue has one; else a local watchdog."""
+    """Dead man's switches: arm/refresh where the venue has one; else a local watchdog.
+
+    Wakes often enough to refresh the shortest switch at a third of its horizon."""
     while True:
-        await asyncio.sleep(period_secs)
+        horizons = [a.dead_mans_switch_secs for a in engine.config.accounts.values() if a.dead_mans_switch_secs]
+        await asyncio.sleep(min([period_secs, *(h / 3 for h in horizons)]))
         for name in list(engine.sessions):
             try:
                 await watchdog_check(engine, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 
 import pytest
@@ -144,5 +145,24 @@ async def test_a_standing_order_the_venue_cancels_is_replaced_but_not_one_an_ope
         for _ in range(10):
             await engine.reconcile_once()
         assert live() == []
+    finally:
+        await h.stop()
+
+
+async def test_the_dead_mans_switch_is_kept_armed_and_fires_when_the_daemon_goes_quiet(tmp_path):
+    from tests.engine.conftest import Harness
+
+    h = Harness(tmp_path)
+    h.path.write_text(h.path.read_text().replace('[accounts.paper]\nvenue = "sim"\n', '[accounts.paper]\nvenue = "sim"\ndead_mans_switch_secs = 2\n'))
+    engine = await h.start()
+    try:
+        (order,) = await engine.submit(bid())
+        await asyncio.sleep(3)  # longer than the horizon: only the daemon's refreshes keep it
+        assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.OPEN
+        engine._tasks["watchdog"].cancel()  # the daemon goes quiet
+        await h.until(
+            lambda: h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.CANCELLED,
+            timeout=6, what="the venue's switch to fire",
+        )
     finally:
         await h.stop()
