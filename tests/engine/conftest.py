@@ -114,3 +114,17 @@ async def harness(tmp_path):
     h = Harness(tmp_path)
     yield h
     await h.stop()
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    """Make harnesses (same arguments as Harness, minus the path); all stopped at teardown."""
+    made: list[Harness] = []
+
+    def make(extra: str = "", **keys: str) -> Harness:
+        made.append(Harness(tmp_path, extra, **keys))
+        return made[-1]
+
+    yield make
+    for harness in made:
+        await harness.stop()

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from perpd.errors import ConfigError
 from perpd.model import ZERO, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
 from tests.engine.conftest import Harness
 from tests.engine.faults import Killed
@@ -59,135 +60,111 @@ def rule_live(h: Harness, rule: str) -> list[str]:
     return [cid for cid in venue_orders(h) if cid in cids]
 
 
-async def test_accepted_then_timeout_is_unknown_and_resolved_by_client_id(tmp_path):
-    h = Harness(tmp_path)
+async def test_accepted_then_timeout_is_unknown_and_resolved_by_client_id(rig):
+    h = rig()
     engine = await h.start()
-    try:
-        h.sessions["paper"].faults.append("timeout-after-accept")
-        (order,) = await engine.submit(bid())
-        assert order.status is OrderStatus.UNKNOWN  # not rejected: it may exist
-        await h.until(lambda: engine.order(order.client_id).status is OrderStatus.OPEN, what="resolution")
-        assert h.sessions["paper"].sent == [order.client_id]  # never resent under a new id
-        await assert_consistent(h)
-    finally:
-        await h.stop()
+    h.sessions["paper"].faults.append("timeout-after-accept")
+    (order,) = await engine.submit(bid())
+    assert order.status is OrderStatus.UNKNOWN  # not rejected: it may exist
+    await h.until(lambda: engine.order(order.client_id).status is OrderStatus.OPEN, what="resolution")
+    assert h.sessions["paper"].sent == [order.client_id]  # never resent under a new id
+    await assert_consistent(h)
 
 
 @pytest.mark.parametrize("fault", ["429", "503"])
-async def test_a_refused_send_is_unknown_then_found_never_to_have_arrived(tmp_path, fault):
-    h = Harness(tmp_path)
+async def test_a_refused_send_is_unknown_then_found_never_to_have_arrived(rig, fault):
+    h = rig()
     engine = await h.start()
-    try:
-        h.sessions["paper"].faults.append(fault)
-        (order,) = await engine.submit(bid())
-        assert order.status is OrderStatus.UNKNOWN
-        await h.until(lambda: engine.journal.order(order.client_id).status is OrderStatus.REJECTED, what="resolution")
-        final = engine.journal.order(order.client_id)
-        assert final.status is OrderStatus.REJECTED and final.reason.startswith("perpd: not found")
-        assert venue_orders(h) == {}
-        await assert_consistent(h)
-    finally:
-        await h.stop()
+    h.sessions["paper"].faults.append(fault)
+    (order,) = await engine.submit(bid())
+    assert order.status is OrderStatus.UNKNOWN
+    await h.until(lambda: engine.journal.order(order.client_id).status is OrderStatus.REJECTED, what="resolution")
+    final = engine.journal.order(order.client_id)
+    assert final.status is OrderStatus.REJECTED and final.reason.startswith("perpd: not found")
+    assert venue_orders(h) == {}
+    await assert_consistent(h)
 
 
-async def test_a_standing_order_is_not_doubled_while_its_outcome_is_unknown(tmp_path):
-    h = Harness(tmp_path, STANDING)
+async def test_a_standing_order_is_not_doubled_while_its_outcome_is_unknown(rig):
+    h = rig(STANDING)
     engine = await h.start()
-    try:
-        h.sessions["paper"].faults.extend(["timeout-after-accept"])
-        await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="standing order live")
-        for _ in range(10):
-            await engine.reconcile_once()
-        assert len(rule_live(h, "standing:bid")) == 1
-        assert len(h.sessions["paper"].sent) == 1
-        await assert_consistent(h)
-    finally:
-        await h.stop()
-
-
-async def test_a_standing_order_refused_with_429_is_placed_once_after_resolution(tmp_path):
-    h = Harness(tmp_path, STANDING)
-    engine = await h.start()
-    try:
-        h.sessions["paper"].faults.extend(["429", "503"])
-        await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="standing order live")
-        for _ in range(5):
-            await engine.reconcile_once()
-        assert len(rule_live(h, "standing:bid")) == 1
-        await assert_consistent(h)
-    finally:
-        await h.stop()
-
-
-async def test_a_fill_during_a_dropped_stream_is_recovered_by_resync(tmp_path):
-    h = Harness(tmp_path, venue="makers = false")
-    engine = await h.start()
-    try:
-        (order,) = await engine.submit(bid())
-        h.sessions["paper"].drop_stream()
-        h.exchange.place("other", "BTC-PERP", Side.SELL, D("0.01"), type=OrderType.LIMIT, price=D(1000), tif=TimeInForce.IOC)
-        assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.FILLED
-        await h.until(lambda: engine.order(order.client_id).status is OrderStatus.FILLED, what="fill recovered")
-        await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
-        await h.until(lambda: engine.journal.fills(account="paper") != [], what="fill journaled")
-        for _ in range(5):
-            await engine.reconcile_once()  # the stream may also deliver it now: still once
-        fills = engine.journal.fills(account="paper")
-        assert [f.size for f in fills] == [D("0.01")]  # journaled once, whichever path saw it first
-        await assert_consistent(h)
-    finally:
-        await h.stop()
-
-
-async def test_killed_between_journal_commit_and_send_then_restarted(tmp_path):
-    h = Harness(tmp_path, STANDING)
-    engine = await h.start()
-    try:
-        h.sessions["paper"].faults.append("kill-before-send")
-        await engine.reconcile_once()  # the lane dies inside the send
-        (pending,) = [o for o in engine.journal.orders() if o.status is OrderStatus.PENDING]
-        engine = await h.restart()
-        await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="re-placed after restart")
-        assert engine.journal.order(pending.client_id).status is OrderStatus.REJECTED
-        for _ in range(5):
-            await engine.reconcile_once()
-        assert len(rule_live(h, "standing:bid")) == 1
-        await assert_consistent(h)
-    finally:
-        await h.stop()
-
-
-async def test_killed_after_the_venue_accepted_then_restarted(tmp_path):
-    h = Harness(tmp_path, STANDING)
-    engine = await h.start()
-    try:
-        h.sessions["paper"].faults.append("kill-after-accept")
+    h.sessions["paper"].faults.extend(["timeout-after-accept"])
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="standing order live")
+    for _ in range(10):
         await engine.reconcile_once()
-        (sent,) = h.sessions["paper"].sent
-        engine = await h.restart()
-        await h.until(lambda: engine.order(sent).status is OrderStatus.OPEN, what="found again")
-        for _ in range(5):
-            await engine.reconcile_once()
-        assert rule_live(h, "standing:bid") == [sent]  # the same order, not a second one
-        await assert_consistent(h)
-    finally:
-        await h.stop()
+    assert len(rule_live(h, "standing:bid")) == 1
+    assert len(h.sessions["paper"].sent) == 1
+    await assert_consistent(h)
 
 
-async def test_an_api_order_killed_before_send_is_recorded_as_never_sent(tmp_path):
-    h = Harness(tmp_path)
+async def test_a_standing_order_refused_with_429_is_placed_once_after_resolution(rig):
+    h = rig(STANDING)
     engine = await h.start()
-    try:
-        h.sessions["paper"].faults.append("kill-before-send")
-        with pytest.raises(Killed):
-            await engine.submit(bid())
-        (pending,) = engine.journal.orders()
-        engine = await h.restart()
-        await h.until(lambda: engine.journal.order(pending.client_id).status is OrderStatus.REJECTED, what="settled")
-        assert venue_orders(h) == {}
-        await assert_consistent(h)
-    finally:
-        await h.stop()
+    h.sessions["paper"].faults.extend(["429", "503"])
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="standing order live")
+    for _ in range(5):
+        await engine.reconcile_once()
+    assert len(rule_live(h, "standing:bid")) == 1
+    await assert_consistent(h)
+
+
+async def test_a_fill_during_a_dropped_stream_is_recovered_by_resync(rig):
+    h = rig(venue="makers = false")
+    engine = await h.start()
+    (order,) = await engine.submit(bid())
+    h.sessions["paper"].drop_stream()
+    h.exchange.place("other", "BTC-PERP", Side.SELL, D("0.01"), type=OrderType.LIMIT, price=D(1000), tif=TimeInForce.IOC)
+    assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.FILLED
+    await h.until(lambda: engine.order(order.client_id).status is OrderStatus.FILLED, what="fill recovered")
+    await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
+    await h.until(lambda: engine.journal.fills(account="paper") != [], what="fill journaled")
+    for _ in range(5):
+        await engine.reconcile_once()  # the stream may also deliver it now: still once
+    fills = engine.journal.fills(account="paper")
+    assert [f.size for f in fills] == [D("0.01")]  # journaled once, whichever path saw it first
+    await assert_consistent(h)
+
+
+async def test_killed_between_journal_commit_and_send_then_restarted(rig):
+    h = rig(STANDING)
+    engine = await h.start()
+    h.sessions["paper"].faults.append("kill-before-send")
+    await engine.reconcile_once()  # the lane dies inside the send
+    (pending,) = [o for o in engine.journal.orders() if o.status is OrderStatus.PENDING]
+    engine = await h.restart()
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="re-placed after restart")
+    assert engine.journal.order(pending.client_id).status is OrderStatus.REJECTED
+    for _ in range(5):
+        await engine.reconcile_once()
+    assert len(rule_live(h, "standing:bid")) == 1
+    await assert_consistent(h)
+
+
+async def test_killed_after_the_venue_accepted_then_restarted(rig):
+    h = rig(STANDING)
+    engine = await h.start()
+    h.sessions["paper"].faults.append("kill-after-accept")
+    await engine.reconcile_once()
+    (sent,) = h.sessions["paper"].sent
+    engine = await h.restart()
+    await h.until(lambda: engine.order(sent).status is OrderStatus.OPEN, what="found again")
+    for _ in range(5):
+        await engine.reconcile_once()
+    assert rule_live(h, "standing:bid") == [sent]  # the same order, not a second one
+    await assert_consistent(h)
+
+
+async def test_an_api_order_killed_before_send_is_recorded_as_never_sent(rig):
+    h = rig()
+    engine = await h.start()
+    h.sessions["paper"].faults.append("kill-before-send")
+    with pytest.raises(Killed):
+        await engine.submit(bid())
+    (pending,) = engine.journal.orders()
+    engine = await h.restart()
+    await h.until(lambda: engine.journal.order(pending.client_id).status is OrderStatus.REJECTED, what="settled")
+    assert venue_orders(h) == {}
+    await assert_consistent(h)
 
 
 TARGET = """
@@ -200,34 +177,26 @@ limit_bps = 30
 """
 
 
-async def test_reload_in_the_middle_of_a_target_moves_it(tmp_path):
-    h = Harness(tmp_path, TARGET.format(position="0.04"))
+async def test_reload_in_the_middle_of_a_target_moves_it(rig):
+    h = rig(TARGET.format(position="0.04"))
     engine = await h.start()
-    try:
-        await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") >= D("0.02"), what="target underway")
-        h.write(TARGET.format(position="0.01"))
-        change = await h.daemon.reload(actor="test")
-        assert change["targets"]["changed"] == ["paper:BTC-PERP"]
-        await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="new target")
-        for _ in range(5):
-            await engine.reconcile_once()
-        assert engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01")
-        await assert_consistent(h)
-    finally:
-        await h.stop()
+    await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") >= D("0.02"), what="target underway")
+    h.write(TARGET.format(position="0.01"))
+    change = await h.daemon.reload(actor="test")
+    assert change["targets"]["changed"] == ["paper:BTC-PERP"]
+    await h.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="new target")
+    for _ in range(5):
+        await engine.reconcile_once()
+    assert engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01")
+    await assert_consistent(h)
 
 
-async def test_a_bad_reload_keeps_the_old_config_running(tmp_path):
-    from perpd.errors import ConfigError
-
-    h = Harness(tmp_path, STANDING)
+async def test_a_bad_reload_keeps_the_old_config_running(rig):
+    h = rig(STANDING)
     engine = await h.start()
-    try:
-        revision = engine.revision
-        h.path.write_text(h.path.read_text() + "\n[accounts.broken]\nvenue = \"nope\"\n")
-        with pytest.raises(ConfigError, match="accounts.broken.venue"):
-            await h.daemon.reload(actor="test")
-        assert engine.revision == revision and "broken" not in engine.config.accounts
-        await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="still trading")
-    finally:
-        await h.stop()
+    revision = engine.revision
+    h.path.write_text(h.path.read_text() + "\n[accounts.broken]\nvenue = \"nope\"\n")
+    with pytest.raises(ConfigError, match="accounts.broken.venue"):
+        await h.daemon.reload(actor="test")
+    assert engine.revision == revision and "broken" not in engine.config.accounts
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="still trading")

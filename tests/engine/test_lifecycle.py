@@ -108,61 +108,46 @@ async def test_orders_the_daemon_did_not_create_are_left_alone(harness):
         await engine.cancel("manual-1")
 
 
-async def test_a_denied_order_is_audited_with_the_policy_that_refused_it(tmp_path):
-    from tests.engine.conftest import Harness
-
-    h = Harness(tmp_path, '\n[[policies]]\nname = "tiny"\nmax_order_notional = 5\n')
+async def test_a_denied_order_is_audited_with_the_policy_that_refused_it(rig):
+    h = rig('\n[[policies]]\nname = "tiny"\nmax_order_notional = 5\n')
     engine = await h.start()
-    try:
-        with pytest.raises(Denied, match='policy "tiny"'):
-            await engine.submit(bid())
-        await engine.journal.flush()
-        (event,) = engine.journal.events(action="place", result="denied")
-        assert event.details["policy"] == "tiny" and event.details["limit"] == "max_order_notional"
-        assert engine.journal.orders() == []  # nothing was journaled as an order
-    finally:
-        await h.stop()
+    with pytest.raises(Denied, match='policy "tiny"'):
+        await engine.submit(bid())
+    await engine.journal.flush()
+    (event,) = engine.journal.events(action="place", result="denied")
+    assert event.details["policy"] == "tiny" and event.details["limit"] == "max_order_notional"
+    assert engine.journal.orders() == []  # nothing was journaled as an order
 
 
-async def test_a_standing_order_the_venue_cancels_is_replaced_but_not_one_an_operator_cancels(tmp_path):
-    from tests.engine.conftest import Harness
-
+async def test_a_standing_order_the_venue_cancels_is_replaced_but_not_one_an_operator_cancels(rig):
     standing = '\n[[orders]]\nname = "bid"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\nprice = 1000\n'
-    h = Harness(tmp_path, standing)
+    h = rig(standing)
     engine = await h.start()
-    try:
-        def live() -> list:
-            return [o for o in h.exchange.open_orders("paper")]
+    def live() -> list:
+        return [o for o in h.exchange.open_orders("paper")]
 
-        await h.until(lambda: len(live()) == 1, what="standing order live")
-        for _ in range(5):
-            await engine.reconcile_once()  # steady passes: nothing to do, nothing doubled
-        (first,) = live()
-        h.exchange.cancel("paper", client_id=first.client_id)  # the venue cancels it
-        await h.until(lambda: len(live()) == 1 and live()[0].client_id != first.client_id, what="re-placed")
-        (second,) = live()
-        await engine.cancel(second.client_id, actor="operator")  # an operator cancels it
-        for _ in range(10):
-            await engine.reconcile_once()
-        assert live() == []
-    finally:
-        await h.stop()
+    await h.until(lambda: len(live()) == 1, what="standing order live")
+    for _ in range(5):
+        await engine.reconcile_once()  # steady passes: nothing to do, nothing doubled
+    (first,) = live()
+    h.exchange.cancel("paper", client_id=first.client_id)  # the venue cancels it
+    await h.until(lambda: len(live()) == 1 and live()[0].client_id != first.client_id, what="re-placed")
+    (second,) = live()
+    await engine.cancel(second.client_id, actor="operator")  # an operator cancels it
+    for _ in range(10):
+        await engine.reconcile_once()
+    assert live() == []
 
 
-async def test_the_dead_mans_switch_is_kept_armed_and_fires_when_the_daemon_goes_quiet(tmp_path):
-    from tests.engine.conftest import Harness
-
-    h = Harness(tmp_path)
+async def test_the_dead_mans_switch_is_kept_armed_and_fires_when_the_daemon_goes_quiet(rig):
+    h = rig()
     h.path.write_text(h.path.read_text().replace('[accounts.paper]\nvenue = "sim"\n', '[accounts.paper]\nvenue = "sim"\ndead_mans_switch_secs = 2\n'))
     engine = await h.start()
-    try:
-        (order,) = await engine.submit(bid())
-        await asyncio.sleep(3)  # longer than the horizon: only the daemon's refreshes keep it
-        assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.OPEN
-        engine._tasks["watchdog"].cancel()  # the daemon goes quiet
-        await h.until(
-            lambda: h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.CANCELLED,
-            timeout=6, what="the venue's switch to fire",
-        )
-    finally:
-        await h.stop()
+    (order,) = await engine.submit(bid())
+    await asyncio.sleep(3)  # longer than the horizon: only the daemon's refreshes keep it
+    assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.OPEN
+    engine._tasks["watchdog"].cancel()  # the daemon goes quiet
+    await h.until(
+        lambda: h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.CANCELLED,
+        timeout=6, what="the venue's switch to fire",
+    )
