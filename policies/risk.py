@@ -45,6 +45,7 @@ from decimal import ROUND_CEILING, Decimal
 from perpd.config import PolicyConfig, PolicyScope
 from perpd.errors import Denied
 from perpd.model import ZERO, Market, Order, OrderSpec, base_asset
+from perpd.ratelimit import TokenBucket
 from perpd.state import AccountState, Portfolio
 from policies.pnl import PnlTracker
 
@@ -322,33 +323,9 @@ def _is_set(value: object) -> bool:
 # --------------------------------------------------------------------------- rate
 
 
-@dataclass(frozen=True)
-class TokenBucket:
-    """`rate` tokens a second up to `capacity`; `tokens` as of `at_ms`. Immutable: pure refill."""
-
-    rate: Decimal
-    capacity: Decimal
-    tokens: Decimal
-    at_ms: int
-
-    @classmethod
-    def full(cls, rate: Decimal, now_ms: int) -> TokenBucket:
-        capacity = max(rate, Decimal(1))  # a rate under 1/s still allows one order
-        return cls(rate, capacity, capacity, now_ms)
-
-    def refilled(self, now_ms: int) -> TokenBucket:
-        # A clock that steps back refills nothing rather than draining the bucket.
-        elapsed = max(0, now_ms - self.at_ms)
-        tokens = min(self.capacity, self.tokens + self.rate * elapsed / 1000)
-        return TokenBucket(self.rate, self.capacity, tokens, max(now_ms, self.at_ms))
-
-    def taken(self) -> TokenBucket:
-        return TokenBucket(self.rate, self.capacity, self.tokens - 1, self.at_ms)
-
-    def wait_ms(self) -> int:
-        """Milliseconds until one token is available (0 if one is)."""
-        missing = Decimal(1) - self.tokens
-        return 0 if missing <= 0 else int((missing * 1000 / self.rate).to_integral_value(ROUND_CEILING))
+def _order_bucket(rate: Decimal) -> TokenBucket:
+    # A rate under 1/s still allows one order.
+    return TokenBucket(rate, max(rate, Decimal(1)))
 
 
 # --------------------------------------------------------------------------- gate
@@ -390,7 +367,8 @@ class RiskGate:
         if denial is not None:
             raise denial
         for key, bucket in taken:
-            self._buckets[key] = bucket.taken()
+            self._buckets[key] = bucket
+            bucket.try_take(now_ms=order.now_ms)
 
     def would_pass(self, order: OrderCheck, portfolio: Portfolio) -> bool:
         """Whether `check` would pass now; consumes nothing (for routing)."""
@@ -410,10 +388,10 @@ class RiskGate:
             if rate is None:
                 continue
             key = (policy.name, order.account)
-            bucket = self._buckets.get(key) or TokenBucket.full(rate, order.now_ms)
-            bucket = bucket.refilled(order.now_ms)
-            if bucket.tokens < 1:
-                text = f"max_orders_per_second {_num(rate)}: rate exceeded, next order in {bucket.wait_ms()} ms"
+            bucket = self._buckets.get(key) or _order_bucket(rate)
+            wait_ms = bucket.wait_ms(now_ms=order.now_ms)
+            if wait_ms:
+                text = f"max_orders_per_second {_num(rate)}: rate exceeded, next order in {wait_ms} ms"
                 return _denied(policy.name, "max_orders_per_second", text), []
             taken.append((key, bucket))
         return None, taken

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hmac
 import logging
 import math
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from perpd.api.errors import Forbidden, TooManyRequests, Unauthorized
+from perpd.clock import Clock, SystemClock
 from perpd.errors import PerpdError
+from perpd.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from perpd.config import ApiConfig
@@ -53,32 +54,9 @@ class Principal:
 LOCAL = Principal("local", ALL_SCOPES, local=True)
 
 
-class TokenBucket:
-    """`rate` requests per second with a burst of one second's worth (at least 1)."""
-
-    __slots__ = ("rate", "capacity", "tokens", "stamp", "_now")
-
-    def __init__(self, rate: float, now: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, float(math.ceil(rate)))
-        self.tokens = self.capacity
-        self._now = now
-        self.stamp = now()
-
-    def take(self) -> float:
-        """Spend one token; 0.0 if allowed, else the seconds until one is available."""
-        now = self._now()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-    def headroom(self) -> float:
-        """Fraction of the burst left now (1.0 = idle, 0.0 = throttling)."""
-        now = self._now()
-        return min(self.capacity, self.tokens + (now - self.stamp) * self.rate) / self.capacity
+def api_bucket(rate: float, clock: Clock) -> TokenBucket:
+    """`rate` requests a second with a burst of one second's worth (at least 1)."""
+    return TokenBucket(rate, max(1, math.ceil(rate)), clock)
 
 
 @dataclass(slots=True)
@@ -93,7 +71,7 @@ class Auth:
     """Authenticates requests against the running config's tokens."""
 
     daemon: Daemon
-    now: Callable[[], float] = time.monotonic
+    clock: Clock = field(default_factory=SystemClock)
     _api: ApiConfig | None = None
     _tokens: list[_Token] = field(default_factory=list)
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
@@ -123,7 +101,7 @@ class Auth:
         self._api = api
         names = {t.name for t in tokens}
         self.buckets = {
-            n: b if b.rate == api.requests_per_sec else TokenBucket(api.requests_per_sec, self.now)
+            n: b if b.rate == api.requests_per_sec else api_bucket(api.requests_per_sec, self.clock)
             for n, b in self.buckets.items()
             if n in names
         }
@@ -148,7 +126,7 @@ class Auth:
             raise Unauthorized("invalid bearer token")
         bucket = self.buckets.get(found.name)
         if bucket is None:
-            bucket = self.buckets[found.name] = TokenBucket(self.daemon.config.api.requests_per_sec, self.now)
+            bucket = self.buckets[found.name] = api_bucket(self.daemon.config.api.requests_per_sec, self.clock)
         wait = bucket.take()
         if wait:
             raise TooManyRequests(f"token {found.name!r} is over its rate limit", retry_after_secs=wait)

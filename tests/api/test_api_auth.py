@@ -9,7 +9,8 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from perpd.api.auth import TokenBucket, host_allowed, origin_allowed
+from perpd.api.auth import api_bucket, host_allowed, origin_allowed
+from perpd.clock import ManualClock
 from api_support import TOKENS, Api, start_api, stop_api, write_config
 
 pytestmark = pytest.mark.anyio
@@ -132,10 +133,10 @@ async def test_a_browser_may_pass_its_token_as_a_websocket_subprotocol(api: Api)
 
 
 def test_the_token_bucket_allows_a_burst_then_refills_with_time() -> None:
-    now = [0.0]
-    bucket = TokenBucket(2.0, now=lambda: now[0])
+    clock = ManualClock()
+    bucket = api_bucket(2.0, clock)
     assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 0.5]
-    now[0] = 0.5
+    clock.advance(500)
     assert bucket.take() == 0.0
     assert bucket.headroom() == 0.0
 

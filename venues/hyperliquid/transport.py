@@ -21,7 +21,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from perpd.clock import Clock, SystemClock
 from perpd.errors import RateLimited
+from perpd.ratelimit import TokenBucket
 from venues.hyperliquid import errors
 
 log = logging.getLogger(__name__)
@@ -46,44 +48,11 @@ def exchange_weight(batch_length: int) -> int:
     return 1 + batch_length // 40
 
 
-class WeightBudget:
-    """A token bucket of request weight: `capacity` per `per_secs`, refilled smoothly.
-
-    `acquire` waits (never fails) so a burst slows down instead of earning 429s.
-    """
-
-    def __init__(self, capacity: int, per_secs: float = 60.0) -> None:
-        self.capacity = capacity
-        self.rate = capacity / per_secs
-        self._tokens = float(capacity)
-        self._stamp = time.monotonic()
-        self._lock = anyio.Lock()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    @property
-    def available(self) -> float:
-        self._refill()
-        return self._tokens
-
-    async def acquire(self, weight: int) -> None:
-        weight = min(weight, self.capacity)
-        async with self._lock:
-            self._refill()
-            while self._tokens < weight:
-                await anyio.sleep((weight - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= weight
-
-
 @dataclass
 class _Allowance:
     used: int = 0
     cap: int = 10_000  # the venue's initial buffer; refreshed from userRateLimit
-    last_over: float = float("-inf")  # monotonic time of the last action past the cap
+    last_over_ms: int | None = None  # when the last action past the cap was let through
 
 
 class AddressBudgets:
@@ -95,9 +64,10 @@ class AddressBudgets:
     (`userRateLimit`) overwrite ours whenever fetched.
     """
 
-    EXHAUSTED_INTERVAL_SECS = 10.0
+    EXHAUSTED_INTERVAL_MS = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
         self._by_address: dict[str, _Allowance] = {}
 
     def allowance(self, address: str) -> _Allowance:
@@ -112,19 +82,21 @@ class AddressBudgets:
         # Cancels get extra room: min(cap + 100000, 2 * cap) (docs).
         cap = min(allowance.cap + 100_000, allowance.cap * 2) if cancel else allowance.cap
         if allowance.used + count > cap:
-            now = time.monotonic()
-            wait = allowance.last_over + self.EXHAUSTED_INTERVAL_SECS - now
-            if wait > 0:
+            now = self.clock.now_ms()
+            last = allowance.last_over_ms
+            wait_ms = 0 if last is None else last + self.EXHAUSTED_INTERVAL_MS - now
+            if wait_ms > 0:
                 raise RateLimited(
                     f"hyperliquid: address {address} has used {allowance.used} of {cap} actions",
-                    venue=errors.VENUE, code="address_budget", retry_after_secs=wait,
+                    venue=errors.VENUE, code="address_budget", retry_after_secs=wait_ms / 1000,
                 )
-            allowance.last_over = now
+            allowance.last_over_ms = now
         allowance.used += count
 
 
 class HyperliquidTransport:
-    """REST for one venue: one connection pool, one IP weight budget."""
+    """REST for one venue: one connection pool, one IP weight budget (a token bucket of
+    request weight on the venue's clock)."""
 
     def __init__(
         self,
@@ -133,11 +105,14 @@ class HyperliquidTransport:
         timeout_secs: float = 10.0,
         ip_weight_per_min: int = 1200,
         client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.rest_url = rest_url.rstrip("/")
         self.timeout_secs = timeout_secs
-        self.ip_budget = WeightBudget(ip_weight_per_min, 60.0)
-        self.address_budgets = AddressBudgets()
+        clock = clock or SystemClock()
+        # Waits (never fails) so a burst slows down instead of earning 429s.
+        self.ip_budget = TokenBucket.per_window(ip_weight_per_min, 60.0, clock)
+        self.address_budgets = AddressBudgets(clock)
         self._client = client
         self._own_client = client is None
 

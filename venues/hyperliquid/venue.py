@@ -106,7 +106,8 @@ class HyperliquidVenue(Venue):
         self.ws_url = self.config.ws_url or ws_url_of(self.rest_url)
         self.is_mainnet = self.rest_url == MAINNET_URL
         self.transport = HyperliquidTransport(
-            self.rest_url, timeout_secs=self.config.timeout_secs, ip_weight_per_min=self.config.ip_weight_per_min
+            self.rest_url, timeout_secs=self.config.timeout_secs, ip_weight_per_min=self.config.ip_weight_per_min,
+            clock=self.clock,
         )
         self.assets: dict[str, Asset] = {}  # unified symbol -> asset
         self.symbols: dict[str, str] = {}  # venue coin -> unified symbol

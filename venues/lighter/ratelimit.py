@@ -6,17 +6,15 @@ standard 60 tx/min, premium 4,000/min (more with staked LIT). Premium weights: s
 sendTxBatch, nextNonce 6; accountInactiveOrders 100; apikeys 150; trades and
 recentTrades 600; everything else 300.
 
-A `TokenBucket` waits (on the injected clock) until a request fits; it never refuses.
-When Lighter still says 429/405/23xxx, the transport raises RateLimited.
+The transport paces on perpd's `TokenBucket` (perpd/ratelimit.py), which waits on the
+injected clock until a request fits and never refuses. When Lighter still says
+429/405/23xxx, the transport raises RateLimited.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import anyio
-
-from perpd.clock import Clock
 from venues.base import RateLimit
 
 PREMIUM_WEIGHTS = {
@@ -59,37 +57,3 @@ TIERS = {
 def tier_of(name: str, requests_per_min: int | None = None, tx_per_min: int | None = None) -> Tier:
     base = TIERS[name]
     return Tier(base.name, requests_per_min or base.requests_per_min, tx_per_min or base.tx_per_min, base.weighted)
-
-
-class TokenBucket:
-    """`limit` units per `per_secs`, refilled continuously; `acquire` waits for room."""
-
-    def __init__(self, limit: int, per_secs: float, clock: Clock) -> None:
-        self.capacity = float(limit)
-        self.rate_per_ms = limit / (per_secs * 1000.0)
-        self.clock = clock
-        self._tokens = float(limit)
-        self._stamp = clock.now_ms()
-        self._lock = anyio.Lock()
-
-    def _refill(self) -> None:
-        now = self.clock.now_ms()
-        if now > self._stamp:
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate_per_ms)
-            self._stamp = now
-
-    @property
-    def available(self) -> float:
-        self._refill()
-        return self._tokens
-
-    async def acquire(self, units: float = 1.0) -> None:
-        units = min(float(units), self.capacity)  # a heavy request waits for a full bucket
-        async with self._lock:  # first come, first served
-            while True:
-                self._refill()
-                if self._tokens >= units:
-                    self._tokens -= units
-                    return
-                wait_ms = (units - self._tokens) / self.rate_per_ms
-                await self.clock.sleep(max(wait_ms / 1000.0, 0.001))

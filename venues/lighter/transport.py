@@ -2,7 +2,8 @@
 
 Every answer passes through `_check`: HTTP 429/405 and codes 23xxx are RateLimited,
 5xx is Unavailable, and a body whose `code` is not 200 is an error even with HTTP 200.
-Requests wait on the tier's token buckets first (`ratelimit.py`).
+Requests wait on the tier's token buckets first (`ratelimit.py` has the tiers;
+the bucket is perpd's one `TokenBucket`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from websockets.exceptions import WebSocketException
 
 from perpd.clock import Clock
 from perpd.errors import PerpdError, Unavailable
+from perpd.ratelimit import TokenBucket
 from venues.lighter.errors import map_code, map_transport
-from venues.lighter.ratelimit import Tier, TokenBucket
+from venues.lighter.ratelimit import Tier
 
 SEND_TX = "/api/v1/sendTx"
 SEND_TX_BATCH = "/api/v1/sendTxBatch"
@@ -32,8 +34,8 @@ class LighterTransport:
         self.ws_url = ws_url
         self.tier = tier
         self.timeout_secs = timeout_secs
-        self.requests = TokenBucket(tier.requests_per_min, 60.0, clock)
-        self.transactions = TokenBucket(tier.tx_per_min, 60.0, clock)
+        self.requests = TokenBucket.per_window(tier.requests_per_min, 60.0, clock)
+        self.transactions = TokenBucket.per_window(tier.tx_per_min, 60.0, clock)
         self._http = httpx.AsyncClient(
             base_url=self.rest_url,
             timeout=httpx.Timeout(timeout_secs),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from perpd.clock import ManualClock
 from perpd.errors import RateLimited
 from venues.hyperliquid.config import HyperliquidVenueConfig
-from venues.hyperliquid.transport import AddressBudgets, WeightBudget, exchange_weight, ws_url_of
+from venues.hyperliquid.transport import AddressBudgets, HyperliquidTransport, exchange_weight, ws_url_of
 from venues.hyperliquid.venue import CAPABILITIES, HyperliquidVenue
 
 
@@ -21,24 +22,32 @@ def test_ws_urls_follow_the_sdk_rule() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_ip_budget_paces_instead_of_failing() -> None:
-    budget = WeightBudget(20, per_secs=0.2)
+async def test_the_ip_budget_paces_on_the_clock_instead_of_failing() -> None:
+    clock = ManualClock()
+    transport = HyperliquidTransport("http://127.0.0.1:1", ip_weight_per_min=20, clock=clock)
+    budget = transport.ip_budget
+    start = clock.now_ms()
     await budget.acquire(20)
-    assert budget.available < 1
+    assert budget.available() < 1
     with anyio.fail_after(5):
         await budget.acquire(10)  # waits for the refill, then goes through
-    assert budget.available < 1
+    assert budget.available() < 1
+    assert clock.now_ms() - start == 30_000  # 10 of 20 a minute
 
 
 def test_the_address_budget_refuses_past_its_cap_then_allows_one_per_ten_seconds() -> None:
-    budgets = AddressBudgets()
+    clock = ManualClock()
+    budgets = AddressBudgets(clock)
     address = "0x" + "ab" * 20
     budgets.update(address, used=9_990, cap=10_000)
     budgets.spend(address, 10)
     budgets.spend(address, 1)  # past the cap: the venue still takes one per 10 s
+    clock.advance(4000)
     with pytest.raises(RateLimited) as refused:
         budgets.spend(address, 1)
-    assert refused.value.retry_after_secs is not None and 0 < refused.value.retry_after_secs <= 10
+    assert refused.value.retry_after_secs == 6
+    clock.advance(6000)
+    budgets.spend(address, 1)
     budgets.spend(address.upper().replace("0X", "0x"), 1, cancel=True)  # cancels have more room
     budgets.update(address, used=0, cap=10_000)
     budgets.spend(address, 40)

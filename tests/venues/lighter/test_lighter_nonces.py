@@ -7,7 +7,8 @@ import pytest
 
 from perpd.clock import ManualClock
 from venues.lighter.nonces import NonceManager
-from venues.lighter.ratelimit import TokenBucket, tier_of
+from venues.lighter.ratelimit import tier_of
+from venues.lighter.transport import LighterTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -63,15 +64,15 @@ async def test_a_batch_takes_consecutive_nonces() -> None:
     assert nonces.peek(3) == 25
 
 
-async def test_the_token_bucket_waits_on_the_clock_when_empty() -> None:
+async def test_the_transport_paces_on_the_tier_budgets_with_the_injected_clock() -> None:
     clock = ManualClock()
-    bucket = TokenBucket(60, 60.0, clock)  # one per second
-    start = clock.now_ms()
-    for _ in range(60):
-        await bucket.acquire()
-    assert clock.now_ms() == start  # the first minute's worth is free
-    await bucket.acquire()
-    assert clock.now_ms() - start >= 1000
+    transport = LighterTransport(rest_url="http://127.0.0.1:1", ws_url="ws://127.0.0.1:1/stream", timeout_secs=1.0,
+                                 tier=tier_of("premium", tx_per_min=8000), clock=clock)
+    try:
+        assert transport.requests.capacity == 24_000 and transport.transactions.capacity == 8000
+        assert transport.transactions.clock is clock
+    finally:
+        await transport.close()
 
 
 def test_premium_weights_requests_and_standard_counts_them() -> None:
