@@ -24,8 +24,8 @@ from decimal import Decimal
 
 from perpd.clock import ManualClock
 from perpd.model import OrderType, Side, TimeInForce
-from venues.sim.engine import SimEngine
-from venues.sim.events import BookDelta
+from venues.simex.events import BookDelta
+from venues.simex.exchange import SimExchange
 
 SYMBOL = "BTC-PERP"
 ACCOUNTS = [f"bench-{i}" for i in range(8)]
@@ -55,7 +55,7 @@ def make_ops(n: int, seed: int = 1) -> list[tuple]:
 
 
 def run(ops: list[tuple], listen: bool) -> tuple[float, int, int]:
-    engine = SimEngine(clock=ManualClock(), takers=False)
+    engine = SimExchange(clock=ManualClock(), takers=False)
     for account in ACCOUNTS:
         engine.ensure_account(account, Decimal(10**9))
     deltas = 0
@@ -94,7 +94,7 @@ def run(ops: list[tuple], listen: bool) -> tuple[float, int, int]:
 
 def bench_steps(sim_secs: int = 3600) -> float:
     clock = ManualClock()
-    engine = SimEngine(clock=clock)
+    engine = SimExchange(clock=clock)
     start = time.process_time()
     for _ in range(sim_secs * 4):  # 250 ms steps
         clock.advance(250)

@@ -1,6 +1,6 @@
 """A protocol-faithful Hyperliquid, in process: `/info`, `/exchange` and `/ws`.
 
-Same URLs and JSON shapes as the venue, backed by one sim engine (venues/sim/engine.py).
+Same URLs and JSON shapes as the venue, backed by one sim exchange (venues/simex/exchange.py).
 The official SDK's `Info` and `Exchange` pointed at it work unchanged, and so does
 perpd's Hyperliquid venue. Serve it with `perpd emulate hyperliquid` (port 8781 by
 default, as in configs/hyperliquid-emulator.toml).
@@ -40,9 +40,9 @@ from perpd.clock import Clock, SystemClock
 from venues.hyperliquid import emulator_exchange, emulator_info
 from venues.hyperliquid import emulator_shapes as shapes
 from venues.hyperliquid.emulator_ws import WsHub
-from venues.sim.engine import SimEngine
-from venues.sim.events import OrderEvent, OrderView
-from venues.sim.markets import MarketSpec, default_specs
+from venues.simex.exchange import SimExchange
+from venues.simex.events import OrderEvent, OrderView
+from venues.simex.markets import MarketSpec, default_specs
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class HyperliquidEmulator:
     ) -> None:
         self.clock = clock or SystemClock()
         specs = list(markets) if markets is not None else default_specs()
-        self.engine = SimEngine(specs, clock=self.clock, seed=seed, starting_balance=starting_balance, **engine_options)
+        self.engine = SimExchange(specs, clock=self.clock, seed=seed, starting_balance=starting_balance, **engine_options)
         self.mainnet = mainnet
         self.step_interval_secs = step_interval_secs
         self.ws_idle_secs = ws_idle_secs
@@ -278,7 +278,7 @@ def create_app(
 
     Options: `mainnet` (sign-check as mainnet), `agents` ({agent: user} pre-approved),
     `markets` (MarketSpecs), `step_interval_secs` (how often the engine moves on),
-    `ws_idle_secs`, and any SimEngine option (`makers`, `takers`, `step_ms`, ...).
+    `ws_idle_secs`, and any SimExchange option (`makers`, `takers`, `step_ms`, ...).
     """
     emu = HyperliquidEmulator(seed=seed, starting_balance=starting_balance, clock=clock, **options)
 

@@ -1,4 +1,4 @@
-"""The emulator's `/exchange`: verify like Hyperliquid, then act on the sim engine.
+"""The emulator's `/exchange`: verify like Hyperliquid, then act on the sim exchange.
 
 Order of checks, as the venue does them: the body must deserialize (else HTTP 422
 text), the signer is recovered from the EIP-712 signature and must be a known user or
@@ -19,7 +19,7 @@ from perpd.model import MarginMode, OrderType, Side, TimeInForce
 from venues.hyperliquid import errors, wire
 from venues.hyperliquid import emulator_shapes as shapes
 from venues.hyperliquid.signing import recover_l1_signer
-from venues.sim.events import OrderView, Reason, SimReject
+from venues.simex.events import OrderView, Reason, SimReject
 
 if TYPE_CHECKING:
     from venues.hyperliquid.emulator import HyperliquidEmulator

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from perpd.model import MarginMode, OrderStatus, OrderType, Side, TimeInForce
-from venues.sim.events import (
+from venues.simex.events import (
     BalanceView,
     BookSnapshot,
     CandleView,

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from venues.hyperliquid import emulator_exchange, emulator_info
 from venues.hyperliquid import emulator_shapes as shapes
-from venues.sim.events import BookDelta, FillEvent, MarkEvent, OrderEvent, TradeEvent
+from venues.simex.events import BookDelta, FillEvent, MarkEvent, OrderEvent, TradeEvent
 
 if TYPE_CHECKING:
     from venues.hyperliquid.emulator import HyperliquidEmulator

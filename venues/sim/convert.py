@@ -22,8 +22,7 @@ from perpd.model import (
     Trade,
     TradeUpdate,
 )
-from venues.sim.engine import SimEngine
-from venues.sim.events import (
+from venues.simex.events import (
     BalanceEvent,
     BalanceView,
     BookDelta,
@@ -40,7 +39,8 @@ from venues.sim.events import (
     SimFill,
     TradeEvent,
 )
-from venues.sim.markets import MarketSpec
+from venues.simex.exchange import SimExchange
+from venues.simex.markets import MarketSpec
 
 COLLATERAL = "USDC"
 
@@ -185,7 +185,7 @@ def balance(venue: str, b: BalanceView) -> Balance:
     )
 
 
-def public_event(venue: str, event: object, engine: SimEngine, interval_secs: int) -> object | None:
+def public_event(venue: str, event: object, engine: SimExchange, interval_secs: int) -> object | None:
     """An engine public event as a perpd event (None for kinds perpd does not stream)."""
     kind = type(event)
     if kind is BookDelta:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perpd.errors import InvalidRequest, NotFound, PerpdError, VenueRejected
-from venues.sim.events import Reason, SimReject
+from venues.simex.events import Reason, SimReject
 
 # Every Reason that SimReject can carry, and what the caller must do about it.
 ERRORS: dict[Reason, type[PerpdError]] = {

@@ -1,6 +1,6 @@
 """The sim venue: the venue contract over the in-process exchange (paper trading).
 
-`SimVenue` owns one `SimEngine`. Creating it is cheap (no task, no I/O); `connect()`
+`SimVenue` owns one `SimExchange`. Creating it is cheap (no task, no I/O); `connect()`
 starts a background task that steps the engine to the clock every `step_ms` of real
 time. The task paces itself with real sleeps and reads the time from the clock: with a
 `ManualClock` the world stands still until the test moves the clock and calls `step()`.
@@ -57,12 +57,11 @@ from venues.base import (
     check_against_market,
 )
 from venues.sim import convert
-from venues.sim.config import SimAccountConfig, SimVenueConfig
-from venues.sim.engine import SimEngine
+from venues.sim.config import SimAccountConfig, SimVenueConfig, exchange_options, specs_from_config
 from venues.sim.errors import map_reject
-from venues.sim.events import SimReject
-from venues.sim.markets import specs_from_config
 from venues.sim.streams import EventStream
+from venues.simex.events import SimReject
+from venues.simex.exchange import SimExchange
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +114,12 @@ class SimVenue(Venue):
             return None
         return Path(self.state_dir) / STATE_FILE
 
-    def _make_engine(self) -> SimEngine:
+    def _make_engine(self) -> SimExchange:
         path = self.state_file
         if path is not None and path.is_file():
             try:
                 state = orjson.loads(path.read_bytes())
-                engine = SimEngine.from_state(
+                engine = SimExchange.from_state(
                     state, clock=self.clock, markets=specs_from_config(self.config),
                     funding_interval_secs=self.config.funding_interval_secs, step_ms=self.config.step_ms,
                     makers=self.config.makers, takers=self.config.takers,
@@ -133,7 +132,7 @@ class SimVenue(Venue):
                 os.replace(path, aside)
             else:
                 return engine
-        return SimEngine.from_config(self.config, clock=self.clock)
+        return SimExchange(specs_from_config(self.config), clock=self.clock, **exchange_options(self.config))
 
     def _note_account_change(self, event: Any) -> None:
         if event.account is not None:

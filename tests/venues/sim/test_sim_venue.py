@@ -28,8 +28,8 @@ from venues.base import Channel
 from venues.registry import venue_class
 from venues.sim.config import SimAccountConfig, SimVenueConfig
 from venues.sim.errors import ERRORS, map_reject
-from venues.sim.events import Reason, SimReject
 from venues.sim.venue import STATE_FILE, SimSession, SimVenue
+from venues.simex.events import Reason, SimReject
 
 pytestmark = pytest.mark.anyio
 D = Decimal

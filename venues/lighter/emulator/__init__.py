@@ -1,4 +1,4 @@
-"""A protocol-faithful local Lighter: REST under `/api/v1`, `/stream` WS, one sim engine.
+"""A protocol-faithful local Lighter: REST under `/api/v1`, `/stream` WS, one sim exchange.
 
 Serve it with `perpd emulate lighter --port 8782`, or in tests build it with
 `create_app(...)` and run it on loopback with uvicorn. The official lighter-sdk clients

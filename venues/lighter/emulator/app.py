@@ -28,7 +28,7 @@ from venues.lighter.emulator.hub import CLOSE, Connection, Hub, error
 from venues.lighter.emulator.markets import DEFAULT_MARKETS, MarketDef
 from venues.lighter.emulator.rest import PREDICTED_LATENCY_MS, json, rest_routes
 from venues.lighter.emulator.txs import TxError, decode, decode_batch
-from venues.sim.engine import SimEngine
+from venues.simex.exchange import SimExchange
 
 DEFAULT_PORT = 8782
 
@@ -36,7 +36,7 @@ DEFAULT_PORT = 8782
 class LighterEmulator:
     """Everything behind one emulator app: engine, exchange semantics, WS hub, faults."""
 
-    def __init__(self, engine: SimEngine, markets: tuple[MarketDef, ...], clock: Clock, step_ms: int) -> None:
+    def __init__(self, engine: SimExchange, markets: tuple[MarketDef, ...], clock: Clock, step_ms: int) -> None:
         self.clock = clock
         self.engine = engine
         self.exchange = LighterExchange(engine, markets, clock)
@@ -172,13 +172,13 @@ def create_app(
     background: bool = True,
     **engine_opts: Any,
 ) -> Starlette:
-    """A Lighter emulator over one sim engine; `app.state.lighter` is its LighterEmulator.
+    """A Lighter emulator over one sim exchange; `app.state.lighter` is its LighterEmulator.
 
     `background`: step the engine every `step_ms` while served (market data keeps moving);
     requests always bring the engine up to the clock first, so a ManualClock works too.
     """
     clock = clock or SystemClock()
-    engine = SimEngine(
+    engine = SimExchange(
         [m.spec() for m in markets], clock=clock, seed=seed, starting_balance=starting_balance,
         step_ms=step_ms, makers=makers, takers=takers, **engine_opts,
     )

@@ -1,4 +1,4 @@
-"""The emulator's state: Lighter accounts, API keys and nonces over one sim engine.
+"""The emulator's state: Lighter accounts, API keys and nonces over one sim exchange.
 
 Account index N is engine account "N"; it (and any API key index of it) is created on
 first use with the starting balance, so a fresh key can trade at once. Each
@@ -39,8 +39,8 @@ from venues.lighter.constants import (
 from venues.lighter.emulator import shapes
 from venues.lighter.emulator.markets import MarketDef
 from venues.lighter.emulator.txs import CLOCK_SLACK_MS, Tx, TxError
-from venues.sim.engine import SimEngine
-from venues.sim.events import OrderEvent, OrderView, Reason, SimReject
+from venues.simex.events import OrderEvent, OrderView, Reason, SimReject
+from venues.simex.exchange import SimExchange
 
 # Engine refusals -> Lighter codes (synchronous: HTTP 400, nothing happened).
 REFUSALS: dict[Reason, int] = {
@@ -83,9 +83,9 @@ class Faults:
 
 
 class LighterExchange:
-    """Lighter's account, key, nonce and tx semantics over one SimEngine."""
+    """Lighter's account, key, nonce and tx semantics over one SimExchange."""
 
-    def __init__(self, engine: SimEngine, markets: Sequence[MarketDef], clock: Clock) -> None:
+    def __init__(self, engine: SimExchange, markets: Sequence[MarketDef], clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
         self.markets = {m.market_id: m for m in markets}

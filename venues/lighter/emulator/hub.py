@@ -22,7 +22,7 @@ from venues.lighter.emulator import shapes
 from venues.lighter.emulator.exchange import LighterExchange
 from venues.lighter.emulator.markets import USDC_ASSET_ID, MarketDef
 from venues.lighter.emulator.txs import TxError
-from venues.sim.events import (
+from venues.simex.events import (
     BalanceEvent,
     BookDelta,
     FillEvent,

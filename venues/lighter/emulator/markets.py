@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from venues.lighter.constants import MARGIN_FRACTION_SCALE
-from venues.sim.markets import MarketSpec
+from venues.simex.markets import MarketSpec
 
 USDC_ASSET_ID = 3
 HUNDRED = Decimal(100)
@@ -50,7 +50,7 @@ class MarketDef:
         return MARGIN_FRACTION_SCALE // self.min_imf
 
     def spec(self) -> MarketSpec:
-        """The sim engine's spec of this market."""
+        """The sim exchange's spec of this market."""
         return MarketSpec(
             symbol=self.symbol,
             start_price=self.start_price,

@@ -20,7 +20,7 @@ from venues.lighter.constants import (
     TRADE_FEE_SCALE,
 )
 from venues.lighter.emulator.markets import HUNDRED, USDC_ASSET_ID, MarketDef
-from venues.sim.events import BalanceView, OrderView, PositionView, PublicTrade, Reason, SimFill
+from venues.simex.events import BalanceView, OrderView, PositionView, PublicTrade, Reason, SimFill
 
 
 # Why an accepted order ended -> Lighter's `status` string.

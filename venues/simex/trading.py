@@ -9,11 +9,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from perpd.model import MarginMode, OrderStatus, OrderType, Side, TimeInForce
-from venues.sim.accounts import Account
-from venues.sim.events import OrderView, Reason, SimReject
-from venues.sim.exchange import Exchange
-from venues.sim.markets import MarketState
-from venues.sim.orders import SimOrder
+from venues.simex.accounts import Account
+from venues.simex.events import OrderView, Reason, SimReject
+from venues.simex.markets import MarketState
+from venues.simex.matching import MatchingCore
+from venues.simex.orders import SimOrder
 
 _MARKET_LIKE = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
 _TRIGGERS = frozenset(t for t in OrderType if t.is_trigger)
@@ -24,8 +24,8 @@ _LIMIT, _MARKET = OrderType.LIMIT, OrderType.MARKET
 _GTC, _IOC, _POST_ONLY = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.POST_ONLY
 
 
-class Trading(Exchange):
-    """Order entry on top of the exchange core (mixed into SimEngine)."""
+class Trading(MatchingCore):
+    """Order entry on top of the exchange core (mixed into SimExchange)."""
 
     _dms: dict[Account, int]
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from perpd.model import OrderStatus, OrderType, Side, TimeInForce
-from venues.sim.events import OrderView, Reason
+from venues.simex.events import OrderView, Reason
 
 if TYPE_CHECKING:
-    from venues.sim.accounts import Account
-    from venues.sim.markets import MarketState
+    from venues.simex.accounts import Account
+    from venues.simex.markets import MarketState
 
 _MARKET_LIKE = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
 _STOPS = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})

@@ -22,13 +22,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from perpd.model import OrderType, TimeInForce
-from venues.sim.accounts import Account
-from venues.sim.events import Reason
-from venues.sim.markets import MarketState
-from venues.sim.orders import SimOrder
+from venues.simex.accounts import Account
+from venues.simex.events import Reason
+from venues.simex.markets import MarketState
+from venues.simex.orders import SimOrder
 
 if TYPE_CHECKING:
-    from venues.sim.engine import SimEngine
+    from venues.simex.exchange import SimExchange
 
 DAY_MS = 86_400_000
 
@@ -49,7 +49,7 @@ class FlowParams:
 class MarketFlow:
     """Drives the oracle, the makers and the takers of every market of one engine."""
 
-    def __init__(self, engine: SimEngine, rng: random.Random, params: FlowParams,
+    def __init__(self, engine: SimExchange, rng: random.Random, params: FlowParams,
                  makers: bool, takers: bool, maker: Account, taker: Account) -> None:
         self.engine = engine
         self.rng = rng

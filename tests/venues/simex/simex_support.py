@@ -1,13 +1,13 @@
-"""Builders shared by the sim engine tests (not a test module)."""
+"""Builders shared by the sim exchange tests (not a test module)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from perpd.clock import ManualClock
-from venues.sim.engine import SimEngine
-from venues.sim.market_makers import FlowParams
-from venues.sim.markets import MarketSpec, default_spec
+from venues.simex.exchange import SimExchange
+from venues.simex.market_makers import FlowParams
+from venues.simex.markets import MarketSpec, default_spec
 
 D = Decimal
 BTC = "BTC-PERP"
@@ -21,10 +21,10 @@ def still_spec(symbol: str = BTC) -> MarketSpec:
 
 
 def quiet_engine(*, makers: bool = False, takers: bool = False, clock: ManualClock | None = None,
-                 **options: object) -> SimEngine:
+                 **options: object) -> SimExchange:
     """An engine with a still oracle, no premium noise and (by default) no simulated flow:
     the book holds exactly what the test puts in it."""
-    return SimEngine(
+    return SimExchange(
         [still_spec(BTC), still_spec("ETH-PERP")],
         clock=clock or ManualClock(),
         makers=makers,

@@ -1,12 +1,12 @@
-"""The sim engine's order book: priority, order types, time in force, edits, refusals."""
+"""The sim exchange's order book: priority, order types, time in force, edits, refusals."""
 
 from __future__ import annotations
 
 import pytest
-from sim_support import BTC, D, quiet_engine
+from simex_support import BTC, D, quiet_engine
 
 from perpd.model import OrderStatus, OrderType, Side, TimeInForce
-from venues.sim.events import BookDelta, OrderEvent, Reason, SimReject
+from venues.simex.events import BookDelta, OrderEvent, Reason, SimReject
 
 BUY, SELL = Side.BUY, Side.SELL
 

@@ -1,6 +1,6 @@
 """The exchange core: order entry, price-time matching, clearing and event plumbing.
 
-`SimEngine` (engine.py) is the public face; this base class holds the parts every
+`SimExchange` (exchange.py) is the public face; this base class holds the parts every
 operation shares. Conventions: prices are integer ticks and sizes integer lots inside;
 each public call runs between `_begin()` and `_end()`, and events produced during the
 call are delivered to listeners once, in order, when the outermost call ends.
@@ -16,9 +16,9 @@ from typing import Any
 
 from perpd.clock import Clock
 from perpd.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
-from venues.sim.accounts import Account
-from venues.sim.book import Level
-from venues.sim.events import (
+from venues.simex.accounts import Account
+from venues.simex.book import Level
+from venues.simex.events import (
     BalanceEvent,
     BookDelta,
     FillEvent,
@@ -30,8 +30,8 @@ from venues.sim.events import (
     SimReject,
     TradeEvent,
 )
-from venues.sim.markets import MarketState
-from venues.sim.orders import SimOrder
+from venues.simex.markets import MarketState
+from venues.simex.orders import SimOrder
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ _ZERO = Decimal(0)
 _MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
 
 
-class Exchange:
-    """Order books, accounts and matching. Not used directly: see SimEngine."""
+class MatchingCore:
+    """Order books, accounts and matching. Not used directly: see SimExchange."""
 
     _clock: Clock
     _markets: dict[str, MarketState]
@@ -121,7 +121,7 @@ class Exchange:
                 try:
                     listener(event)
                 except Exception:  # a broken listener must never corrupt the exchange
-                    log.exception("sim engine listener failed on %s", type(event).__name__)
+                    log.exception("sim exchange listener failed on %s", type(event).__name__)
 
     def _touch(self, acct: Account, symbol: str | None = None) -> None:
         symbols = self._touched.get(acct)

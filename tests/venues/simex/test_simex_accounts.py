@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sim_support import BTC, D, quiet_engine
+from simex_support import BTC, D, quiet_engine
 
 from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, Side
-from venues.sim.events import FundingEvent, FundingPaymentEvent, Reason, SimReject
+from venues.simex.events import FundingEvent, FundingPaymentEvent, Reason, SimReject
 
 BUY, SELL = Side.BUY, Side.SELL
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sim_support import BTC, D, quiet_engine
+from simex_support import BTC, D, quiet_engine
 
 from perpd.clock import ManualClock
 from perpd.model import OrderStatus, OrderType, Side
-from venues.sim.engine import SimEngine
-from venues.sim.events import Reason
+from venues.simex.events import Reason
+from venues.simex.exchange import SimExchange
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -87,7 +87,7 @@ def test_dead_mans_switch_cancels_everything_at_its_deadline_unless_disarmed() -
 
 def test_makers_keep_a_book_around_a_moving_mark_and_takers_trade() -> None:
     clock = ManualClock()
-    engine = SimEngine(clock=clock, seed=3)
+    engine = SimExchange(clock=clock, seed=3)
     for _ in range(240):  # one simulated minute
         engine.step(clock.advance(250))
         book = engine.book(BTC, 1)
@@ -99,7 +99,7 @@ def test_makers_keep_a_book_around_a_moving_mark_and_takers_trade() -> None:
 
 
 def test_a_resting_order_fills_when_the_market_moves_through_it() -> None:
-    engine = SimEngine(clock=ManualClock(), takers=False)
+    engine = SimExchange(clock=ManualClock(), takers=False)
     engine.place("a", BTC, BUY, D("0.01"), price=D(64900), client_id="dip")
     engine.set_mark(BTC, D(64800))  # the makers re-quote around the new mark and cross it
     order = engine.order("a", client_id="dip")
@@ -109,7 +109,7 @@ def test_a_resting_order_fills_when_the_market_moves_through_it() -> None:
 def test_the_same_seed_and_steps_give_the_same_market() -> None:
     def run(seed: int) -> tuple:
         clock = ManualClock()
-        engine = SimEngine(clock=clock, seed=seed)
+        engine = SimExchange(clock=clock, seed=seed)
         engine.place("a", BTC, BUY, D("0.05"), price=D(64950))
         for _ in range(200):
             engine.step(clock.advance(250))
@@ -121,7 +121,7 @@ def test_the_same_seed_and_steps_give_the_same_market() -> None:
 
 def test_a_long_gap_is_simulated_in_bounded_work() -> None:
     clock = ManualClock()
-    engine = SimEngine(clock=clock, funding_interval_secs=3600)
+    engine = SimExchange(clock=clock, funding_interval_secs=3600)
     engine.step(clock.advance(3 * 86_400_000))  # a daemon restarted after three days
     assert len(engine.funding_history(BTC)) == 72
     assert engine.now_ms == clock.now_ms()

@@ -1,4 +1,4 @@
-"""What the sim engine hands out: reasons, rejections, immutable views and events.
+"""What the sim exchange hands out: reasons, rejections, immutable views and events.
 
 Everything here is venue-neutral and immutable, with Decimal prices and sizes, so a
 listener may keep or queue what it receives. They are NamedTuples rather than frozen

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 from perpd.model import MarginMode
 
 if TYPE_CHECKING:
-    from venues.sim.markets import MarketState
-    from venues.sim.orders import SimOrder
+    from venues.simex.markets import MarketState
+    from venues.simex.orders import SimOrder
 
 CASH = Decimal("0.000001")
 ENTRY = Decimal("1e-10")
@@ -97,7 +97,7 @@ class Account:
         self.by_cid: dict[str, SimOrder] = {}
         self.history: deque[SimOrder] = deque()  # finished orders, oldest first
         self.history_limit = history_limit
-        self.fills: deque[tuple] = deque(maxlen=history_limit)  # raw rows, see Exchange._clear
+        self.fills: deque[tuple] = deque(maxlen=history_limit)  # raw rows, see MatchingCore._clear
         self.payments: deque = deque(maxlen=history_limit)
         self.order_units: dict[str, int] = {}  # symbol -> ticks x lots reserved by orders
         self.dms_deadline: int | None = None

@@ -1,22 +1,22 @@
-"""Snapshot and restore of the sim engine: JSON round trip, what survives, what is dropped."""
+"""Snapshot and restore of the sim exchange: JSON round trip, what survives, what is dropped."""
 
 from __future__ import annotations
 
 import json
 
-from sim_support import BTC, D, still_spec
+from simex_support import BTC, D, still_spec
 
 from perpd.clock import ManualClock
 from perpd.model import MarginMode, OrderStatus, OrderType, Side
-from venues.sim.engine import SimEngine
-from venues.sim.events import Reason
+from venues.simex.events import Reason
+from venues.simex.exchange import SimExchange
 
 BUY, SELL = Side.BUY, Side.SELL
 ETH = "ETH-PERP"
 
 
-def busy_engine(clock: ManualClock) -> SimEngine:
-    engine = SimEngine(clock=clock, seed=5, funding_interval_secs=60)
+def busy_engine(clock: ManualClock) -> SimExchange:
+    engine = SimExchange(clock=clock, seed=5, funding_interval_secs=60)
     engine.set_leverage("a", BTC, 5, MarginMode.ISOLATED)
     engine.place("a", BTC, BUY, D("0.05"), type=OrderType.MARKET, client_id="opened")
     engine.place("a", BTC, BUY, D("0.01"), price=D(60000), client_id="first")
@@ -31,7 +31,7 @@ def busy_engine(clock: ManualClock) -> SimEngine:
     return engine
 
 
-def user_view(engine: SimEngine) -> tuple:
+def user_view(engine: SimExchange) -> tuple:
     return tuple(
         (engine.balance(a), engine.positions(a), engine.open_orders(a), engine.fills(a),
          engine.funding_payments(a), engine.leverage(a, BTC), engine.order(a, client_id="cancelled"))
@@ -43,7 +43,7 @@ def test_a_json_round_trip_restores_everything_an_account_can_see() -> None:
     clock = ManualClock()
     engine = busy_engine(clock)
     state = json.loads(json.dumps(engine.to_state()))
-    restored = SimEngine.from_state(state, clock=clock)
+    restored = SimExchange.from_state(state, clock=clock)
     assert user_view(restored) == user_view(engine)
     assert engine.funding_payments("a"), "the scenario should have paid funding"
     assert restored.market(BTC).mark_price == engine.market(BTC).mark_price
@@ -53,7 +53,7 @@ def test_a_json_round_trip_restores_everything_an_account_can_see() -> None:
 
 def test_restored_orders_keep_their_queue_places_ids_and_deadlines() -> None:
     clock = ManualClock()
-    restored = SimEngine.from_state(busy_engine(clock).to_state(), clock=clock, makers=False, takers=False)
+    restored = SimExchange.from_state(busy_engine(clock).to_state(), clock=clock, makers=False, takers=False)
     taker = restored.place("t", BTC, SELL, D("0.01"), type=OrderType.MARKET, price=D(60000))
     assert taker.filled == D("0.01")
     assert restored.order("a", client_id="first").status is OrderStatus.FILLED  # it was first in line
@@ -75,7 +75,7 @@ def test_restored_orders_keep_their_queue_places_ids_and_deadlines() -> None:
 def test_a_market_no_longer_configured_is_dropped_with_a_warning() -> None:
     clock = ManualClock()
     state = busy_engine(clock).to_state()
-    engine = SimEngine([still_spec(BTC)], clock=clock)
+    engine = SimExchange([still_spec(BTC)], clock=clock)
     warnings = engine.restore(state)
     assert any("ETH-PERP" in w for w in warnings)
     assert engine.position("a", BTC).size == D("0.05")

@@ -14,27 +14,27 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, TimeInForce
-from venues.sim.accounts import Account
-from venues.sim.events import (
+from venues.simex.accounts import Account
+from venues.simex.events import (
     FundingEvent,
     FundingPayment,
     FundingPaymentEvent,
     MarkEvent,
     Reason,
 )
-from venues.sim.exchange import Exchange
-from venues.sim.market_makers import MarketFlow, funding_rate
-from venues.sim.markets import MarketState
-from venues.sim.orders import SimOrder
+from venues.simex.market_makers import MarketFlow, funding_rate
+from venues.simex.markets import MarketState
+from venues.simex.matching import MatchingCore
+from venues.simex.orders import SimOrder
 
 if TYPE_CHECKING:
-    from venues.sim.events import MarketView
+    from venues.simex.events import MarketView
 
 MAX_SUBSTEPS = 500  # a long gap (a restart after days) costs at most this many steps
 
 
-class Timeline(Exchange):
-    """The passing of time, mixed into SimEngine."""
+class Timeline(MatchingCore):
+    """The passing of time, mixed into SimExchange."""
 
     step_ms: int
     funding_interval_ms: int
@@ -43,7 +43,7 @@ class Timeline(Exchange):
     _dms: dict[Account, int]
     _liquidator: str
 
-    def _market_view(self, m: MarketState) -> MarketView:  # pragma: no cover - SimEngine's
+    def _market_view(self, m: MarketState) -> MarketView:  # pragma: no cover - SimExchange's
         raise NotImplementedError
 
     def _fire(self, o: SimOrder) -> None:  # pragma: no cover - Trading's

@@ -1,14 +1,14 @@
 """The sim exchange: a perpetual-futures exchange in process, synchronous and pure Python.
 
-One `SimEngine` is one exchange. The sim venue drives it directly; each venue emulator
-wraps one engine behind its venue's wire protocol and maps its own account ids (an
-address, an account index) to engine account ids (any string not starting with "~").
+One `SimExchange` is one exchange. The sim venue drives it directly; each venue emulator
+wraps one behind its venue's wire protocol and maps its own account ids (an address, an
+account index) to exchange account ids (any string not starting with "~").
 Nothing in here is async or does I/O: callers decide when to `step()`.
 
 Quick reference (every price/size is a Decimal; ids are ints; times are ms)::
 
-    engine = SimEngine(clock=ManualClock(), seed=7)          # BTC, ETH, SOL by default
-    engine = SimEngine.from_config(SimVenueConfig(...), clock=clock)
+    engine = SimExchange(clock=ManualClock(), seed=7)        # BTC, ETH, SOL by default
+    engine = SimExchange([MarketSpec(...)], clock=clock)     # markets.py; the sim venue's come from its config
     engine.ensure_account("alice")                           # starting balance; also on first use
     view = engine.place("alice", "BTC-PERP", Side.BUY, Decimal("0.01"),
                         type=OrderType.LIMIT, price=Decimal(64000), tif=TimeInForce.GTC,
@@ -26,7 +26,7 @@ Quick reference (every price/size is a Decimal; ids are ints; times are ms)::
     unsubscribe = engine.subscribe(callback)                 # every event, see events.py
     engine.step(now_ms)                                      # advance the world to now_ms
     engine.set_mark("BTC-PERP", Decimal(60000))              # test/scenario seam: move the mark now
-    state = engine.to_state(); engine = SimEngine.from_state(state, clock=clock)
+    state = engine.to_state(); engine = SimExchange.from_state(state, clock=clock)
 
 Refusals raise `SimReject(reason, message)` (`events.Reason`) and change nothing.
 Accepted orders always get an `oid`; market/IOC/FOK remainders end CANCELLED with reason
@@ -54,9 +54,8 @@ from typing import Any
 
 from perpd.clock import Clock, SystemClock
 from perpd.model import MarginMode, OrderType, Side, TimeInForce
-from venues.sim.accounts import ZERO, Account, cash
-from venues.sim.config import SimVenueConfig
-from venues.sim.events import (
+from venues.simex.accounts import ZERO, Account, cash
+from venues.simex.events import (
     BalanceView,
     BookSnapshot,
     CandleView,
@@ -70,18 +69,19 @@ from venues.sim.events import (
     SimFill,
     SimReject,
 )
-from venues.sim.exchange import fill_view, public_trade
-from venues.sim.market_makers import FlowParams, MarketFlow, funding_rate
-from venues.sim.markets import MarketSpec, MarketState, default_specs, specs_from_config
-from venues.sim.orders import SimOrder
-from venues.sim.timeline import Timeline
-from venues.sim.trading import Trading
+from venues.simex.market_makers import FlowParams, MarketFlow, funding_rate
+from venues.simex.markets import MarketSpec, MarketState, default_specs
+from venues.simex.matching import fill_view, public_trade
+from venues.simex.orders import SimOrder
+from venues.simex.snapshot import dump, load, specs_of
+from venues.simex.timeline import Timeline
+from venues.simex.trading import Trading
 
 HOUSE_PREFIX = "~"
 MAX_SUBSTEPS = 500  # a long gap (a restart after days) costs at most this many steps
 
 
-class SimEngine(Trading, Timeline):
+class SimExchange(Trading, Timeline):
     """One in-process exchange. See the module docstring for the whole API."""
 
     def __init__(
@@ -119,19 +119,6 @@ class SimEngine(Trading, Timeline):
         self._flow = MarketFlow(self, self._rng, flow or FlowParams(), makers, takers,
                                 self._maker, self._taker)
         self._requote()
-
-    @classmethod
-    def from_config(cls, config: SimVenueConfig, *, clock: Clock | None = None, **overrides: Any) -> SimEngine:
-        """An engine with the markets, fees, seed and flow switches of a sim venue config."""
-        options: dict[str, Any] = {
-            "seed": config.seed,
-            "funding_interval_secs": config.funding_interval_secs,
-            "step_ms": config.step_ms,
-            "makers": config.makers,
-            "takers": config.takers,
-        }
-        options.update(overrides)
-        return cls(specs_from_config(config), clock=clock, **options)
 
     # ------------------------------------------------------------------ listeners
 
@@ -328,15 +315,11 @@ class SimEngine(Trading, Timeline):
 
     def to_state(self) -> dict[str, Any]:
         """Everything needed to resume this exchange, as JSON-able data."""
-        from venues.sim.state import dump
-
         return dump(self)
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], *, clock: Clock | None = None, **options: Any) -> SimEngine:
-        """An engine resumed from `to_state()` (markets from the state unless given)."""
-        from venues.sim.state import load, specs_of
-
+    def from_state(cls, state: dict[str, Any], *, clock: Clock | None = None, **options: Any) -> SimExchange:
+        """An exchange resumed from `to_state()` (markets from the state unless given)."""
         markets = options.pop("markets", None)
         makers = options.pop("makers", True)
         options.setdefault("seed", state.get("seed", 7))
@@ -351,8 +334,6 @@ class SimEngine(Trading, Timeline):
     def restore(self, state: dict[str, Any]) -> list[str]:
         """Load accounts, orders and market state into this engine; returns warnings
         (orders of markets this engine does not have are dropped)."""
-        from venues.sim.state import load
-
         self._flow.forget()
         warnings = load(self, state)
         self._requote()
@@ -375,4 +356,4 @@ def _account_id(acct: Account) -> str:
     return acct.id
 
 
-__all__ = ["MarginMode", "OrderType", "OrderView", "Reason", "Side", "SimEngine", "SimReject", "TimeInForce"]
+__all__ = ["MarginMode", "OrderType", "OrderView", "Reason", "Side", "SimExchange", "SimReject", "TimeInForce"]

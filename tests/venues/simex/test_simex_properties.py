@@ -1,4 +1,4 @@
-"""Property tests of the sim engine's invariants, over random sequences of operations.
+"""Property tests of the sim exchange's invariants, over random sequences of operations.
 
 The book never crosses and its levels add up; fills conserve size (every user fill is
 one side of a public trade of the same size and price, both sides agree, and an order's
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from perpd.clock import ManualClock
 from perpd.model import MarginMode, OrderStatus, OrderType, Side, TimeInForce
-from venues.sim.engine import SimEngine
-from venues.sim.events import BookDelta, SimReject
+from venues.simex.events import BookDelta, SimReject
+from venues.simex.exchange import SimExchange
 
 ACCOUNTS = ("alice", "bob", "carol")
 SYMBOLS = ("BTC-PERP", "SOL-PERP")
@@ -45,20 +45,20 @@ op = st.one_of(
 )
 
 
-def size_of(engine: SimEngine, symbol: str, units: int) -> Decimal:
+def size_of(engine: SimExchange, symbol: str, units: int) -> Decimal:
     """`units` x a size worth about $12 at the start price (over the $10 minimum)."""
     spec = engine.spec(symbol)
     lots = (D(12) / spec.start_price / spec.lot_size).to_integral_value(rounding="ROUND_CEILING")
     return units * lots * spec.lot_size
 
 
-def near(engine: SimEngine, symbol: str, offset_bps: int) -> Decimal:
+def near(engine: SimExchange, symbol: str, offset_bps: int) -> Decimal:
     spec = engine.spec(symbol)
     mark = engine.market(symbol).mark_price
     return max(spec.tick_size, (mark * (1 + D(offset_bps) / 10_000) / spec.tick_size).to_integral_value() * spec.tick_size)
 
 
-def apply(engine: SimEngine, clock: ManualClock, step: tuple) -> None:
+def apply(engine: SimExchange, clock: ManualClock, step: tuple) -> None:
     kind = step[0]
     try:
         if kind == "limit":
@@ -108,7 +108,7 @@ def apply(engine: SimEngine, clock: ManualClock, step: tuple) -> None:
         pass  # refusals are part of the game; the invariants must hold regardless
 
 
-def check_book(engine: SimEngine) -> None:
+def check_book(engine: SimExchange) -> None:
     for m in engine._markets.values():
         bid, ask = m.book.bids.best(), m.book.asks.best()
         assert bid is None or ask is None or bid < ask, f"{m.symbol} crossed: {bid} >= {ask}"
@@ -125,7 +125,7 @@ def check_book(engine: SimEngine) -> None:
 @given(steps=st.lists(op, min_size=1, max_size=40), seed=st.integers(0, 2**16))
 def test_engine_invariants_hold_for_any_sequence_of_operations(steps: list[tuple], seed: int) -> None:
     clock = ManualClock()
-    engine = SimEngine(clock=clock, seed=seed, funding_interval_secs=10)
+    engine = SimExchange(clock=clock, seed=seed, funding_interval_secs=10)
     for account in ACCOUNTS:
         engine.ensure_account(account, START)  # small: margin refusals and liquidations happen
     snapshots = {s: engine.book(s) for s in SYMBOLS}

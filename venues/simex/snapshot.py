@@ -1,4 +1,4 @@
-"""Snapshot and restore of a SimEngine as JSON-able data (paper accounts survive restarts).
+"""Snapshot and restore of a SimExchange as JSON-able data (paper accounts survive restarts).
 
 Saved: time, id counters, the random generator, per market the oracle/mark/premium state,
 recent trades, candles and fundings; per account balances, settings, positions, live
@@ -14,19 +14,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, TimeInForce
-from venues.sim.accounts import Account
-from venues.sim.book import Book
-from venues.sim.events import FundingEvent, FundingPayment, Reason
-from venues.sim.markets import MarketSpec, MarketState
-from venues.sim.orders import SimOrder
+from venues.simex.accounts import Account
+from venues.simex.book import Book
+from venues.simex.events import FundingEvent, FundingPayment, Reason
+from venues.simex.markets import MarketSpec, MarketState
+from venues.simex.orders import SimOrder
 
 if TYPE_CHECKING:
-    from venues.sim.engine import SimEngine
+    from venues.simex.exchange import SimExchange
 
 VERSION = 1
 
 
-def dump(engine: SimEngine) -> dict[str, Any]:
+def dump(engine: SimExchange) -> dict[str, Any]:
     version, internal, gauss_next = engine._rng.getstate()
     return {
         "version": VERSION,
@@ -54,7 +54,7 @@ def specs_of(state: dict[str, Any]) -> list[MarketSpec]:
     return out
 
 
-def load(engine: SimEngine, state: dict[str, Any]) -> list[str]:
+def load(engine: SimExchange, state: dict[str, Any]) -> list[str]:
     """Replace the engine's books and accounts with the saved ones; returns warnings."""
     if state.get("version") != VERSION:
         raise ValueError(f"unsupported sim state version {state.get('version')!r}")
@@ -176,7 +176,7 @@ def _dump_fill(row: tuple) -> list[Any]:
             ts, liquidation]
 
 
-def _load_account(engine: SimEngine, e: dict[str, Any], warnings: list[str]) -> None:
+def _load_account(engine: SimExchange, e: dict[str, Any], warnings: list[str]) -> None:
     markets = engine._markets
     acct = Account(e["id"], Decimal(e["balance"]), default_leverage=engine.default_leverage,
                    history_limit=engine.history_limit)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from perpd.model import normalize_symbol
-from venues.sim.book import Book
-from venues.sim.config import SimMarketConfig, SimVenueConfig
+from venues.simex.book import Book
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,32 +58,6 @@ def default_spec(symbol: str) -> MarketSpec:
         return known
     return MarketSpec(unified, Decimal(10), Decimal("0.0001"), Decimal("0.1"), Decimal("0.1"),
                       Decimal(10), 10, 0.05)
-
-
-def spec_from_config(entry: SimMarketConfig | str, maker_fee: Decimal, taker_fee: Decimal) -> MarketSpec:
-    """Merge one `markets` entry of the venue config over the symbol's defaults."""
-    if isinstance(entry, str):
-        entry = SimMarketConfig(symbol=entry)
-    base = default_spec(entry.symbol)
-    start = entry.start_price if entry.start_price is not None else base.start_price
-    tick = entry.tick_size if entry.tick_size is not None else base.tick_size
-    lot = entry.lot_size if entry.lot_size is not None else base.lot_size
-    return MarketSpec(
-        symbol=base.symbol,
-        start_price=start,
-        tick_size=tick,
-        lot_size=lot,
-        min_size=entry.min_size if entry.min_size is not None else max(base.min_size, lot),
-        min_notional=entry.min_notional if entry.min_notional is not None else base.min_notional,
-        max_leverage=entry.max_leverage if entry.max_leverage is not None else base.max_leverage,
-        volatility=entry.volatility if entry.volatility is not None else base.volatility,
-        maker_fee=maker_fee,
-        taker_fee=taker_fee,
-    )
-
-
-def specs_from_config(config: SimVenueConfig) -> list[MarketSpec]:
-    return [spec_from_config(m, config.maker_fee, config.taker_fee) for m in config.markets]
 
 
 def default_specs(symbols: Iterable[str] = ("BTC-PERP", "ETH-PERP", "SOL-PERP")) -> list[MarketSpec]:
