@@ -5,9 +5,10 @@ Serve it with `perpd emulate lighter --port 8782`, or in tests build it with
 (`ApiClient` with `OrderApi`/`AccountApi`/`TransactionApi`, `SignerClient`, `WsClient`)
 work against it, as does perpd's own Lighter venue.
 
-Modules: `app.py` (/stream, faults, create_app), `rest.py` (REST routes), `exchange.py` (accounts, keys, nonces and
-tx semantics over the engine), `txs.py` (tx decoding and checks), `hub.py` (WS
-subscriptions fed by the engine), `shapes.py` (JSON shapes), `markets.py` (markets and their JSON).
+Modules: `app.py` (state, faults, routes, create_app), `rest.py` (REST routes), `ws.py`
+(the `/stream` socket), `hub.py` (its subscriptions, fed by the exchange), `exchange.py`
+(accounts, keys, nonces and tx semantics over the sim exchange), `txs.py` (tx decoding
+and checks), `shapes.py` (JSON shapes), `markets.py` (markets and their JSON).
 
 What it checks: tx field sets and ranges, nonce order per (account, API key), expiry,
 client order index uniqueness, market rules, the form of signatures and auth tokens.

@@ -1,9 +1,5 @@
-"""The emulator app: REST (rest.py), `/stream`, fault controls, and `create_app`.
-
-`/stream` speaks Lighter's WS protocol: a `connected` hello, subscribe/unsubscribe in
-slash form answered in colon form, application ping/pong, and transactions sent as
-`jsonapi/sendtx` / `jsonapi/sendtxbatch`.
-"""
+"""The emulator app: its state (`LighterEmulator`), fault controls, the routes (REST in
+rest.py, `/stream` in ws.py) and `create_app`."""
 
 from __future__ import annotations
 
@@ -13,21 +9,18 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import anyio
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from perpd.clock import Clock, SystemClock
-from venues.lighter.constants import MAX_BATCH_TXS
 from venues.lighter.emulator.exchange import LighterExchange
-from venues.lighter.emulator.hub import CLOSE, Connection, Hub, error
+from venues.lighter.emulator.hub import Hub
 from venues.lighter.emulator.markets import DEFAULT_MARKETS, MarketDef
-from venues.lighter.emulator.rest import PREDICTED_LATENCY_MS, json, rest_routes
-from venues.lighter.emulator.txs import TxError, decode, decode_batch
+from venues.lighter.emulator.rest import json, rest_routes
+from venues.lighter.emulator.ws import stream
 from venues.simex.exchange import SimExchange
 
 DEFAULT_PORT = 8782
@@ -70,83 +63,6 @@ async def faults(request: Request) -> Response:
             return json({"error": f"unknown fault {name!r}"}, 400)
         setattr(emu.faults, name, type(getattr(emu.faults, name))(value))
     return json({"ok": True, **result, "faults": vars(emu.faults)})
-
-
-# --------------------------------------------------------------------------- /stream
-
-
-async def stream(websocket: WebSocket) -> None:
-    emu: LighterEmulator = websocket.app.state.lighter
-    await websocket.accept()
-    conn = emu.hub.attach()
-    conn.push(orjson.dumps({"session_id": conn.session_id, "type": "connected"}).decode())
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_sender, websocket, conn, tg.cancel_scope)
-            await _receiver(websocket, conn, emu)
-            tg.cancel_scope.cancel()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        emu.hub.detach(conn)
-
-
-async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope) -> None:
-    while True:
-        item = await conn.queue.get()
-        if item is CLOSE:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=1012)
-            scope.cancel()
-            return
-        try:
-            await websocket.send_text(item)
-        except Exception:  # noqa: BLE001 - the peer is gone; the receiver ends the session
-            scope.cancel()
-            return
-
-
-async def _receiver(websocket: WebSocket, conn: Connection, emu: LighterEmulator) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text") or (message.get("bytes") or b"").decode()
-        try:
-            frame = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            conn.push(orjson.dumps(error(30001, "Invalid JSON")).decode())
-            continue
-        reply = _handle_frame(frame, conn, emu)
-        if reply is not None:
-            conn.push(orjson.dumps(reply).decode())
-
-
-def _handle_frame(frame: Any, conn: Connection, emu: LighterEmulator) -> dict[str, Any] | None:
-    kind = frame.get("type") if isinstance(frame, dict) else None
-    if kind == "ping":
-        return {"type": "pong"}
-    if kind == "pong":
-        return None
-    emu.exchange.step()
-    if kind == "subscribe":
-        return emu.hub.subscribe(conn, str(frame.get("channel", "")), frame.get("auth"))
-    if kind == "unsubscribe":
-        return emu.hub.unsubscribe(conn, str(frame.get("channel", "")))
-    if kind in ("jsonapi/sendtx", "jsonapi/sendtxbatch"):
-        data = frame.get("data") or {}
-        now = emu.clock.now_ms()
-        try:
-            if kind == "jsonapi/sendtx":
-                hashes: Any = emu.exchange.submit(decode(data.get("tx_type"), data.get("tx_info"), now))
-            else:
-                txs = decode_batch(data.get("tx_types"), data.get("tx_infos"), now, MAX_BATCH_TXS)
-                hashes = emu.exchange.submit_batch(txs)
-        except TxError as exc:
-            return {"type": kind, "id": data.get("id"), **error(exc.code, exc.message)}
-        return {"type": kind, "id": data.get("id"), "code": 200, "tx_hash": hashes,
-                "predicted_execution_time_ms": now + PREDICTED_LATENCY_MS}
-    return error(30001, f"Invalid message type {kind!r}")
 
 
 # --------------------------------------------------------------------------- the app

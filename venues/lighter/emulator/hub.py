@@ -1,4 +1,4 @@
-"""`/stream` subscriptions and the engine feed that fills them.
+"""`/stream` subscriptions and the exchange feed that fills them (the socket itself is ws.py).
 
 Channels are subscribed in Lighter's slash form (`order_book/0`) and answered in its
 colon form (`order_book:0`): a `subscribed/<name>` snapshot, then `update/<name>`.
@@ -11,8 +11,6 @@ queue overflows is closed, as a slow consumer would be).
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -22,6 +20,7 @@ from venues.lighter.emulator import shapes
 from venues.lighter.emulator.exchange import LighterExchange
 from venues.lighter.emulator.markets import USDC_ASSET_ID, MarketDef
 from venues.lighter.emulator.txs import TxError
+from venues.lighter.emulator.ws import Connection, error
 from venues.simex.events import (
     BalanceEvent,
     BookDelta,
@@ -33,41 +32,12 @@ from venues.simex.events import (
     TradeEvent,
 )
 
-QUEUE_MAX = 20_000
 AUTH_CHANNELS = frozenset({"account_all_orders", "account_orders", "account_all_assets", "account_tx", "notification"})
 ACCOUNT_CHANNELS = frozenset(
     {"account_all", "account_all_orders", "account_orders", "account_all_trades", "account_all_positions",
      "account_all_assets", "user_stats", "account_tx", "notification"}
 )
 PUBLIC_CHANNELS = frozenset({"order_book", "trade", "market_stats", "ticker"})
-CLOSE = object()
-
-
-def error(code: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
-
-
-class Connection:
-    """One WS client: its subscriptions and its outgoing queue."""
-
-    def __init__(self) -> None:
-        self.session_id = str(uuid.uuid4())
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.channels: set[str] = set()
-        self.closed = False
-
-    def push(self, text: str) -> None:
-        if self.closed:
-            return
-        if self.queue.qsize() >= QUEUE_MAX:
-            self.close()
-            return
-        self.queue.put_nowait(text)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.queue.put_nowait(CLOSE)
 
 
 class Hub:

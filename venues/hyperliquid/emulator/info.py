@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from venues.hyperliquid import emulator_shapes as shapes
+from venues.hyperliquid.emulator import shapes
 
 if TYPE_CHECKING:
-    from venues.hyperliquid.emulator import HyperliquidEmulator
+    from venues.hyperliquid.emulator.app import HyperliquidEmulator
 
 INTERVALS_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
                 "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "8h": 28_800_000,

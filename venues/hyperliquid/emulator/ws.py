@@ -16,12 +16,11 @@ import anyio
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from venues.hyperliquid import emulator_exchange, emulator_info
-from venues.hyperliquid import emulator_shapes as shapes
+from venues.hyperliquid.emulator import exchange, info, shapes
 from venues.simex.events import BookDelta, FillEvent, MarkEvent, OrderEvent, TradeEvent
 
 if TYPE_CHECKING:
-    from venues.hyperliquid.emulator import HyperliquidEmulator
+    from venues.hyperliquid.emulator.app import HyperliquidEmulator
 
 ESTABLISHED = "Websocket connection established."
 COIN_TYPES = frozenset({"l2Book", "trades", "activeAssetCtx", "bbo"})
@@ -99,7 +98,7 @@ class WsHub:
             if self.listeners.get(("activeAssetCtx", coin)):
                 self._send(("activeAssetCtx", coin), {"channel": "activeAssetCtx", "data": asset_ctx(emu, coin)})
         if (books or marks) and self.listeners.get(("allMids",)):
-            self._send(("allMids",), {"channel": "allMids", "data": {"mids": emulator_info.mids(emu)}})
+            self._send(("allMids",), {"channel": "allMids", "data": {"mids": info.mids(emu)}})
 
     def drop_all(self) -> None:
         """Fault: close every connection now (clients must reconnect and resync)."""
@@ -212,10 +211,10 @@ class WsHub:
         elif kind == "activeAssetCtx":
             conn.push(_dumps({"channel": "activeAssetCtx", "data": asset_ctx(emu, key[1])}))
         elif kind == "allMids":
-            conn.push(_dumps({"channel": "allMids", "data": {"mids": emulator_info.mids(emu)}}))
+            conn.push(_dumps({"channel": "allMids", "data": {"mids": info.mids(emu)}}))
         elif kind == "userFills":
             emu.ensure_user(key[1])
-            fills = emulator_info.answer(emu, {"type": "userFills", "user": key[1]})
+            fills = info.answer(emu, {"type": "userFills", "user": key[1]})
             conn.push(_dumps({"channel": "userFills", "data": {"isSnapshot": True, "user": key[1], "fills": fills}}))
 
     def _post(self, conn: Connection, message: dict[str, Any]) -> None:
@@ -225,21 +224,21 @@ class WsHub:
         kind, payload = request.get("type"), request.get("payload")
         try:
             if kind == "info":
-                response = {"type": "info", "payload": {"type": payload["type"], "data": emulator_info.answer(self.emu, payload)}}
+                response = {"type": "info", "payload": {"type": payload["type"], "data": info.answer(self.emu, payload)}}
             elif kind == "action":
-                response = {"type": "action", "payload": emulator_exchange.answer(self.emu, payload)}
+                response = {"type": "action", "payload": exchange.answer(self.emu, payload)}
                 self.emu.settle()
             else:
-                raise emulator_info.Malformed
-        except (emulator_info.Malformed, emulator_exchange.Malformed, TypeError, KeyError):
+                raise info.Malformed
+        except (info.Malformed, exchange.Malformed, TypeError, KeyError):
             response = {"type": "error", "payload": "422 Unprocessable Entity: Failed to deserialize the JSON body into the target type"}
-        except emulator_info.Unknown:
+        except info.Unknown:
             response = {"type": "error", "payload": "500 Internal Server Error"}
         conn.push(_dumps({"channel": "post", "data": {"id": request_id, "response": response}}))
 
 
 def emu_l2(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:
-    return emulator_info.l2_book(emu, coin)
+    return info.l2_book(emu, coin)
 
 
 def asset_ctx(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:

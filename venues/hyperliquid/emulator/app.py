@@ -1,20 +1,6 @@
-"""A protocol-faithful Hyperliquid, in process: `/info`, `/exchange` and `/ws`.
-
-Same URLs and JSON shapes as the venue, backed by one sim exchange (venues/simex/exchange.py).
-The official SDK's `Info` and `Exchange` pointed at it work unchanged, and so does
-perpd's Hyperliquid venue. Serve it with `perpd emulate hyperliquid` (port 8781 by
-default, as in configs/hyperliquid-emulator.toml).
-
-Signatures are checked as the venue checks them: the signer is recovered from the
-EIP-712 signature (testnet source "b" unless `mainnet=True`), and must be a known user
-or an agent approved for one with `approveAgent` (or listed in `agents=`). A user
-exists once it is looked up (`/info` with its address: the emulator's "deposit" of
-`starting_balance`) or approves an agent, so any fresh key can trade after one query,
-while a tampered signature, which recovers a random address, is refused with the
-venue's text: "User or API Wallet 0x... does not exist."
-
-Markets: BTC, ETH and SOL by default (asset ids 0, 1, 2; szDecimals from the engine's
-lot sizes), prices checked against Hyperliquid's 5-significant-figure rule.
+"""The emulator app: its state (`HyperliquidEmulator`: one sim exchange, users and
+agents, nonces, faults, TP/SL groups, the dead man's switch), the `/info` and
+`/exchange` routes, and `create_app`.
 
 Fault injection for tests lives on `HyperliquidEmulator.faults` (`app.state.emulator`).
 """
@@ -37,11 +23,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from perpd.clock import Clock, SystemClock
-from venues.hyperliquid import emulator_exchange, emulator_info
-from venues.hyperliquid import emulator_shapes as shapes
-from venues.hyperliquid.emulator_ws import WsHub
-from venues.simex.exchange import SimExchange
+from venues.hyperliquid.emulator import exchange, info, shapes
+from venues.hyperliquid.emulator.ws import WsHub
 from venues.simex.events import OrderEvent, OrderView
+from venues.simex.exchange import SimExchange
 from venues.simex.markets import MarketSpec, default_specs
 
 log = logging.getLogger(__name__)
@@ -104,7 +89,7 @@ class HyperliquidEmulator:
         self.max_leverage = {spec.symbol: spec.max_leverage for spec in specs}
         self.users: set[str] = set()
         self.agents: dict[str, str] = {}  # agent address -> user address
-        self.nonces = emulator_exchange.NonceBook()
+        self.nonces = exchange.NonceBook()
         self.faults = Faults()
         self.action_counts: dict[str, int] = {}
         self._dms_armed: dict[str, int] = {}  # account -> when its switch fires
@@ -163,7 +148,7 @@ class HyperliquidEmulator:
 
     def place_with_children(self, account: str, parent: dict[str, Any], children: list[dict[str, Any]]) -> list[Any]:
         """normalTpsl: children are placed once the parent has filled."""
-        status, view = emulator_exchange.place_one(self, account, parent)
+        status, view = exchange.place_one(self, account, parent)
         if view is None or "error" in status:
             return [status] + [{"error": "Parent order was not placed."}] * len(children)
         if view.status.value == "filled":
@@ -172,7 +157,7 @@ class HyperliquidEmulator:
         return [status] + ["waitingForFill"] * len(children)
 
     def _place_child(self, account: str, child: dict[str, Any]) -> Any:
-        status, _ = emulator_exchange.place_one(self, account, child)
+        status, _ = exchange.place_one(self, account, child)
         return status if "error" in status else "waitingForTrigger"
 
     def arm_switch(self, account: str, when_ms: int | None) -> None:
@@ -236,29 +221,29 @@ async def _body(request: Request) -> Any:
         return None
 
 
-async def info(request: Request) -> Response:
+async def post_info(request: Request) -> Response:
     emu: HyperliquidEmulator = request.app.state.emulator
     status = emu.faults.take_status("/info")
     if status is not None:
         return PlainTextResponse("" if status != 500 else "null", status_code=status)
     body = await _body(request)
     try:
-        return _json(emulator_info.answer(emu, body))
-    except emulator_info.Malformed:
+        return _json(info.answer(emu, body))
+    except info.Malformed:
         return PlainTextResponse(DESERIALIZE, status_code=422)
-    except emulator_info.Unknown:
+    except info.Unknown:
         return _json(None, 500)  # what the venue answers for a request it cannot serve
 
 
-async def exchange(request: Request) -> Response:
+async def post_exchange(request: Request) -> Response:
     emu: HyperliquidEmulator = request.app.state.emulator
     status = emu.faults.take_status("/exchange")
     if status is not None:
         return PlainTextResponse("" if status != 500 else "null", status_code=status)
     body = await _body(request)
     try:
-        answer = emulator_exchange.answer(emu, body)
-    except emulator_exchange.Malformed:
+        answer = exchange.answer(emu, body)
+    except exchange.Malformed:
         return PlainTextResponse(DESERIALIZE, status_code=422)
     finally:
         emu.settle()
@@ -291,8 +276,8 @@ def create_app(
 
     app = Starlette(
         routes=[
-            Route("/info", info, methods=["POST"]),
-            Route("/exchange", exchange, methods=["POST"]),
+            Route("/info", post_info, methods=["POST"]),
+            Route("/exchange", post_exchange, methods=["POST"]),
             WebSocketRoute("/ws", emu.hub.serve),
         ],
         lifespan=lifespan,

@@ -17,12 +17,12 @@ from hyperliquid.utils.signing import recover_user_from_user_signed_action
 
 from perpd.model import MarginMode, OrderType, Side, TimeInForce
 from venues.hyperliquid import errors, wire
-from venues.hyperliquid import emulator_shapes as shapes
+from venues.hyperliquid.emulator import shapes
 from venues.hyperliquid.signing import recover_l1_signer
 from venues.simex.events import OrderView, Reason, SimReject
 
 if TYPE_CHECKING:
-    from venues.hyperliquid.emulator import HyperliquidEmulator
+    from venues.hyperliquid.emulator.app import HyperliquidEmulator
 
 NONCES_KEPT = 100
 NONCE_PAST_MS = 2 * 86_400_000
