@@ -24,8 +24,8 @@ import orjson
 
 from perpd.model import OrderRequest, OrderType, Side
 from venues.base import ClientIdFormat
-from venues.hyperliquid import orders, parse, wire
-from venues.hyperliquid.parse import Asset
+from venues.hyperliquid import market_data, orders, wire
+from venues.hyperliquid.market_data import Asset
 from venues.hyperliquid.signing import NonceSource, Signer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "hyperliquid"
@@ -128,11 +128,11 @@ def bench_l2(n: int = 10_000, changed_per_push: int | None = None) -> tuple[floa
     messages = l2_messages(n, changed_per_push)
 
     def run() -> None:
-        parse._LEVEL_CACHE.clear()  # every round starts cold
-        parse._PRICES.clear()
+        market_data._LEVEL_CACHE.clear()  # every round starts cold
+        market_data._PRICES.clear()
         for seq, raw in enumerate(messages, 1):
             message = orjson.loads(raw)
-            parse.parse_book_update(message["data"], "DYDX-PERP", seq)
+            market_data.parse_book_update(message["data"], "DYDX-PERP", seq)
 
     return rate(n, run)
 

@@ -28,7 +28,8 @@ from typing import Any
 from perpd.errors import InvalidRequest, VenueError
 from perpd.model import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from venues.hyperliquid import errors, wire
-from venues.hyperliquid.parse import MIN_NOTIONAL, Asset, PlaceResult
+from venues.hyperliquid.market_data import MIN_NOTIONAL, Asset
+from venues.hyperliquid.parse import PlaceResult
 
 TIF_WIRE = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
 TPSL = {

@@ -1,6 +1,6 @@
 """The Hyperliquid venue: public market data, markets, and account sessions.
 
-Built on `transport` (I/O) and `parse` (meaning). One `HyperliquidVenue` per configured
+Built on `transport` (I/O) and `market_data` (meaning). One `HyperliquidVenue` per configured
 venue owns the REST pool, the per-IP weight budget and the per-address action budgets
 shared by all of its accounts; `session()` makes a `HyperliquidSession` (session.py).
 
@@ -35,9 +35,9 @@ from perpd.model import (
     normalize_symbol,
 )
 from venues.base import Capabilities, Channel, ClientIdFormat, EditMode, RateLimit, SecretResolver, Venue
-from venues.hyperliquid import parse
+from venues.hyperliquid import market_data
 from venues.hyperliquid.config import HyperliquidAccountConfig, HyperliquidVenueConfig
-from venues.hyperliquid.parse import Asset
+from venues.hyperliquid.market_data import Asset
 from venues.hyperliquid.transport import (
     MAINNET_URL,
     TESTNET_URL,
@@ -144,13 +144,13 @@ class HyperliquidVenue(Venue):
         payload = await self.transport.info({"type": "metaAndAssetCtxs"})
         now = self.clock.now_ms()
         markets: dict[str, Market] = {}
-        for asset, market, ticker in parse.parse_meta_and_asset_ctxs(payload, now, venue=self.name):
+        for asset, market, ticker in market_data.parse_meta_and_asset_ctxs(payload, now, venue=self.name):
             markets[market.symbol] = market
             self.assets[market.symbol] = asset
             self.symbols[asset.name] = market.symbol
             if ticker is not None:
                 self._tickers[market.symbol] = (ticker, _mono_ms())
-        for asset, ctx in zip(parse.parse_meta(payload[0]), payload[1], strict=False):
+        for asset, ctx in zip(market_data.parse_meta(payload[0]), payload[1], strict=False):
             symbol = self.symbols.get(asset.name)
             if symbol is not None:
                 self._contexts[symbol] = (ctx, now)
@@ -162,7 +162,7 @@ class HyperliquidVenue(Venue):
     async def fetch_order_book(self, symbol: str, depth: int = 20) -> OrderBook:
         market = self.market(symbol)
         payload = await self.transport.info({"type": "l2Book", "coin": market.venue_symbol})
-        book = parse.parse_l2_book(payload, market.symbol, venue=self.name)
+        book = market_data.parse_l2_book(payload, market.symbol, venue=self.name)
         if depth < len(book.bids) or depth < len(book.asks):
             book = OrderBook(book.venue, book.symbol, book.bids[:depth], book.asks[:depth], book.seq, book.ts_ms)
         return book
@@ -186,20 +186,20 @@ class HyperliquidVenue(Venue):
     async def fetch_trades(self, symbol: str, limit: int = 100) -> list[Trade]:
         market = self.market(symbol)
         payload = await self.transport.info({"type": "recentTrades", "coin": market.venue_symbol})
-        return parse.parse_trades(payload, self.symbol_of, venue=self.name)[-limit:]
+        return market_data.parse_trades(payload, self.symbol_of, venue=self.name)[-limit:]
 
     async def fetch_funding(self, symbol: str) -> FundingRate:
         market = self.market(symbol)
         await self.fetch_ticker(market.symbol)  # refreshes the asset contexts when stale
         ctx, ts = self._contexts[market.symbol]
-        return parse.funding_of_ctx(ctx, market.symbol, ts, venue=self.name)
+        return market_data.funding_of_ctx(ctx, market.symbol, ts, venue=self.name)
 
     async def fetch_funding_history(self, symbol: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
         market = self.market(symbol)
         body: dict[str, Any] = {"type": "fundingHistory", "coin": market.venue_symbol, "startTime": start_ms}
         if end_ms is not None:
             body["endTime"] = end_ms
-        return parse.parse_funding_history(await self.transport.info(body), self.symbol_of, venue=self.name)
+        return market_data.parse_funding_history(await self.transport.info(body), self.symbol_of, venue=self.name)
 
     async def fetch_candles(
         self, symbol: str, interval: str = "1m", start_ms: int | None = None, end_ms: int | None = None, limit: int = 500
@@ -211,7 +211,7 @@ class HyperliquidVenue(Venue):
         end = end_ms if end_ms is not None else self.clock.now_ms()
         start = start_ms if start_ms is not None else end - step * limit
         body = {"type": "candleSnapshot", "req": {"coin": market.venue_symbol, "interval": interval, "startTime": start, "endTime": end}}
-        candles = parse.parse_candles(await self.transport.info(body), self.symbol_of, venue=self.name)
+        candles = market_data.parse_candles(await self.transport.info(body), self.symbol_of, venue=self.name)
         return candles[-limit:]
 
     async def watch(self, channels: Sequence[Channel]) -> AsyncIterator[Event]:
@@ -253,9 +253,9 @@ class HyperliquidVenue(Venue):
             if symbol is None or "book" not in kinds.get(symbol, ()):
                 return []
             seqs[symbol] = seq = seqs.get(symbol, 0) + 1
-            return [parse.parse_book_update(data, symbol, seq, venue=self.name)]
+            return [market_data.parse_book_update(data, symbol, seq, venue=self.name)]
         if channel == "trades":
-            trades = parse.parse_trades(data, self.symbol_of, venue=self.name)
+            trades = market_data.parse_trades(data, self.symbol_of, venue=self.name)
             return [TradeUpdate(t) for t in trades if "trades" in kinds.get(t.symbol, ())]
         if channel == "activeAssetCtx":
             symbol = self.symbol_of(data["coin"])
@@ -264,13 +264,13 @@ class HyperliquidVenue(Venue):
             now = self.clock.now_ms()
             ctx = data["ctx"]
             self._contexts[symbol] = (ctx, now)
-            ticker = parse.parse_asset_ctx(ctx, symbol, now, venue=self.name)
+            ticker = market_data.parse_asset_ctx(ctx, symbol, now, venue=self.name)
             self._tickers[symbol] = (ticker, _mono_ms())
             out: list[Event] = []
             if "ticker" in kinds.get(symbol, ()):
                 out.append(TickerUpdate(ticker))
             if "funding" in kinds.get(symbol, ()):
-                out.append(FundingUpdate(parse.funding_of_ctx(ctx, symbol, now, venue=self.name)))
+                out.append(FundingUpdate(market_data.funding_of_ctx(ctx, symbol, now, venue=self.name)))
             return out
         return []
 

@@ -12,7 +12,7 @@ import pytest
 
 from perpd.errors import Unavailable, VenueRejected
 from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, Side, TimeInForce
-from venues.hyperliquid import errors, parse
+from venues.hyperliquid import errors, market_data, parse
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "hyperliquid"
 D = Decimal
@@ -31,7 +31,7 @@ def anything(coin: str) -> str:
 
 
 def check_meta(name: str) -> None:
-    assets = parse.parse_meta(load(name))
+    assets = market_data.parse_meta(load(name))
     assert assets[0].name == "BTC" and assets[0].index == 0 and assets[0].sz_decimals == 5
     assert all(a.max_leverage > 0 for a in assets)
     if name == "info_meta.docs.response.json":
@@ -41,7 +41,7 @@ def check_meta(name: str) -> None:
 
 def check_meta_and_ctxs(name: str) -> None:
     payload = load(name)
-    rows = parse.parse_meta_and_asset_ctxs(payload, 1_700_000_000_000)
+    rows = market_data.parse_meta_and_asset_ctxs(payload, 1_700_000_000_000)
     listed = [u for u in payload[0]["universe"] if not u.get("isDelisted") and ":" not in u["name"]]
     assert len(rows) == len(listed)
     for asset, market, ticker in rows:
@@ -54,13 +54,13 @@ def check_meta_and_ctxs(name: str) -> None:
 
 def check_all_mids(name: str) -> None:
     data = load(name)
-    mids = parse.parse_all_mids(data.get("data", data))
+    mids = market_data.parse_all_mids(data.get("data", data))
     assert mids and all(isinstance(v, Decimal) and v > 0 for v in mids.values())
 
 
 def check_l2_book(name: str) -> None:
     payload = load(name)
-    book = parse.parse_l2_book(payload, "X-PERP")
+    book = market_data.parse_l2_book(payload, "X-PERP")
     assert len(book.bids) == len(payload["levels"][0]) and len(book.asks) == len(payload["levels"][1])
     assert book.best_bid == D(payload["levels"][0][0]["px"]) and book.best_bid < book.best_ask
     assert list(book.bids) == sorted(book.bids, key=lambda lv: -lv.price)
@@ -68,7 +68,7 @@ def check_l2_book(name: str) -> None:
 
 def check_candles(name: str) -> None:
     payload = load(name)
-    candles = parse.parse_candles(payload, anything)
+    candles = market_data.parse_candles(payload, anything)
     assert len(candles) == len(payload)
     assert all(c.low <= min(c.open, c.close) and c.high >= max(c.open, c.close) for c in candles)
 
@@ -124,7 +124,7 @@ def check_historical(name: str) -> None:
 
 def check_funding_history(name: str) -> None:
     payload = load(name)
-    rates = parse.parse_funding_history(payload)
+    rates = market_data.parse_funding_history(payload)
     assert len(rates) == len(payload) and all(r.interval_secs == 3600 for r in rates)
     assert rates[0].rate == D(payload[0]["fundingRate"])
 
@@ -170,12 +170,12 @@ def check_http500(name: str) -> None:
 
 
 def check_ws_l2book(name: str) -> None:
-    update = parse.parse_book_update(load(name)["data"], "HYPE-PERP", 7)
+    update = market_data.parse_book_update(load(name)["data"], "HYPE-PERP", 7)
     assert update.snapshot and update.seq == 7 and update.bids[0].price == D("34.967")
 
 
 def check_ws_trades(name: str) -> None:
-    trades = parse.parse_trades(load(name)["data"])
+    trades = market_data.parse_trades(load(name)["data"])
     assert [(t.trade_id, t.side, t.price) for t in trades] == [("716095722814130", Side.BUY, D("35.276"))]
 
 
@@ -194,7 +194,7 @@ def check_ws_user_fills(name: str) -> None:
 
 
 def check_ws_candle(name: str) -> None:
-    (candle,) = parse.parse_candles(load(name)["data"])
+    (candle,) = market_data.parse_candles(load(name)["data"])
     assert candle.symbol == "HYPE-PERP" and candle.trades == 102895
 
 
