@@ -38,6 +38,7 @@ from venues.base import Capabilities, Channel, ClientIdFormat, EditMode, RateLim
 from venues.hyperliquid import market_data
 from venues.hyperliquid.config import HyperliquidAccountConfig, HyperliquidVenueConfig
 from venues.hyperliquid.market_data import Asset
+from venues.hyperliquid.session import HyperliquidSession
 from venues.hyperliquid.transport import (
     MAINNET_URL,
     TESTNET_URL,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from perpd.config import AccountConfig, VenueConfig
-    from venues.hyperliquid.session import HyperliquidSession
 
 CAPABILITIES = Capabilities(
     order_types=frozenset(OrderType),
@@ -277,8 +277,6 @@ class HyperliquidVenue(Venue):
     # accounts --------------------------------------------------------------------
 
     def session(self, account: str, config: AccountConfig, secrets: SecretResolver) -> HyperliquidSession:
-        from venues.hyperliquid.session import HyperliquidSession
-
         return HyperliquidSession(self, account, config, secrets)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -13,6 +14,8 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from perpd.clock import Clock
+from perpd.model import OrderRequest, OrderType, Side
+from venues.base import ClientIdFormat
 from venues.hyperliquid.config import HyperliquidAccountConfig, HyperliquidVenueConfig
 from venues.hyperliquid.emulator import HyperliquidEmulator, create_app
 from venues.hyperliquid.session import HyperliquidSession
@@ -23,6 +26,15 @@ MASTER_KEY = "0x" + "a1" * 32
 AGENT_KEY = "0x" + "b2" * 32
 MASTER = Signer(MASTER_KEY).address
 AGENT = Signer(AGENT_KEY).address
+
+
+def cid(n: int) -> str:
+    """The n-th client id of account "main", in Hyperliquid's cloid format."""
+    return ClientIdFormat.HEX128.derive("main", n)
+
+
+def limit(n: int, side: Side, size: str, price: str, **kw: object) -> OrderRequest:
+    return OrderRequest(cid(n), kw.pop("symbol", "BTC-PERP"), side, OrderType.LIMIT, Decimal(size), Decimal(price), **kw)  # type: ignore[arg-type]
 
 
 @asynccontextmanager
