@@ -1,0 +1,83 @@
+"""The emulator app: its state (one sim exchange, the venue's semantics, faults), the
+routes (REST in rest.py, the WebSocket in ws.py) and `create_app`.
+
+Must: build the app with `create_app(*, seed=7, starting_balance=..., clock=None,
+**options) -> Starlette`, keep the emulator on `app.state.emulator`, and step the
+exchange in the background while served (requests also bring it up to the clock
+first, so a ManualClock works in tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+
+from perpd.clock import Clock, SystemClock
+from venues._template.emulator.exchange import TemplateExchange
+from venues._template.emulator.rest import rest_routes
+from venues._template.emulator.ws import stream
+from venues.simex.exchange import SimExchange
+
+DEFAULT_PORT = 8790  # pick one free among the emulators (8781 Hyperliquid, 8782 Lighter)
+
+
+@dataclass
+class Faults:
+    """What the emulator should do wrong next (tests set these)."""
+
+    rate_limited: int = 0  # answer the next N requests as throttled
+
+
+class TemplateEmulator:
+    """Everything behind one emulator app."""
+
+    def __init__(self, exchange: SimExchange, clock: Clock, step_interval_secs: float) -> None:
+        self.clock = clock
+        self.engine = exchange
+        self.exchange = TemplateExchange(exchange)
+        self.faults = Faults()
+        self.step_interval_secs = step_interval_secs
+
+    def step(self) -> None:
+        self.engine.step()
+
+
+def create_app(
+    *,
+    seed: int = 7,
+    starting_balance: Decimal = Decimal(100_000),
+    clock: Clock | None = None,
+    step_interval_secs: float = 0.25,
+    **exchange_options: Any,
+) -> Starlette:
+    """The emulator as a Starlette app; its state is `app.state.emulator`."""
+    clock = clock or SystemClock()
+    emulator = TemplateEmulator(
+        SimExchange(clock=clock, seed=seed, starting_balance=starting_balance, **exchange_options),
+        clock,
+        step_interval_secs,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_step_forever, emulator)
+            yield
+            tg.cancel_scope.cancel()
+
+    app = Starlette(routes=[*rest_routes(), WebSocketRoute("/ws", stream)], lifespan=lifespan)
+    app.state.emulator = emulator
+    return app
+
+
+async def _step_forever(emulator: TemplateEmulator) -> None:
+    while True:
+        emulator.step()
+        await anyio.sleep(emulator.step_interval_secs)
