@@ -1,39 +1,26 @@
-"""The exchange core: order entry, price-time matching, clearing and event plumbing.
+"""The exchange core: order entry, price-time matching and clearing.
 
 `SimExchange` (exchange.py) is the public face; this base class holds the parts every
 operation shares. Conventions: prices are integer ticks and sizes integer lots inside;
 each public call runs between `_begin()` and `_end()`, and events produced during the
-call are delivered to listeners once, in order, when the outermost call ends.
+call are delivered to listeners once, in order, when the outermost call ends
+(delivery.py).
 """
 
 from __future__ import annotations
 
-import logging
 from bisect import insort
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from perpd.clock import Clock
-from perpd.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from perpd.model import Liquidity, OrderStatus, OrderType, Side, TimeInForce, normalize_symbol
 from venues.simex.accounts import Account
 from venues.simex.book import Level
-from venues.simex.events import (
-    BalanceEvent,
-    BookDelta,
-    FillEvent,
-    OrderEvent,
-    PositionEvent,
-    PublicTrade,
-    Reason,
-    SimFill,
-    SimReject,
-    TradeEvent,
-)
+from venues.simex.delivery import EventDelivery
+from venues.simex.events import FillEvent, PublicTrade, Reason, SimFill, SimReject, TradeEvent
 from venues.simex.markets import MarketState
 from venues.simex.orders import SimOrder
-
-log = logging.getLogger(__name__)
 
 _FILLED = OrderStatus.FILLED
 _CANCELLED = OrderStatus.CANCELLED
@@ -47,11 +34,9 @@ _ZERO = Decimal(0)
 _MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
 
 
-class MatchingCore:
+class MatchingCore(EventDelivery):
     """Order books, accounts and matching. Not used directly: see SimExchange."""
 
-    _clock: Clock
-    _markets: dict[str, MarketState]
     _accounts: dict[str, Account]
 
     def _init_core(self, clock: Clock, market_slippage_bps: int) -> None:
@@ -60,98 +45,16 @@ class MatchingCore:
         self._next_oid = 1
         self._next_tid = 1
         self._next_prio = 1
-        self._listeners: list[Callable[[Any], None]] = []
-        self._pending: list[Any] = []
-        self._depth = 0
-        self._dirty_books: set[MarketState] = set()
-        self._touched: dict[Account, set[str]] = {}
+        self._init_delivery()
         self._t = clock.now_ms()  # simulated time reached by step()
         self._ts = self._t  # timestamp of the operation in progress
         self._slippage_bps = market_slippage_bps
-        self._last_view: tuple[SimOrder, Any] | None = None
-
-    # ------------------------------------------------------------------ transactions
-
-    def _begin(self) -> None:
-        if not self._depth:
-            now = self._clock.now_ms()
-            self._ts = now if now > self._t else self._t
-        self._depth += 1
-
-    def _end(self) -> None:
-        self._depth -= 1
-        if not self._depth:
-            self._flush()
-
-    def _flush(self) -> None:
-        listeners = self._listeners
-        if self._dirty_books:
-            for m in self._dirty_books:
-                book = m.book
-                if not (book.bids.changed or book.asks.changed):
-                    continue
-                book.seq += 1
-                if listeners:
-                    bids, asks = book.take_changes()
-                    price, size = m.price, m.size
-                    self._pending.append(BookDelta(
-                        m.symbol, book.seq,
-                        tuple((price(p), size(s)) for p, s in bids),
-                        tuple((price(p), size(s)) for p, s in asks),
-                        self._ts,
-                    ))
-                else:
-                    book.bids.changed.clear()
-                    book.asks.changed.clear()
-            self._dirty_books.clear()
-        if not listeners:
-            if self._touched:
-                self._touched.clear()
-            return
-        if self._touched:
-            touched, self._touched = self._touched, {}
-            for acct, symbols in touched.items():
-                for symbol in sorted(symbols):
-                    self._pending.append(PositionEvent(acct.id, self._position_view(acct, self._markets[symbol])))
-                self._pending.append(BalanceEvent(acct.id, self._balance_view(acct)))
-        events, self._pending = self._pending, []
-        # Listeners (un)subscribing during delivery take effect from the next call.
-        for listener in tuple(listeners):
-            for event in events:
-                try:
-                    listener(event)
-                except Exception:  # a broken listener must never corrupt the exchange
-                    log.exception("sim exchange listener failed on %s", type(event).__name__)
-
-    def _touch(self, acct: Account, symbol: str | None = None) -> None:
-        symbols = self._touched.get(acct)
-        if symbols is None:
-            symbols = self._touched[acct] = set()
-        if symbol is not None:
-            symbols.add(symbol)
-
-    def _emit_order(self, o: SimOrder) -> None:
-        # Position and balance updates follow fills, funding and settings, not every order
-        # (an order only moves `available`; fetch_balance has it).
-        if self._listeners and not o.acct.house:
-            view = o.view()
-            self._last_view = (o, view)  # place() returns it without building it twice
-            self._pending.append(OrderEvent(o.acct.id, view))
-
-    # views are built by the engine
-    def _position_view(self, acct: Account, m: MarketState) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def _balance_view(self, acct: Account) -> Any:  # pragma: no cover
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ lookups
 
     def _market(self, symbol: str) -> MarketState:
         m = self._markets.get(symbol)
         if m is None:
-            from perpd.model import normalize_symbol
-
             try:
                 m = self._markets.get(normalize_symbol(symbol))
             except ValueError:

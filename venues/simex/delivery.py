@@ -1,0 +1,113 @@
+"""Event delivery of the sim exchange: every public call is one transaction, and what it
+changed reaches the listeners once, in order, when the outermost call ends.
+
+During a call, the exchange queues order, fill and trade events as they happen and
+marks the books and accounts it touched; `_flush` then adds one book delta per changed
+market (seq +1) and, per touched account, its positions and balance, and hands the
+whole batch to every listener. With no listener, nothing is built. The base of
+MatchingCore (matching.py); the views come from SimExchange (exchange.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from perpd.clock import Clock
+from venues.simex.accounts import Account
+from venues.simex.events import BalanceEvent, BookDelta, OrderEvent, PositionEvent
+from venues.simex.markets import MarketState
+from venues.simex.orders import SimOrder
+
+log = logging.getLogger(__name__)
+
+
+class EventDelivery:
+    """Transactions (`_begin` / `_end`) and the events they deliver."""
+
+    _clock: Clock
+    _markets: dict[str, MarketState]
+    _t: int  # simulated time reached by step()
+    _ts: int  # timestamp of the operation in progress
+
+    def _init_delivery(self) -> None:
+        self._listeners: list[Callable[[Any], None]] = []
+        self._pending: list[Any] = []
+        self._depth = 0
+        self._dirty_books: set[MarketState] = set()
+        self._touched: dict[Account, set[str]] = {}
+        self._last_view: tuple[SimOrder, Any] | None = None
+
+    def _begin(self) -> None:
+        if not self._depth:
+            now = self._clock.now_ms()
+            self._ts = now if now > self._t else self._t
+        self._depth += 1
+
+    def _end(self) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self._flush()
+
+    def _flush(self) -> None:
+        listeners = self._listeners
+        if self._dirty_books:
+            for m in self._dirty_books:
+                book = m.book
+                if not (book.bids.changed or book.asks.changed):
+                    continue
+                book.seq += 1
+                if listeners:
+                    bids, asks = book.take_changes()
+                    price, size = m.price, m.size
+                    self._pending.append(BookDelta(
+                        m.symbol, book.seq,
+                        tuple((price(p), size(s)) for p, s in bids),
+                        tuple((price(p), size(s)) for p, s in asks),
+                        self._ts,
+                    ))
+                else:
+                    book.bids.changed.clear()
+                    book.asks.changed.clear()
+            self._dirty_books.clear()
+        if not listeners:
+            if self._touched:
+                self._touched.clear()
+            return
+        if self._touched:
+            touched, self._touched = self._touched, {}
+            for acct, symbols in touched.items():
+                for symbol in sorted(symbols):
+                    self._pending.append(PositionEvent(acct.id, self._position_view(acct, self._markets[symbol])))
+                self._pending.append(BalanceEvent(acct.id, self._balance_view(acct)))
+        events, self._pending = self._pending, []
+        # Listeners (un)subscribing during delivery take effect from the next call.
+        for listener in tuple(listeners):
+            for event in events:
+                try:
+                    listener(event)
+                except Exception:  # a broken listener must never corrupt the exchange
+                    log.exception("sim exchange listener failed on %s", type(event).__name__)
+
+    def _touch(self, acct: Account, symbol: str | None = None) -> None:
+        symbols = self._touched.get(acct)
+        if symbols is None:
+            symbols = self._touched[acct] = set()
+        if symbol is not None:
+            symbols.add(symbol)
+
+    def _emit_order(self, o: SimOrder) -> None:
+        # Position and balance updates follow fills, funding and settings, not every order
+        # (an order only moves `available`; fetch_balance has it).
+        if self._listeners and not o.acct.house:
+            view = o.view()
+            self._last_view = (o, view)  # place() returns it without building it twice
+            self._pending.append(OrderEvent(o.acct.id, view))
+
+    # views are built by the engine
+    def _position_view(self, acct: Account, m: MarketState) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def _balance_view(self, acct: Account) -> Any:  # pragma: no cover
+        raise NotImplementedError
