@@ -86,6 +86,8 @@ class DaemonConfig(Model):
     watchdog_secs: Annotated[int, Field(ge=0)] = 60  # 0 = off
     unknown_grace_secs: Annotated[float, Field(gt=0, le=3600)] = 10.0  # unseen this long after send = never arrived
     resync_secs: Annotated[float, Field(ge=0)] = 60.0  # periodic full resync; 0 = only after gaps
+    # The longest a venue's position report may trail its fills (perpd/ledger.py).
+    position_report_lag_secs: Annotated[float, Field(gt=0, le=600)] = 10.0
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
     allowed_origins: tuple[str, ...] = ()
 

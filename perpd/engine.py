@@ -20,12 +20,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from perpd import config as config_mod
 from perpd.bus import Bus
 from perpd.clock import Clock, SystemClock
 from perpd.config import Config
 from perpd.errors import NotFound, PerpdError, Unavailable
 from perpd.journal import Journal
+from perpd.ledger import PositionLedger
 from perpd.model import ZERO, LeverageSetting, Order, OrderSpec, OrderStatus, TradingState
 from perpd.orders import Intent, OrderDesk
 from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan
@@ -34,6 +37,8 @@ from venues.base import AccountSession, SecretResolver, Venue
 from venues.registry import venue_class
 
 log = logging.getLogger("perpd.engine")
+
+LEDGER_CURSOR = "ledger:"  # + account: the position ledger's saved state
 
 
 @dataclass
@@ -187,7 +192,7 @@ class Engine(OrderDesk):
         session = venue.session(name, cfg, self.secrets)
         if self._wrap_session is not None:
             session = self._wrap_session(session)
-        self.portfolio.accounts[name] = AccountState(name, cfg.venue)
+        self.portfolio.accounts[name] = AccountState(name, cfg.venue, ledger=self._restore_ledger(name))
         self.foreign[name] = {}
         await session.connect()
         self.sessions[name] = session
@@ -195,6 +200,26 @@ class Engine(OrderDesk):
         self._spawn(f"account:{name}", sync.account_stream(self, session, session.watch_account()))
         await sync.resync(self, name)
         log.info("account started", extra={"account": name, "venue": cfg.venue})
+
+    def _restore_ledger(self, account: str) -> PositionLedger:
+        """The account's position ledger as last saved, plus every fill journaled since
+        (a crash may have lost the last lazy save, never a journaled fill)."""
+        lag_ms = int(self.config.daemon.position_report_lag_secs * 1000)
+        saved = self.journal.cursor(f"{LEDGER_CURSOR}{account}")
+        ledger = PositionLedger.from_dict(orjson.loads(saved), lag_ms) if saved else PositionLedger(lag_ms)
+        if saved:
+            for row, fill in self.journal.fills_after_row(account, ledger.fill_row):
+                ledger.on_fill(fill, fill.ts_ms, row)
+        else:  # a new journal, or one from before the ledger: start from the venue's word
+            ledger.fill_row = self.journal.last_fill_row(account)
+        return ledger
+
+    def save_ledgers(self) -> None:
+        """Queue each changed ledger's state (lazily: fills replay what a crash loses)."""
+        for name, state in self.portfolio.accounts.items():
+            if state.ledger.dirty:
+                state.ledger.dirty = False
+                self.journal.set_cursor_soon(f"{LEDGER_CURSOR}{name}", orjson.dumps(state.ledger.to_dict()).decode())
 
     async def _stop_account(self, name: str, *, exiting: bool = False) -> None:
         self._cancel_task(f"account:{name}")
@@ -211,6 +236,7 @@ class Engine(OrderDesk):
                 except PerpdError as exc:
                     log.warning("on_exit cancel_all failed for %s: %s", name, exc.message)
             await session.close()
+        self.save_ledgers()
         self.portfolio.accounts.pop(name, None)
         self.foreign.pop(name, None)
 
@@ -391,6 +417,7 @@ class Engine(OrderDesk):
             launched.append(lane.task)
         if wait and launched:
             await asyncio.gather(*launched, return_exceptions=True)
+        self.save_ledgers()
         self.stats["passes"] += 1
         self.stats["last_pass_ms"] = (asyncio.get_running_loop().time() - started) * 1000
         return actions

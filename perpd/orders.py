@@ -474,7 +474,7 @@ class OrderDesk:
                 self._touch(intent.source)
         state = self.portfolio.accounts.get(order.account)
         if state is not None:
-            state.upsert_order(order)
+            state.upsert_order(order, self.clock.now_ms())
 
     async def record_order(self, order: Order) -> Order:
         """Merge a venue's view of one of our orders into state, journal and bus."""

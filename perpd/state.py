@@ -12,11 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from perpd.ledger import PositionLedger
 from perpd.model import (
     ZERO,
     Balance,
     BookLevel,
     BookUpdate,
+    Fill,
     FundingRate,
     Market,
     Order,
@@ -131,35 +133,67 @@ class MarketData:
 
 # --------------------------------------------------------------------------- accounts
 
+DEFAULT_LAG_MS = 10_000  # daemon.position_report_lag_secs
+
 
 @dataclass
 class AccountState:
-    """What perpd knows of one account: live orders, positions, balance."""
+    """What perpd knows of one account: live orders, positions, balance.
+
+    `positions` holds the venue's own reports (what the API shows); `position_size` is
+    the ledger's estimate, which also counts trades no report has shown yet
+    (`perpd.ledger`): everything that plans or gates reads that.
+    """
 
     account: str
     venue: str
     orders: dict[str, Order] = field(default_factory=dict)  # live orders by client id
-    positions: dict[str, Position] = field(default_factory=dict)  # by symbol, non-zero
+    positions: dict[str, Position] = field(default_factory=dict)  # as reported, by symbol, non-zero
     balance: Balance | None = None
     synced: bool = False  # a full resync has completed since the last gap
     last_contact_ms: int = 0
+    ledger: PositionLedger = field(default_factory=lambda: PositionLedger(DEFAULT_LAG_MS))
 
     def position_size(self, symbol: str) -> Decimal:
-        position = self.positions.get(symbol)
-        return position.size if position is not None else ZERO
+        return self.ledger.size(symbol)
+
+    def position_sizes(self) -> dict[str, Decimal]:
+        """Every symbol held (by the ledger's estimate), signed."""
+        return self.ledger.sizes()
 
     def live_orders(self, symbol: str | None = None) -> Iterator[Order]:
         for order in self.orders.values():
             if order.status.is_live and (symbol is None or order.symbol == symbol):
                 yield order
 
-    def upsert_order(self, order: Order) -> None:
+    def upsert_order(self, order: Order, now_ms: int = 0) -> None:
+        self.ledger.on_order(order, now_ms)
         if order.status.is_terminal:
             self.orders.pop(order.client_id, None)
         else:
             self.orders[order.client_id] = order
 
-    def set_position(self, position: Position) -> None:
+    def add_fill(self, fill: Fill, now_ms: int = 0, row: int | None = None) -> None:
+        """A fill newly journaled (never one already seen: the journal dedupes)."""
+        self.ledger.on_fill(fill, now_ms, row)
+
+    def set_position(self, position: Position, now_ms: int = 0) -> None:
+        """A position report from the account stream."""
+        self.ledger.on_report(position.symbol, position.size, now_ms)
+        self._show(position)
+
+    def replace_positions(self, positions: Iterable[Position], now_ms: int = 0) -> None:
+        """A snapshot of every position (resync): a symbol it leaves out is flat."""
+        fresh = {p.symbol: p for p in positions}
+        for symbol in {*self.ledger.reported_symbols(), *self.positions}:
+            if symbol not in fresh:
+                self.ledger.on_report(symbol, ZERO, now_ms, snapshot=True)
+        self.positions.clear()
+        for position in fresh.values():
+            self.ledger.on_report(position.symbol, position.size, now_ms, snapshot=True)
+            self._show(position)
+
+    def _show(self, position: Position) -> None:
         if position.size == 0:
             self.positions.pop(position.symbol, None)
         else:
@@ -187,7 +221,7 @@ class Portfolio:
     def asset_position(self, asset: str) -> Decimal:
         """Signed size of one asset summed across every account and venue."""
         return sum(
-            (p.size for s in self.accounts.values() for p in s.positions.values() if base_asset(p.symbol) == asset),
+            (size for s in self.accounts.values() for symbol, size in s.position_sizes().items() if base_asset(symbol) == asset),
             ZERO,
         )
 
@@ -195,17 +229,19 @@ class Portfolio:
         """|signed size| x mark of one asset summed across accounts: the aggregate exposure."""
         total = ZERO
         for state in self.accounts.values():
-            for position in state.positions.values():
-                if base_asset(position.symbol) == asset:
-                    mark = self.mark(state.venue, position.symbol) or position.mark_price or ZERO
-                    total += position.size * mark
+            for symbol, size in state.position_sizes().items():
+                if base_asset(symbol) == asset:
+                    total += size * self._mark_of(state, symbol)
         return abs(total)
 
     def gross_notional(self, accounts: Iterable[str]) -> Decimal:
         total = ZERO
         for name in accounts:
             state = self.accounts[name]
-            for position in state.positions.values():
-                mark = self.mark(state.venue, position.symbol) or position.mark_price or ZERO
-                total += abs(position.size) * mark
+            for symbol, size in state.position_sizes().items():
+                total += abs(size) * self._mark_of(state, symbol)
         return total
+
+    def _mark_of(self, state: AccountState, symbol: str) -> Decimal:
+        reported = state.positions.get(symbol)
+        return self.mark(state.venue, symbol) or (reported.mark_price if reported else None) or ZERO

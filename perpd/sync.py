@@ -25,6 +25,7 @@ from perpd.errors import OutcomeUnknown, PerpdError
 from perpd.model import (
     BalanceUpdate,
     BookUpdate,
+    Fill,
     FillUpdate,
     FundingUpdate,
     Order,
@@ -41,6 +42,7 @@ from venues.base import AccountSession, Channel, Venue
 
 if TYPE_CHECKING:
     from perpd.engine import Engine
+    from perpd.state import AccountState
     from policies.risk import Trip
 
 log = logging.getLogger("perpd.sync")
@@ -146,13 +148,11 @@ async def apply_account_event(engine: Engine, account: str, event: object) -> No
     if isinstance(event, OrderUpdate):
         await on_order(engine, event.order)
     elif isinstance(event, FillUpdate):
-        if await engine.journal.insert_fill(event.fill):
-            if engine.pnl is not None:
-                engine.pnl.on_fill(event.fill)
+        if await record_fill(engine, state, event.fill):
             engine.bus.publish("fills", event.fill)
             engine.wake()
     elif isinstance(event, PositionUpdate):
-        state.set_position(event.position)
+        state.set_position(event.position, engine.clock.now_ms())
         engine.bus.publish("positions", event.position, key=f"{account}:{event.position.symbol}")
         engine.wake()
     elif isinstance(event, BalanceUpdate):
@@ -161,6 +161,18 @@ async def apply_account_event(engine: Engine, account: str, event: object) -> No
     elif isinstance(event, StreamGap):
         state.synced = False
         await resync(engine, account)
+
+
+async def record_fill(engine: Engine, state: AccountState, fill: Fill) -> bool:
+    """Journal a fill once (by venue trade id); count it in the ledger and the loss
+    tracker only if it is new. True if it was."""
+    row = await engine.journal.insert_fill(fill)
+    if row is None:
+        return False
+    state.add_fill(fill, engine.clock.now_ms(), row)
+    if engine.pnl is not None:
+        engine.pnl.on_fill(fill)
+    return True
 
 
 async def on_order(engine: Engine, order: Order) -> None:
@@ -196,14 +208,13 @@ async def resync(engine: Engine, account: str) -> None:
     for order in [o for o in engine.orders.values() if o.account == account and o.status.is_live]:
         if order.client_id not in seen:
             await _settle(engine, session, order, listed_open=False)
-    state.positions.clear()
-    for position in await session.fetch_positions():
-        state.set_position(position)
-    state.balance = await session.fetch_balance()
+    # Fills before positions: a trade the snapshot already shows is then matched by it
+    # (perpd/ledger.py); the other way round it would be counted on top of it.
     since = engine.journal.last_fill_ms(account) or 0
     for fill in await session.fetch_fills(since):
-        if await engine.journal.insert_fill(fill) and engine.pnl is not None:
-            engine.pnl.on_fill(fill)
+        await record_fill(engine, state, fill)
+    state.replace_positions(await session.fetch_positions(), engine.clock.now_ms())
+    state.balance = await session.fetch_balance()
     for symbol in engine.config.accounts[account].leverage:
         if engine.portfolio.market_data.market(state.venue, symbol) is not None:
             try:

@@ -149,9 +149,10 @@ def _asset_exposure(policy: PolicyConfig, order: OrderCheck, portfolio: Portfoli
     for state in portfolio.accounts.values():
         if not policy.scope.covers(state.account, state.venue, None):
             continue
-        position = state.positions.get(symbol)
-        if position is not None:
-            net += position.size * _mark_for(portfolio, order, state.venue, symbol, position.mark_price)
+        size = state.position_size(symbol)
+        if size:
+            reported = state.positions.get(symbol)
+            net += size * _mark_for(portfolio, order, state.venue, symbol, reported.mark_price if reported else None)
         for live in state.live_orders(symbol):
             if live.side is not order.spec.side:
                 continue
@@ -166,10 +167,11 @@ def _gross(policy: PolicyConfig, order: OrderCheck, portfolio: Portfolio) -> tup
     state = _state(order, portfolio)
     every_symbol = "*" in policy.scope.symbols
     others = ZERO
-    for position in state.positions.values():
-        if position.symbol != order.symbol and (every_symbol or position.symbol in policy.scope.symbols):
-            price = portfolio.mark(state.venue, position.symbol) or position.mark_price or position.entry_price
-            others += abs(position.size) * (price or ZERO)
+    for symbol, size in state.position_sizes().items():
+        if symbol != order.symbol and (every_symbol or symbol in policy.scope.symbols):
+            reported = state.positions.get(symbol)
+            price = portfolio.mark(state.venue, symbol) or (reported and (reported.mark_price or reported.entry_price))
+            others += abs(size) * (price or ZERO)
     before, after = _symbol_sizes(order, portfolio)
     if abs(after) <= abs(before):
         return ZERO, ZERO  # only reduces: passes whatever the mark

@@ -308,15 +308,26 @@ class Journal:
 
     # ------------------------------------------------------------------ fills
 
-    async def insert_fill(self, fill: Fill) -> bool:
-        """Record a fill; False if (account, venue, trade_id) is already journaled."""
+    async def insert_fill(self, fill: Fill) -> int | None:
+        """Record a fill; its row id, or None if (account, venue, trade_id) is already
+        journaled (so `if await insert_fill(f)` reads "if it is new")."""
         row = codec.row_of(fill)
         sql = (
             f"INSERT INTO fills ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
             " ON CONFLICT (account, venue, trade_id) DO NOTHING"
         )
         values = tuple(row.values())
-        return await self.write(lambda conn: conn.execute(sql, values).rowcount == 1)
+
+        def insert(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(sql, values)
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+
+        return await self.write(insert)
+
+    def fills_after_row(self, account: str, row: int) -> list[tuple[int, Fill]]:
+        """(row id, fill) of an account's fills journaled after row `row`, in row order."""
+        rows = self._rows("SELECT * FROM fills WHERE account = ? AND id > ? ORDER BY id", (account, row))
+        return [(r["id"], codec.from_row(Fill, r)) for r in rows]
 
     def fills(
         self,
@@ -333,6 +344,10 @@ class Journal:
             where.add("ts_ms >= ?", since_ms)
         rows = self._rows(f"SELECT * FROM fills {where} ORDER BY ts_ms, id LIMIT ?", [*where.params, clamp_limit(limit)])
         return [codec.from_row(Fill, r) for r in rows]
+
+    def last_fill_row(self, account: str) -> int:
+        row = self._row("SELECT MAX(id) FROM fills WHERE account = ?", (account,))
+        return row[0] or 0 if row is not None else 0
 
     def last_fill_ms(self, account: str) -> int | None:
         row = self._row("SELECT MAX(ts_ms) FROM fills WHERE account = ?", (account,))
@@ -465,11 +480,12 @@ class Journal:
     async def set_cursor(self, name: str, value: str) -> None:
         """Remember a resume point (a stream sequence, a fill time) under `name`."""
         values = (name, value, self._now())
-        sql = (
-            "INSERT INTO cursors (name, value, updated_ms) VALUES (?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
-        )
-        await self.write(lambda conn: conn.execute(sql, values))
+        await self.write(lambda conn: conn.execute(_SET_CURSOR, values))
+
+    def set_cursor_soon(self, name: str, value: str) -> None:
+        """`set_cursor` without waiting for the commit (see `write_soon`)."""
+        values = (name, value, self._now())
+        self.write_soon(lambda conn: conn.execute(_SET_CURSOR, values), f"cursor {name}")
 
     def cursor(self, name: str) -> str | None:
         row = self._row("SELECT value FROM cursors WHERE name = ?", (name,))
@@ -477,6 +493,11 @@ class Journal:
 
 
 # --------------------------------------------------------------------------- helpers
+
+_SET_CURSOR = (
+    "INSERT INTO cursors (name, value, updated_ms) VALUES (?, ?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
+)
 
 
 class _Opening:

@@ -3,6 +3,12 @@
 The engine sees a venue that times out after accepting, answers 429/503, drops its
 account stream, or "dies" (the daemon process is killed) at a chosen point of a send.
 Everything behind the wrapper is the real sim exchange.
+
+Stream faults model what venues allow between their private channels: each channel
+(`orders`, `fills`, `positions`, `balance`) may be delayed on its own (order within a
+channel kept), so position reports can trail fills as Hyperliquid's do, or arrive first;
+`duplicate` re-delivers events of the named channels. With positions delayed, REST
+`fetch_positions` answers what the stream has shown so far: a report that lags.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from perpd.errors import OutcomeUnknown, RateLimited, Unavailable
-from perpd.model import Order, OrderRequest
+from perpd.model import Order, OrderRequest, PositionUpdate
 from venues.base import AccountSession
 
 
@@ -39,6 +45,10 @@ class FaultySession(AccountSession):
         self.journal_at_send: list[object] = []  # what the journal held when each send began
         self.journal = None
         self._drop = asyncio.Event()
+        self.delays: dict[str, float] = {}  # channel -> seconds each of its events is held
+        self.duplicate: set[str] = set()  # channels whose events arrive twice
+        self._lagging = False
+        self._shown: dict[str, object] | None = None  # positions as the lagging stream showed them
 
     async def connect(self) -> None:
         await self.inner.connect()
@@ -73,33 +83,74 @@ class FaultySession(AccountSession):
 
     async def _relay(self, stream: AsyncIterator) -> AsyncIterator:
         self._drop.clear()
+        loop = asyncio.get_running_loop()
+        out: asyncio.Queue = asyncio.Queue()
+        last_due: dict[str, float] = {}
+
+        async def pump() -> None:
+            try:
+                async for event in stream:
+                    channel = getattr(event, "channel", "")
+                    for _ in range(2 if channel in self.duplicate else 1):
+                        delay = self.delays.get(channel, 0.0)
+                        if not delay:
+                            out.put_nowait(event)
+                            continue
+                        # Held, but never overtaking an earlier event of its own channel.
+                        due = max(loop.time() + delay, last_due.get(channel, 0.0))
+                        last_due[channel] = due
+                        loop.call_at(due, out.put_nowait, event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer
+                out.put_nowait(exc)
+            else:
+                out.put_nowait(StopAsyncIteration())
+
+        pumping = asyncio.ensure_future(pump())
         dropped = asyncio.ensure_future(self._drop.wait())
         nxt: asyncio.Future | None = None
         try:
             while True:
-                nxt = asyncio.ensure_future(stream.__anext__())
+                nxt = asyncio.ensure_future(out.get())
                 done, _ = await asyncio.wait({nxt, dropped}, return_when=asyncio.FIRST_COMPLETED)
                 if dropped in done:
                     raise Unavailable("account stream dropped", venue=self.venue.name)
-                try:
-                    yield nxt.result()
-                except StopAsyncIteration:
+                item = nxt.result()
+                if isinstance(item, StopAsyncIteration):
                     return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, PositionUpdate) and self._lagging:
+                    await self._seed_shown()
+                    self._shown[item.position.symbol] = item.position
+                yield item
         finally:
             dropped.cancel()
+            pumping.cancel()
             if nxt is not None and not nxt.done():
                 nxt.cancel()
-            if nxt is not None:
-                nxt.add_done_callback(_consume)
             close = getattr(stream, "aclose", None)
             if close is not None:
                 await close()
+
+    def lag_positions(self, secs: float) -> None:
+        """Position reports trail fills by `secs`, on the stream and over REST alike."""
+        self.delays["positions"] = secs
+        self._lagging = True
+
+    async def _seed_shown(self) -> dict:
+        if self._shown is None:
+            self._shown = {p.symbol: p for p in await self.inner.fetch_positions()}
+        return self._shown
 
     # plain delegation
     async def fetch_balance(self):
         return await self.inner.fetch_balance()
 
     async def fetch_positions(self):
+        if self._lagging:  # what the lagging stream has shown so far
+            return [p for p in (await self._seed_shown()).values() if p.size != 0]
         return await self.inner.fetch_positions()
 
     async def fetch_open_orders(self, symbol=None):
@@ -129,7 +180,3 @@ class FaultySession(AccountSession):
     async def cancel_all_after(self, seconds):
         return await self.inner.cancel_all_after(seconds)
 
-
-def _consume(future: asyncio.Future) -> None:
-    if not future.cancelled():
-        future.exception()  # retrieved: an abandoned read's end is not an error

@@ -1,0 +1,111 @@
+"""Targets reach their position exactly and then stay still, whatever order the venue's
+channels report in: a slice counts from the moment it is sent until a position report
+shows its fills (perpd/ledger.py). Judged by the sim exchange's own books."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal as D
+
+import pytest
+
+from perpd.model import ZERO
+from tests.engine.conftest import Harness
+
+pytestmark = pytest.mark.anyio
+
+TARGET = """
+[[targets]]
+account = "paper"
+symbol = "ETH"
+position = {position}
+max_slice = 0.1
+limit_bps = 30
+"""
+
+# What venues allow between their private channels (tests/engine/faults.py).
+ORDERINGS = {
+    "in order": {},
+    "positions 1 s behind fills (Hyperliquid)": {"lag": 1.0},
+    "positions first, orders and fills after": {"delays": {"orders": 0.3, "fills": 0.3}},
+    "order updates first, fills late": {"delays": {"fills": 0.4}},
+    "fills first, order updates late": {"delays": {"orders": 0.4}},
+    "everything twice": {"duplicate": {"orders", "fills", "positions"}},
+}
+
+
+def apply(h: Harness, ordering: dict) -> None:
+    session = h.sessions["paper"]
+    if "lag" in ordering:
+        session.lag_positions(ordering["lag"])
+    session.delays.update(ordering.get("delays", {}))
+    session.duplicate |= ordering.get("duplicate", set())
+
+
+class Watch:
+    """Samples the venue's position of paper ETH after every pass: the worst it ever was."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+        self.peak = ZERO
+
+    def venue_position(self) -> D:
+        size = self.h.exchange.position("paper", "ETH-PERP").size
+        self.peak = max(self.peak, abs(size))
+        return size
+
+    def traded(self) -> D:
+        return sum((f.size for f in self.h.engine.journal.fills(account="paper", limit=10_000)), ZERO)
+
+
+async def hold(h: Harness, watch: Watch, secs: float) -> None:
+    """Let the daemon run for `secs` of real time, sampling the venue after each pass."""
+    deadline = asyncio.get_running_loop().time() + secs
+    while asyncio.get_running_loop().time() < deadline:
+        await h.engine.reconcile_once()
+        watch.venue_position()
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("ordering", list(ORDERINGS), ids=list(ORDERINGS))
+async def test_a_target_trades_exactly_its_size_and_then_nothing(rig, ordering):
+    h = rig(TARGET.format(position="0.5"))
+    await h.start()
+    apply(h, ORDERINGS[ordering])
+    watch = Watch(h)
+    await h.until(lambda: watch.venue_position() == D("0.5"), timeout=20, what="the target on the venue")
+    await hold(h, watch, 2.5)  # longer than any delay: every report has landed
+    await h.quiesce()
+    assert watch.peak == D("0.5"), f"the venue position reached {watch.peak} for a 0.5 target"
+    assert watch.venue_position() == D("0.5")
+    assert watch.traded() == D("0.5"), "more was traded than the target asks"
+
+
+async def test_a_target_under_report_lag_stays_exact_across_a_restart(rig):
+    h = rig(TARGET.format(position="0.5"))
+    await h.start()
+    h.sessions["paper"].lag_positions(1.0)
+    watch = Watch(h)
+    await h.until(lambda: watch.venue_position() >= D("0.2"), timeout=20, what="the target underway")
+    await h.restart()  # the lagging report has not caught up with the last slices
+    h.sessions["paper"].lag_positions(1.0)
+    await h.until(lambda: watch.venue_position() == D("0.5"), timeout=20, what="the target on the venue")
+    await hold(h, watch, 2.5)
+    await h.quiesce()
+    assert watch.peak == D("0.5")
+    assert watch.traded() == D("0.5")
+
+
+async def test_a_target_that_flips_side_trades_exactly_the_difference(rig):
+    h = rig(TARGET.format(position="0.3"))
+    await h.start()
+    h.sessions["paper"].lag_positions(0.7)
+    watch = Watch(h)
+    await h.until(lambda: watch.venue_position() == D("0.3"), timeout=20, what="long 0.3")
+    h.write(TARGET.format(position="-0.2"))
+    await h.daemon.reload(actor="test")
+    await h.until(lambda: watch.venue_position() == D("-0.2"), timeout=20, what="short 0.2")
+    await hold(h, watch, 2.0)
+    await h.quiesce()
+    assert watch.venue_position() == D("-0.2")
+    assert watch.traded() == D("0.8")  # 0.3 up, 0.5 down: not a lot more

@@ -1,0 +1,105 @@
+"""The position ledger: a report plus the trades no report has shown yet, whatever order
+the venue's channels deliver them in."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from perpd.ledger import PositionLedger
+from perpd.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+
+LAG = 10_000
+T0 = 1_700_000_000_000
+
+
+def order(cid: str, filled: str, side: Side = Side.BUY, status: OrderStatus = OrderStatus.FILLED) -> Order:
+    return Order(
+        client_id=cid, account="a", venue="v", symbol="ETH-PERP", side=side, type=OrderType.LIMIT,
+        size=D("0.25"), price=D(3000), tif=TimeInForce.GTC, status=status, filled_size=D(filled),
+        venue_order_id=f"v{cid}",
+    )
+
+
+def fill(cid: str | None, size: str, trade: str, side: Side = Side.BUY, voi: str | None = None) -> Fill:
+    return Fill("a", "v", trade, cid, voi, "ETH-PERP", side, D(3000), D(size), D(0), Liquidity.TAKER, T0)
+
+
+def test_a_fill_counts_until_a_report_shows_it():
+    ledger = PositionLedger(LAG)
+    ledger.on_report("ETH-PERP", D(0), T0, snapshot=True)
+    ledger.on_fill(fill("c1", "0.25", "t1"), T0)
+    assert ledger.size("ETH-PERP") == D("0.25")
+    ledger.on_report("ETH-PERP", D(0), T0 + 500)  # a stale report: still counted
+    assert ledger.size("ETH-PERP") == D("0.25")
+    ledger.on_report("ETH-PERP", D("0.25"), T0 + 1000)  # now the report has it: once
+    assert ledger.size("ETH-PERP") == D("0.25")
+    assert ledger.in_flight("ETH-PERP") == 0
+
+
+def test_an_order_report_and_its_fill_are_one_trade():
+    ledger = PositionLedger(LAG)
+    ledger.on_order(order("c1", "0.25"), T0)
+    ledger.on_fill(fill("c1", "0.1", "t1"), T0)
+    ledger.on_fill(fill("c1", "0.15", "t2"), T0)
+    assert ledger.size("ETH-PERP") == D("0.25")
+
+
+def test_a_fill_without_client_id_joins_its_order_by_venue_id():
+    ledger = PositionLedger(LAG)
+    ledger.on_order(order("c1", "0.25"), T0)
+    ledger.on_fill(fill(None, "0.25", "t1", voi="vc1"), T0)
+    assert ledger.size("ETH-PERP") == D("0.25")
+
+
+def test_a_report_before_its_trade_is_not_counted_twice():
+    ledger = PositionLedger(LAG)
+    ledger.on_report("ETH-PERP", D(0), T0, snapshot=True)
+    ledger.on_report("ETH-PERP", D("0.25"), T0 + 1)  # Lighter: the position channel first
+    ledger.on_order(order("c1", "0.25"), T0 + 2)
+    ledger.on_fill(fill("c1", "0.25", "t1"), T0 + 3)
+    assert ledger.size("ETH-PERP") == D("0.25")
+
+
+def test_unexplained_movement_absorbs_only_within_the_lag():
+    ledger = PositionLedger(LAG)
+    ledger.on_report("ETH-PERP", D(0), T0, snapshot=True)
+    ledger.on_report("ETH-PERP", D("0.25"), T0 + 1)  # moved with no trade we know of
+    ledger.on_fill(fill("c1", "0.25", "t1"), T0 + LAG + 5)  # long after: a new trade
+    assert ledger.size("ETH-PERP") == D("0.5")
+
+
+def test_a_snapshot_is_trusted_for_trades_older_than_the_lag():
+    ledger = PositionLedger(LAG)
+    ledger.on_report("ETH-PERP", D(0), T0, snapshot=True)
+    ledger.on_fill(fill("c1", "0.25", "t1"), T0)
+    ledger.on_report("ETH-PERP", D(0), T0 + LAG + 1, snapshot=True)  # the venue says flat
+    assert ledger.size("ETH-PERP") == 0
+
+
+def test_opposite_trades_in_flight_are_matched_by_sign():
+    ledger = PositionLedger(LAG)
+    ledger.on_report("ETH-PERP", D("0.5"), T0, snapshot=True)
+    ledger.on_fill(fill("c1", "0.25", "t1", Side.SELL), T0)
+    ledger.on_fill(fill("c2", "0.1", "t2", Side.BUY), T0)
+    assert ledger.size("ETH-PERP") == D("0.35")
+    ledger.on_report("ETH-PERP", D("0.25"), T0 + 1)  # shows the sell only
+    assert ledger.size("ETH-PERP") == D("0.35")
+    ledger.on_report("ETH-PERP", D("0.35"), T0 + 2)
+    assert ledger.size("ETH-PERP") == D("0.35") and ledger.in_flight("ETH-PERP") == 0
+
+
+def test_a_first_report_matches_what_was_traded_before_it():
+    ledger = PositionLedger(LAG)
+    ledger.on_order(order("c1", "0.25"), T0)  # a new symbol: traded before any report
+    ledger.on_report("ETH-PERP", D("0.25"), T0 + 1)
+    assert ledger.size("ETH-PERP") == D("0.25")
+
+
+def test_the_ledger_round_trips_through_its_saved_form():
+    ledger = PositionLedger(LAG)
+    ledger.on_report("ETH-PERP", D("0.1"), T0, snapshot=True)
+    ledger.on_fill(fill("c1", "0.25", "t1"), T0, row=7)
+    again = PositionLedger.from_dict(ledger.to_dict(), LAG)
+    assert again.size("ETH-PERP") == D("0.35") and again.fill_row == 7
+    again.on_report("ETH-PERP", D("0.35"), T0 + 1)
+    assert again.size("ETH-PERP") == D("0.35")
