@@ -148,6 +148,7 @@ class AccountConfig(Model):
     margin_mode: MarginMode = MarginMode.CROSS
     on_exit: Literal["leave", "cancel_all"] = "leave"
     dead_mans_switch_secs: Annotated[int, Field(ge=0)] = 0  # 0 = off
+    max_target_slices_per_minute: PositiveInt = 60  # every target on the account together
 
 
 class PolicyScope(Model):
@@ -238,6 +239,11 @@ class TargetConfig(_Placement):
     tolerance: NonNegativeDecimal = Decimal(0)  # |position - actual| within this is done
     max_slice: PositiveDecimal
     limit_bps: PositiveDecimal = Decimal(10)  # limit no worse than mark +/- this
+    # Circuit breaker (perpd/turnover.py): size placed per rolling hour (default four times
+    # the larger of |position| and max_slice) and slices per minute; past either the
+    # target stops until an operator resumes it.
+    max_turnover: PositiveDecimal | None = None
+    max_slices_per_minute: PositiveInt = 20
     enabled: bool = True
 
     @property

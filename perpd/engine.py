@@ -33,6 +33,7 @@ from perpd.model import ZERO, LeverageSetting, Order, OrderSpec, OrderStatus, Tr
 from perpd.orders import Intent, OrderDesk
 from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan
 from perpd.state import AccountState, Portfolio
+from perpd.turnover import HOUR_MS, TurnoverGuard
 from venues.base import AccountSession, SecretResolver, Venue
 from venues.registry import venue_class
 
@@ -103,6 +104,7 @@ class Engine(OrderDesk):
         self.stats = {"passes": 0, "orders_sent": 0, "denials": 0, "last_pass_ms": 0.0}
         # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
         self.venue_observers: list[Callable[[str, str, float], None]] = []
+        self.turnover = TurnoverGuard()
         self._bind_policies(config)
 
     # ------------------------------------------------------------------ lifecycle
@@ -112,6 +114,7 @@ class Engine(OrderDesk):
         await self._record_revision(self.config, diff=None)
         self.trading = {scope: (state, reason or "") for scope, (state, reason) in self.journal.trading_states().items()}
         self._restore_intents()
+        self.turnover.restore(self.journal.rule_orders_since("target:", self.clock.now_ms() - HOUR_MS))
         from perpd import sync
 
         for name, venue_cfg in self.config.venues.items():
@@ -365,6 +368,7 @@ class Engine(OrderDesk):
             enabled=self._ready,
             now_ms=self.clock.now_ms(),
             owned_live=self._owned_live,
+            stopped={s: r for s, (state, r) in self.trading.items() if s.startswith("target:") and state is TradingState.HALTED},
         )
 
     def _owned_live(self, account: str) -> tuple[Order, ...]:
@@ -440,6 +444,8 @@ class Engine(OrderDesk):
         if isinstance(action, Place):
             self.blocked.pop(action.rule, None)
             spec, request, market = self._prepare(action.spec)
+            if action.rule.startswith("target:") and not await self._turnover_allows(action, request.size):
+                return
             if action.intent_id is not None:
                 order = await self._send_new(self.intents[action.intent_id], spec, request, market, actor="reconciler")
             else:
@@ -451,6 +457,20 @@ class Engine(OrderDesk):
         elif isinstance(action, SetLeverage):
             s = action.setting
             await self.set_leverage(action.account, s.symbol, s.leverage, s.margin_mode, actor="reconciler")
+
+    async def _turnover_allows(self, action: Place, size: Decimal) -> bool:
+        """The circuit breaker under every target slice (perpd/turnover.py): a slice past
+        its bounds stops the target, journaled and audited, until an operator resumes it."""
+        target = next((t for t in self.config.targets if f"target:{t.key}" == action.rule), None)
+        if target is None:
+            return True
+        now = self.clock.now_ms()
+        reason = self.turnover.refuse(self.config, target, action.account, size, now)
+        if reason is None:
+            self.turnover.record(action.rule, action.account, size, now)
+            return True
+        await self.set_trading_state(action.rule, TradingState.HALTED, f"turnover: {reason}", actor="turnover")
+        return False
 
     # ------------------------------------------------------------------ reload
 
@@ -482,6 +502,8 @@ class Engine(OrderDesk):
         for name in list(self.sessions):
             if not new.accounts.get(name) or not new.accounts[name].enabled:
                 await self._stop_account(name)
+        for key in change.get("targets", {}).get("changed", ()):
+            self.turnover.forget(f"target:{key}")
         for key in [k for k in self.leverage if k[0] in stop_accounts]:
             self.leverage.pop(key, None)
         await self._record_revision(new, diff=change)

@@ -427,6 +427,8 @@ class OrderDesk:
             from perpd import sync
 
             await sync.acknowledge_losses(self, scope.removeprefix("policy:"))
+        if state is TradingState.ACTIVE and scope.startswith("target:"):
+            self.turnover.forget(scope)  # the operator looked: the count starts afresh
         self.trading[scope] = (state, reason)
         await self.journal.set_trading_state(scope, state.value, reason)
         self._event(state.value if state is not TradingState.ACTIVE else "resume", actor=actor, rule=scope, details={"reason": reason})
@@ -441,11 +443,16 @@ class OrderDesk:
 
     def _check_scope(self, scope: str) -> None:
         kind, _, name = scope.partition(":")
-        known = {"account": self.config.accounts, "venue": self.config.venues, "policy": {p.name: p for p in self.config.policies}}
+        known = {
+            "account": self.config.accounts,
+            "venue": self.config.venues,
+            "policy": {p.name: p for p in self.config.policies},
+            "target": {t.key: t for t in self.config.targets},
+        }
         if scope == "global":
             return
         if kind not in known or name not in known[kind]:
-            raise NotFound(f"no such scope {scope!r} (global, account:NAME, venue:NAME, policy:NAME)")
+            raise NotFound(f"no such scope {scope!r} (global, account:NAME, venue:NAME, policy:NAME, target:NAME)")
 
     # ------------------------------------------------------------------ stream inputs
 

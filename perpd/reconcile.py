@@ -140,6 +140,7 @@ class Observed:
     enabled: Callable[[str], bool]  # account is enabled and synced
     now_ms: int
     owned_live: Callable[[str], Sequence[Order]] = lambda account: ()  # account -> our live orders
+    stopped: Mapping[str, str] = field(default_factory=dict)  # target rule -> why it was stopped
 
 
 Router = Callable[[OrderSpec], str]
@@ -328,6 +329,9 @@ def _target(
     live = state.live()
     working = [o for o in live if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)]
 
+    if rule in observed.stopped:
+        cancels: list[Action] = [Cancel(o.account, o.client_id, rule, "target stopped") for o in working]
+        return [*cancels, Blocked(target.account, rule, f"stopped: {observed.stopped[rule]}")]
     if abs(gap) <= target.tolerance:
         return [Cancel(o.account, o.client_id, rule, "target reached") for o in working]
     if len(working) != len(live):

@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -296,6 +297,16 @@ class Journal:
             [*where.params, clamp_limit(limit), max(0, offset)],
         )
         return [codec.from_row(Order, r) for r in rows]
+
+    def rule_orders_since(self, source_prefix: str, since_ms: int) -> list[tuple[int, str, str, Decimal]]:
+        """(created_ms, source, account, size) of orders placed for rules whose source
+        starts with `source_prefix`, created at or after `since_ms`, oldest first."""
+        rows = self._rows(
+            "SELECT o.created_ms, i.source, o.account, o.size FROM orders o JOIN intents i ON o.intent_id = i.id"
+            " WHERE i.source LIKE ? AND o.created_ms >= ? ORDER BY o.created_ms",
+            (source_prefix.replace("%", "") + "%", since_ms),
+        )
+        return [(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
 
     def intent_id_of(self, client_id: str) -> int | None:
         row = self._row("SELECT intent_id FROM orders WHERE client_id = ?", (client_id,))

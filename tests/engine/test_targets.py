@@ -9,7 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from perpd.model import ZERO
+from perpd.model import ZERO, OrderType, Side, TimeInForce, TradingState
 from tests.engine.conftest import Harness
 
 pytestmark = pytest.mark.anyio
@@ -109,3 +109,51 @@ async def test_a_target_that_flips_side_trades_exactly_the_difference(rig):
     await h.quiesce()
     assert watch.venue_position() == D("-0.2")
     assert watch.traded() == D("0.8")  # 0.3 up, 0.5 down: not a lot more
+
+
+BREAKER = """
+[[targets]]
+name = "fight"
+account = "paper"
+symbol = "ETH"
+position = 0.1
+max_slice = 0.05
+limit_bps = 30
+max_turnover = 0.3
+"""
+
+
+async def test_the_turnover_breaker_stops_a_target_that_keeps_trading(rig):
+    """Someone keeps selling the target's position away (a stand-in for any planner bug
+    that trades without end): past max_turnover the target stops, says why, places
+    nothing more, and trades again only when an operator resumes it."""
+    h = rig(BREAKER)
+    engine = await h.start()
+    watch = Watch(h)
+    for _ in range(3):  # 0.1 bought, sold away, bought again: 0.3 placed
+        await h.until(lambda: watch.venue_position() == D("0.1"), timeout=20, what="the target")
+        h.exchange.place("paper", "ETH-PERP", Side.SELL, D("0.1"), type=OrderType.MARKET, tif=TimeInForce.IOC)
+    await h.until(lambda: engine.trading.get("target:fight", (TradingState.ACTIVE,))[0] is TradingState.HALTED,
+                  timeout=20, what="the breaker")
+    state, reason = engine.trading["target:fight"]
+    assert reason.startswith("turnover: max_turnover 0.3")
+    traded = watch.traded()
+    await hold(h, watch, 1.0)
+    assert watch.traded() == traded and watch.venue_position() == 0  # stopped: nothing placed
+    await h.quiesce()
+    assert [e.result for e in engine.journal.events(action="halted") if e.rule == "target:fight"]
+    assert engine.status()["blocked"]["target:fight"].startswith("stopped: turnover")
+
+    await engine.set_trading_state("target:fight", TradingState.ACTIVE, "checked", actor="test")
+    await h.until(lambda: watch.venue_position() == D("0.1"), timeout=20, what="the target after resume")
+
+
+async def test_a_stopped_target_stays_stopped_across_a_restart(rig):
+    h = rig(BREAKER)
+    engine = await h.start()
+    await engine.set_trading_state("target:fight", TradingState.HALTED, "turnover: test", actor="turnover")
+    engine = await h.restart()
+    watch = Watch(h)
+    await hold(h, watch, 1.0)
+    assert watch.traded() == 0
+    assert engine.trading["target:fight"][0] is TradingState.HALTED
