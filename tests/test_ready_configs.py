@@ -1,0 +1,221 @@
+"""Every ready config in configs/ runs as a user would run it, and its targets trade
+exactly their size and then nothing.
+
+Each config is started with `perpd run` in its own process (and its venues' emulators
+with `perpd emulate KIND --port 0`), changed only where a test must: the emulator's port,
+the state dir and no HTTP listener. Once a target is reached, the daemon is watched for
+HOLD_SECS more: not one more fill in the target's symbol. Judged from the journal file the
+daemon writes (fills are deduplicated by venue trade id and resynced from the venue).
+All configs run at once, so the suite pays the hold once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sqlite3
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+READY = sorted(p for p in (ROOT / "configs").glob("*.toml") if "testnet" not in p.name and "mainnet" not in p.name)
+HOLD_SECS = 30.0
+REACH_SECS = 90.0
+PERPD = [sys.executable, "-m", "perpd.cli"]
+
+
+def _lighter_key() -> str:
+    from venues.lighter.signing import create_api_key
+
+    return create_api_key()[0]
+
+
+# Values for the secret references the ready configs' headers tell a user to export.
+SECRETS: dict[str, Callable[[], str]] = {
+    "HL_EMULATOR_KEY": lambda: "0x" + "e1" * 32,  # the documented throwaway key
+    "LIGHTER_EMULATOR_KEY": _lighter_key,
+}
+
+
+@dataclass
+class Target:
+    accounts: tuple[str, ...]
+    symbol: str
+    position: D
+    tolerance: D
+
+
+@dataclass
+class Run:
+    """One ready config running: its processes, journal and targets."""
+
+    config: Path
+    workdir: Path
+    targets: list[Target] = field(default_factory=list)
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+    reached: dict[str, D] = field(default_factory=dict)
+    held: dict[str, D] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def journal(self) -> Path:
+        return self.workdir / "state" / "journal.sqlite"
+
+    def traded(self) -> dict[str, tuple[D, D]]:
+        """Per target symbol: (net position from fills, gross size traded)."""
+        out = {}
+        if not self.journal.exists():
+            return {t.symbol: (D(0), D(0)) for t in self.targets}
+        with sqlite3.connect(f"file:{self.journal}?mode=ro", uri=True) as db:
+            for target in self.targets:
+                marks = ",".join("?" * len(target.accounts))
+                rows = db.execute(
+                    f"SELECT side, size FROM fills WHERE symbol = ? AND account IN ({marks})", (target.symbol, *target.accounts)
+                ).fetchall()
+                net = sum((D(size) * (1 if side == "buy" else -1) for side, size in rows), D(0))
+                out[target.symbol] = (net, sum((D(size) for _, size in rows), D(0)))
+        return out
+
+    def log_tail(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.logs if p.exists())
+
+
+def _targets(raw: dict) -> list[Target]:
+    routes = {r["name"]: tuple(r["accounts"]) for r in raw.get("routes", [])}
+    out = []
+    for t in raw.get("targets", []):
+        if t.get("enabled", True) is False:
+            continue
+        accounts = (t["account"],) if "account" in t else routes[t["route"]]
+        symbol = t["symbol"] if t["symbol"].endswith("-PERP") else f"{t['symbol']}-PERP"
+        out.append(Target(accounts, symbol, D(str(t["position"])), D(str(t.get("tolerance", 0)))))
+    return out
+
+
+async def _emulator(kind: str, workdir: Path, run: Run) -> int:
+    log = workdir / f"emulate-{kind}.log"
+    run.logs.append(log)
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        process = await asyncio.create_subprocess_exec(
+            *PERPD, "emulate", kind, "--port", "0", stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=workdir
+        )
+    run.processes.append(process)
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
+        if found:
+            return int(found.group(1))
+        if process.returncode is not None:
+            break
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"perpd emulate {kind} did not start:\n{log.read_text(errors='replace')}")
+
+
+async def _start(config: Path, workdir: Path) -> Run:
+    run = Run(config, workdir)
+    text = config.read_text()
+    raw = tomllib.loads(text)
+    run.targets = _targets(raw)
+    for venue in raw.get("venues", {}).values():
+        url = venue.get("rest_url", "")
+        if "127.0.0.1" in url:
+            port = await _emulator(venue["kind"], workdir, run)
+            old = url.rsplit(":", 1)[1].split("/")[0]
+            text = text.replace(f"127.0.0.1:{old}", f"127.0.0.1:{port}")
+    env = dict(os.environ)
+    for name in sorted(set(re.findall(r'"env:([A-Z0-9_]+)"', text))):
+        if name not in SECRETS:
+            raise AssertionError(f"{config.name} references env:{name}: add how to make one to SECRETS")
+        env[name] = SECRETS[name]()
+    copy = workdir / config.name
+    copy.write_text(text)
+    log = workdir / "perpd.log"
+    run.logs.append(log)
+    with log.open("wb") as out:
+        run.processes.append(
+            await asyncio.create_subprocess_exec(
+                *PERPD, "run", "-c", str(copy), "--state-dir", str(workdir / "state"), "--http", "false",
+                stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=env,
+            )
+        )
+    return run
+
+
+async def _watch(run: Run) -> None:
+    """Wait for every target, then hold: record what was traded at each point."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REACH_SECS
+    while True:
+        traded = run.traded()
+        if all(abs(traded[t.symbol][0] - t.position) <= t.tolerance for t in run.targets):
+            break
+        if any(p.returncode is not None for p in run.processes):
+            run.error = "a process exited"
+            return
+        if loop.time() > deadline:
+            run.error = f"targets not reached in {REACH_SECS:.0f} s: {traded}"
+            return
+        await asyncio.sleep(0.2)
+    run.reached = {s: gross for s, (_, gross) in traded.items()}
+    await asyncio.sleep(HOLD_SECS)  # an observation window, not a synchronisation
+    run.held = {s: gross for s, (_, gross) in run.traded().items()}
+    if any(p.returncode is not None for p in run.processes):
+        run.error = "a process exited while holding"
+
+
+async def _stop(run: Run) -> None:
+    for process in reversed(run.processes):
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    for process in run.processes:
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+@pytest.fixture(scope="module")
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def fleet(tmp_path_factory) -> dict[str, Run]:
+    runs: dict[str, Run] = {}
+    try:
+        for config in READY:
+            runs[config.name] = await _start(config, tmp_path_factory.mktemp(config.stem))
+        await asyncio.gather(*(_watch(r) for r in runs.values()))
+        yield runs
+    finally:
+        await asyncio.gather(*(_stop(r) for r in runs.values()))
+
+
+def test_every_ready_config_is_in_this_test():
+    assert {p.name for p in READY} >= {"sim.toml", "multi-sim.toml", "hyperliquid-emulator.toml", "lighter-emulator.toml"}
+
+
+@pytest.mark.parametrize("name", [p.name for p in READY])
+async def test_a_ready_config_reaches_its_targets_exactly_and_then_trades_nothing(fleet, name):
+    run = fleet[name]
+    assert run.targets, f"{name} has no target to hold"
+    assert run.error is None, f"{name}: {run.error}\n{run.log_tail()}"
+    for target in run.targets:
+        # From flat, exactly the target's size (within its tolerance): no slice traded back.
+        assert abs(run.reached[target.symbol] - abs(target.position)) <= target.tolerance, (name, run.reached)
+        assert run.held[target.symbol] == run.reached[target.symbol], (
+            f"{name}: {target.symbol} traded {run.held[target.symbol] - run.reached[target.symbol]} more "
+            f"in the {HOLD_SECS:.0f} s after reaching its target"
+        )
