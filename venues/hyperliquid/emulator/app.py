@@ -43,6 +43,7 @@ class Faults:
 
     http_statuses: list[tuple[str, int]] = field(default_factory=list)  # (path, status) answered next
     accept_then_delay_secs: list[float] = field(default_factory=list)  # /exchange: apply, then stall
+    position_lag_secs: float = 0.0  # clearinghouseState shows the account as it was this long ago
 
     def fail_next(self, status: int, *, path: str = "/exchange", count: int = 1) -> None:
         """Answer the next `count` requests on `path` with `status`, doing nothing."""
@@ -99,6 +100,7 @@ class HyperliquidEmulator:
         self._children: dict[tuple[str, int], list[dict[str, Any]]] = {}  # parent -> TP/SL wires
         self._deferred: list[tuple[str, int]] = []
         self.hub = WsHub(self)
+        self._states: dict[str, deque[tuple[int, Any]]] = {}  # user -> clearinghouseState answers
         for agent, user in (agents or {}).items():
             self.ensure_user(user.lower())
             self.approve_agent(agent.lower(), user.lower())
@@ -108,6 +110,19 @@ class HyperliquidEmulator:
 
     def now_ms(self) -> int:
         return max(self.clock.now_ms(), self.engine.now_ms)
+
+    def lagged_state(self, user: str, state: Any) -> Any:
+        """`state` as `faults.position_lag_secs` ago: the newest answer at least that old
+        (or the oldest kept), as a venue whose account view trails its fills."""
+        lag_ms = int(self.faults.position_lag_secs * 1000)
+        if not lag_ms:
+            return state
+        now = self.now_ms()
+        kept = self._states.setdefault(user, deque())
+        kept.append((now, state))
+        while len(kept) > 1 and kept[1][0] <= now - lag_ms:
+            kept.popleft()
+        return kept[0][1]
 
     def ensure_user(self, address: str) -> None:
         """Create the account on first use, funded with the starting balance."""

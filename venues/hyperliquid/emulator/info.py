@@ -141,7 +141,7 @@ def _clearinghouse(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
         raise Unknown("dex")
     user = _user(emu, body)
     positions = [(emu.symbol_coin[p.symbol], p, emu.max_leverage[p.symbol]) for p in emu.engine.positions(user)]
-    return shapes.clearinghouse_state(positions, emu.engine.balance(user), emu.now_ms())
+    return emu.lagged_state(user, shapes.clearinghouse_state(positions, emu.engine.balance(user), emu.now_ms()))
 
 
 def _coin(emu: HyperliquidEmulator, symbol: str) -> str:
