@@ -1,0 +1,119 @@
+"""Helpers of the Extended tests: recorded samples, a loopback server, fresh accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pydantic import SecretStr
+
+SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "venues" / "extended"
+# Throwaway Stark keys (the SDK tests' key, and two more): valid on the emulator only.
+SDK_TEST_KEY = "0x7a7ff6fd3cab02ccdcd4a572563f5976f8976899b03a39773795a3c486d4986"
+STARK_KEYS = itertools.cycle([
+    "0x3d1b6a1f0d2d3f1a3a91d38e9d0ad4a3c1f2b8e3a1c4d5e6f708192a3b4c5d6",
+    "0x2c0a59e0fc1c2e093980c27d8c9fc3929b0e1a7d290b3c4d5e6f708192a3b4c",
+    SDK_TEST_KEY,
+])
+_keys = itertools.count(1)
+
+
+def sample(name: str) -> Any:
+    """A recorded payload from shared/venues/extended/ (its README gives provenance)."""
+    return json.loads((SAMPLES / name).read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    task = asyncio.get_running_loop().create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def secrets_of(mapping: dict[str, str]) -> Any:
+    """A SecretResolver over a dict of reference -> value (test-only)."""
+
+    def resolve(reference: str) -> SecretStr:
+        return SecretStr(mapping[reference])
+
+    return resolve
+
+
+def fresh_account(emulator: Any, stark_key: str | None = None) -> tuple[str, str, Any]:
+    """(API key, Stark private key, ExtAccount): a new funded account on the emulator."""
+    from venues.extended.signing import public_key_of
+
+    key = stark_key or next(STARK_KEYS)
+    api_key = f"test-api-key-{next(_keys):06d}"
+    account = emulator.exchange.register(public_key_of(int(key, 16)), api_key)
+    return api_key, key, account
+
+
+def session_of(venue: Any, api_key: str, stark_key: str, name: str = "acct", **keys: Any) -> Any:
+    from venues.extended.config import ExtendedAccountConfig
+
+    config = ExtendedAccountConfig(venue=venue.name, api_key="env:EXT_API_KEY", stark_private_key="env:EXT_STARK_KEY",
+                                   **keys)
+    return venue.session(name, config, secrets_of({"env:EXT_API_KEY": api_key, "env:EXT_STARK_KEY": stark_key}))
+
+
+@asynccontextmanager
+async def extended_world(*, timeout_secs: float = 5.0, clock: Any = None, **app_options: Any) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """(emulator, venue, session): an Extended emulator on loopback and a connected perpd
+    venue and session on a fresh funded account."""
+    from venues.extended.config import ExtendedVenueConfig
+    from venues.extended.emulator import create_app
+    from venues.extended.venue import ExtendedVenue
+
+    app = create_app(clock=clock, **app_options)
+    emulator = app.state.emulator
+    async with serve(app) as url:
+        config = ExtendedVenueConfig(network="testnet", rest_url=url, ws_url=url.replace("http", "ws", 1),
+                                     timeout_secs=timeout_secs, requests_per_min=1_000_000)
+        venue = ExtendedVenue("extended", config, clock=clock)
+        api_key, stark_key, _ = fresh_account(emulator)
+        session = session_of(venue, api_key, stark_key)
+        try:
+            await venue.connect()
+            await session.connect()
+            yield emulator, venue, session
+        finally:
+            await session.close()
+            await venue.close()
+
+
+async def eventually(probe: Any, *, timeout_secs: float = 10.0, interval_secs: float = 0.02) -> Any:
+    """Await `probe()` until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout_secs
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_secs} s (last value {value!r})")
+        await asyncio.sleep(interval_secs)
