@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -105,6 +105,7 @@ class Engine(OrderDesk):
         # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
         self.venue_observers: list[Callable[[str, str, float], None]] = []
         self.turnover = TurnoverGuard()
+        self.account_errors: dict[str, tuple[int, str, int]] = {}  # account -> (count, last error, retry at)
         self._bind_policies(config)
 
     # ------------------------------------------------------------------ lifecycle
@@ -402,8 +403,10 @@ class Engine(OrderDesk):
         from perpd import sync
 
         started = asyncio.get_running_loop().time()
-        await sync.resolve_unknown(self)
-        await sync.check_loss_limits(self)
+        # Each step guarded on its own: loss limits first, and nothing a lookup does
+        # (a 401, a parse error) can keep a kill switch from tripping or a halt's cancels.
+        await self._guarded("loss limits", sync.check_loss_limits(self))
+        await self._guarded("resolving unknown outcomes", sync.resolve_unknown(self))
         actions = self.plan()
         by_account: dict[str, list[Action]] = {}
         for action in actions:
@@ -425,6 +428,25 @@ class Engine(OrderDesk):
         self.stats["passes"] += 1
         self.stats["last_pass_ms"] = (asyncio.get_running_loop().time() - started) * 1000
         return actions
+
+    async def _guarded(self, step: str, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except Exception:  # noqa: BLE001 - one step failing must not abort the pass
+            log.exception("reconcile step failed: %s", step)
+            self.stats["step_failures"] = self.stats.get("step_failures", 0) + 1
+
+    def note_account_error(self, account: str, message: str) -> None:
+        """A venue call for `account` failed outside the order path: shown in status,
+        logged, and the account's lookups back off (1 s doubling to 60 s)."""
+        count, _, _ = self.account_errors.get(account, (0, "", 0))
+        delay_ms = min(60_000, 1_000 * 2 ** min(count, 6))
+        self.account_errors[account] = (count + 1, message, self.clock.now_ms() + delay_ms)
+        log.warning("%s: %s (retrying in %.0f s)", account, message, delay_ms / 1000, extra={"account": account})
+
+    def backing_off(self, account: str, now_ms: int) -> bool:
+        entry = self.account_errors.get(account)
+        return entry is not None and now_ms < entry[2]
 
     async def _note_blocked(self, action: Blocked) -> None:
         if self.blocked.get(action.rule) != action.reason:
@@ -557,6 +579,8 @@ class Engine(OrderDesk):
                 "trading_state": trading.value,
                 "reason": reason,
                 "open_orders": sum(1 for _ in state.live_orders()) if state else 0,
+                "errors": self.account_errors.get(name, (0, "", 0))[0],
+                "last_error": self.account_errors.get(name, (0, "", 0))[1],
             }
         return {
             "config_revision": self.revision,

@@ -427,6 +427,10 @@ class Order:
     def signed_remaining(self) -> Decimal:
         return self.remaining * self.side.sign
 
+    def increases(self, held: Decimal) -> bool:
+        """Would this order grow the position `held` (rather than only shrink it)?"""
+        return not self.reduce_only and held * self.side.sign >= 0
+
     def evolve(self, **changes: object) -> Order:
         return replace(self, **changes)
 

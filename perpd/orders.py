@@ -200,7 +200,7 @@ class OrderDesk:
         else:
             probe = request
         check_against_market(probe, market)
-        self._gate(account, venue.name, spec, request, market)
+        request = self._gate(account, venue.name, spec, request, market)
         return spec, request, market
 
     def _worst_price(self, spec: OrderSpec, venue: str) -> Decimal | None:
@@ -213,17 +213,27 @@ class OrderDesk:
         slip = spec.slippage_bps if spec.slippage_bps is not None else DEFAULT_MARKET_SLIPPAGE_BPS
         return reference * (BPS + spec.side.sign * slip) / BPS
 
-    def _gate(self, account: str, venue: str, spec: OrderSpec, request: OrderRequest, market: Market) -> None:
-        """Trading state, then every risk policy in scope. Raises Denied."""
+    def _gate(
+        self, account: str, venue: str, spec: OrderSpec, request: OrderRequest, market: Market, *, replaces: str | None = None
+    ) -> OrderRequest:
+        """Trading state, then every risk policy in scope; the request as it may be sent
+        (reduce-only under a reduce-only or halted state). Raises Denied."""
         state, reason = self.trading_state_reason(account)
         if state is TradingState.HALTED and not spec.reduce_only:
             self.stats["denials"] += 1
             raise Denied(f"denied: trading is halted ({reason})", limit="halted")
         if state in (TradingState.HALTED, TradingState.REDUCE_ONLY):
-            held = self.portfolio.accounts[account].position_size(spec.symbol)
-            if not (held * spec.side.sign < 0 and request.size <= abs(held)):
+            holder = self.portfolio.accounts[account]
+            held = holder.position_size(spec.symbol)
+            # What already works to reduce counts: three 0.01 sells never close one 0.01 long.
+            working = sum(
+                (o.remaining for o in holder.live_orders(spec.symbol) if o.side is spec.side and o.client_id != replaces),
+                ZERO,
+            )
+            if not (held * spec.side.sign < 0 and request.size + working <= abs(held)):
                 self.stats["denials"] += 1
                 raise Denied(f"denied: trading is {state.value} ({reason}) and this order does not reduce", limit=state.value)
+            request = replace(request, reduce_only=True)  # the venue holds the line too
         if self.risk is not None:
             from policies.risk import OrderCheck
 
@@ -235,12 +245,14 @@ class OrderDesk:
                 price=price,
                 mark=self.portfolio.mark(venue, spec.symbol),
                 now_ms=self.clock.now_ms(),
+                replaces=replaces,
             )
             try:
                 self.risk.check(check, self.portfolio)
             except Denied:
                 self.stats["denials"] += 1
                 raise
+        return request
 
     def _track_intent(self, intent_id: int, source: str, spec: OrderSpec, state: str) -> Intent:
         intent = self.intents.get(intent_id)
@@ -297,16 +309,18 @@ class OrderDesk:
         )
         return result
 
-    async def cancel(self, client_id: str, *, actor: str = "api", rule: str | None = None) -> Order:
-        """Cancel one order by client id. An operator cancel retires its standing rule."""
+    async def cancel(self, client_id: str, *, actor: str = "api", rule: str | None = None, retire: bool = False) -> Order:
+        """Cancel one order by client id. Only an operator's explicit cancel (`retire`)
+        retires the standing order or target slice it belongs to; a system cancel (halt,
+        kill switch, watchdog, reduce-only, the reconciler) pauses it, and it comes back
+        once trading may resume."""
         order = self.order(client_id)
-        if order.account in self.foreign and client_id in self.foreign[order.account] and not self._adopts(order.account):
-            raise Denied(f"order {client_id} was not created by perpd (set adopt = true on {order.account} to manage it)")
+        self._check_adopted(order, "cancel")
         if order.status.is_terminal:
             return order
         session = self.session(order.account)
         intent = self._intent_of(client_id)
-        if intent is not None and rule is None and actor != "reconciler":
+        if intent is not None and retire:
             intent.state = "cancelled"
             self._touch(intent.source)
             await self.journal.set_intent_state(intent.id, "cancelled")
@@ -328,8 +342,11 @@ class OrderDesk:
         self._event("cancel", actor=actor, account=order.account, venue=order.venue, symbol=order.symbol, client_id=client_id, rule=rule, result=order.status.value)
         return order
 
-    async def cancel_all(self, *, account: str | None = None, symbol: str | None = None, actor: str = "api") -> int:
-        """Cancel every live order perpd manages, optionally one account / symbol."""
+    async def cancel_all(
+        self, *, account: str | None = None, symbol: str | None = None, actor: str = "api", retire: bool = False
+    ) -> int:
+        """Cancel every live order perpd manages, optionally one account / symbol; an
+        operator's cancel-all (`retire`) retires the standing orders it cancels."""
         unified = normalize_symbol(symbol) if symbol else None
         targets = [
             o for o in list(self.orders.values())
@@ -337,16 +354,27 @@ class OrderDesk:
         ]
         if account is not None and account not in self.config.accounts:
             raise NotFound(f"no account named {account!r}")
-        results = await asyncio.gather(*(self.cancel(o.client_id, actor=actor) for o in targets), return_exceptions=True)
-        for name in [account] if account else list(self.foreign):
-            if self._adopts(name):
-                for order in list(self.foreign.get(name, {}).values()):
-                    if unified is None or order.symbol == unified:
-                        results.append(await self.sessions[name].cancel_order(order.client_id))
+        results = await asyncio.gather(
+            *(self.cancel(o.client_id, actor=actor, retire=retire) for o in targets), return_exceptions=True
+        )
+        adopted = [
+            (name, order)
+            for name in ([account] if account else list(self.foreign))
+            if self._adopts(name) and name in self.sessions
+            for order in list(self.foreign.get(name, {}).values())
+            if unified is None or order.symbol == unified
+        ]
+        # One failing cancel must not stop the others (a halt cancels everything it can).
+        results += await asyncio.gather(
+            *(self.sessions[name].cancel_order(order.client_id) for name, order in adopted), return_exceptions=True
+        )
+        for failed in (r for r in results if isinstance(r, Exception)):
+            log.warning("cancel during cancel_all by %s failed: %r", actor, failed)
         return sum(1 for r in results if isinstance(r, Order) and r.status is OrderStatus.CANCELLED or r is True)
 
     async def modify(self, client_id: str, *, price: Decimal | None = None, size: Decimal | None = None, actor: str = "api") -> Order:
         order = self.order(client_id)
+        self._check_adopted(order, "modify")
         if order.status.is_terminal:
             raise InvalidRequest(f"order {client_id} is {order.status.value}; nothing to modify")
         if price is None and size is None:
@@ -364,7 +392,7 @@ class OrderDesk:
         )
         request = OrderRequest(order.client_id, spec.symbol, spec.side, spec.type, spec.size, spec.price, spec.trigger_price, spec.tif, spec.reduce_only)
         check_against_market(request, market)
-        self._gate(order.account, order.venue, spec, request, market)
+        self._gate(order.account, order.venue, spec, request, market, replaces=client_id)
 
         mode = session.capabilities.edit
         if mode is EditMode.NONE:
@@ -434,12 +462,22 @@ class OrderDesk:
         self._event(state.value if state is not TradingState.ACTIVE else "resume", actor=actor, rule=scope, details={"reason": reason})
         self.bus.publish("status", {"scope": scope, "state": state.value, "reason": reason})
         cancelled = 0
-        if state is TradingState.HALTED and cancel:
-            for name in self.portfolio.accounts:
-                if self.trading_state(name) is TradingState.HALTED:
+        if cancel:
+            for name in list(self.portfolio.accounts):
+                now = self.trading_state(name)
+                if now is TradingState.HALTED:
                     cancelled += await self.cancel_all(account=name, actor=actor)
+                elif now is TradingState.REDUCE_ONLY:
+                    cancelled += await self._cancel_increasing(name, actor=actor)
         self.wake()
         return cancelled
+
+    async def _cancel_increasing(self, account: str, *, actor: str) -> int:
+        """Entering reduce-only: cancel the account's orders that would grow a position."""
+        holder = self.portfolio.accounts[account]
+        growing = [o.client_id for o in holder.live_orders() if o.increases(holder.position_size(o.symbol))]
+        results = await asyncio.gather(*(self.cancel(cid, actor=actor, rule="reduce_only") for cid in growing), return_exceptions=True)
+        return sum(1 for r in results if isinstance(r, Order) and r.status is OrderStatus.CANCELLED)
 
     def _check_scope(self, scope: str) -> None:
         kind, _, name = scope.partition(":")
@@ -455,6 +493,11 @@ class OrderDesk:
             raise NotFound(f"no such scope {scope!r} (global, account:NAME, venue:NAME, policy:NAME, target:NAME)")
 
     # ------------------------------------------------------------------ stream inputs
+
+    def _check_adopted(self, order: Order, verb: str) -> None:
+        """Orders perpd did not create are left alone unless the account adopts them."""
+        if order.account in self.foreign and order.client_id in self.foreign[order.account] and not self._adopts(order.account):
+            raise Denied(f"order {order.client_id} was not created by perpd (set adopt = true on {order.account} to {verb} it)")
 
     def _adopts(self, account: str) -> bool:
         cfg = self.config.accounts.get(account)

@@ -159,6 +159,13 @@ def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
             if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
                 actions.append(Cancel(account, order.client_id, "halt", "trading is halted"))
 
+    reduce_only = {a for a in observed.portfolio.accounts if observed.trading_state(a) is TradingState.REDUCE_ONLY}
+    for account in sorted(reduce_only):
+        holder = observed.portfolio.accounts[account]
+        for order in observed.owned_live(account):
+            if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED) and order.increases(holder.position_size(order.symbol)):
+                actions.append(Cancel(account, order.client_id, "reduce_only", "trading is reduce-only"))
+
     actions.extend(_leverage(config, observed, halted))
     wanted_rules: set[str] = set()
     rules = observed.rules
@@ -247,6 +254,8 @@ def _standing(
         return [Blocked(account, rule, "trading is halted")]
     if not observed.enabled(account):
         return [Blocked(account, rule, "account is not ready")]
+    if observed.trading_state(account) is TradingState.REDUCE_ONLY and not _reduces(spec, observed.portfolio.accounts[account].position_size(spec.symbol)):
+        return [Blocked(account, rule, "trading is reduce-only")]
     reason = "not live yet" if not state.orders else f"last order {state.orders[-1].status.value}; re-placing"
     return [Place(account, spec.with_account(account), rule, reason, intent_id=state.intent_id)]
 
@@ -379,6 +388,8 @@ def _target(
     # Reduce-only when this slice only shrinks what this account holds: safer if the
     # position moves under us (a fill elsewhere, a liquidation) while the slice rests.
     reducing = held * side.sign < 0 and slice_size <= abs(held)
+    if not reducing and observed.trading_state(account) is TradingState.REDUCE_ONLY:
+        return [Blocked(account, rule, "trading is reduce-only")]
     size = round_size(slice_size, market.lot_size)
     price = round_price(spec.price or mark, market.tick_size, side)
     if size < market.min_size or size * price < market.min_notional:
@@ -391,6 +402,10 @@ def _target(
     )
     reason = f"position {actual} -> target {target.position}"
     return [Place(account, spec, rule, reason)]
+
+
+def _reduces(spec: OrderSpec, held: Decimal) -> bool:
+    return spec.reduce_only or (held * spec.side.sign < 0 and spec.size <= abs(held))
 
 
 def _route_target(spec: OrderSpec, router: Router, state: RuleState) -> str | Blocked:

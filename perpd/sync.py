@@ -227,11 +227,18 @@ async def resync(engine: Engine, account: str) -> None:
 
 
 async def _settle(engine: Engine, session: AccountSession, order: Order, *, listed_open: bool) -> None:
-    """Find out what became of one of our live/pending/unknown orders, by client id."""
+    """Find out what became of one of our live/pending/unknown orders, by client id.
+
+    A lookup that fails (still unknown, refused, unparseable) settles nothing: the
+    order keeps its state, the account's lookups back off, and the error shows in
+    status; it never stops another order's or another account's work."""
     try:
         fresh = await session.fetch_order(order.client_id)
     except OutcomeUnknown:
         return  # still unknown; try again on a later pass
+    except PerpdError as exc:
+        engine.note_account_error(session.account, f"lookup of {order.client_id}: {exc.type_name}: {exc.message}")
+        return
     if fresh is not None:
         await engine.record_order(fresh)
         return
@@ -264,8 +271,13 @@ async def resolve_unknown(engine: Engine) -> None:
             order.status is OrderStatus.PENDING and now - order.updated_ms >= _grace_ms(engine)
         ):
             session = engine.sessions.get(order.account)
-            if session is not None:
+            if session is None or engine.backing_off(order.account, now):
+                continue
+            try:
                 await _settle(engine, session, order, listed_open=False)
+            except Exception as exc:  # noqa: BLE001 - a bug on one order must not stop the rest
+                log.exception("resolving %s failed", client_id)
+                engine.note_account_error(order.account, f"resolving {client_id}: {exc!r}")
 
 
 async def check_loss_limits(engine: Engine) -> None:

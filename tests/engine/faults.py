@@ -47,6 +47,8 @@ class FaultySession(AccountSession):
         self._drop = asyncio.Event()
         self.delays: dict[str, float] = {}  # channel -> seconds each of its events is held
         self.duplicate: set[str] = set()  # channels whose events arrive twice
+        self.fail_cancel: set[str] = set()  # client ids whose cancel the venue answers 503
+        self.fail_lookups: Exception | None = None  # raised by every fetch_order
         self._lagging = False
         self._shown: dict[str, object] | None = None  # positions as the lagging stream showed them
 
@@ -157,12 +159,16 @@ class FaultySession(AccountSession):
         return await self.inner.fetch_open_orders(symbol)
 
     async def fetch_order(self, client_id):
+        if self.fail_lookups is not None:
+            raise self.fail_lookups
         return await self.inner.fetch_order(client_id)
 
     async def fetch_fills(self, since_ms=0):
         return await self.inner.fetch_fills(since_ms)
 
     async def cancel_order(self, client_id):
+        if client_id in self.fail_cancel:
+            raise Unavailable("503 Service Unavailable", venue=self.venue.name)
         return await self.inner.cancel_order(client_id)
 
     async def cancel_all_orders(self, symbol=None):

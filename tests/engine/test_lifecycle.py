@@ -78,6 +78,8 @@ async def test_a_marketable_order_fills_and_the_fill_is_journaled_once(harness):
     (order,) = await engine.submit(OrderSpec(symbol="BTC", side=Side.BUY, size=D("0.01"), type=OrderType.MARKET, account="paper"))
     await harness.until(lambda: engine.portfolio.accounts["paper"].position_size("BTC-PERP") == D("0.01"), what="position")
     assert engine.order(order.client_id).status is OrderStatus.FILLED
+    # The order's own report counts toward the position before its fill is journaled.
+    await harness.until(lambda: engine.journal.fills(account="paper") != [], what="the fill journaled")
     fills = engine.journal.fills(account="paper")
     assert sum(f.size for f in fills) == D("0.01")
     assert len({f.trade_id for f in fills}) == len(fills)
@@ -133,7 +135,7 @@ async def test_a_standing_order_the_venue_cancels_is_replaced_but_not_one_an_ope
     h.exchange.cancel("paper", client_id=first.client_id)  # the venue cancels it
     await h.until(lambda: len(live()) == 1 and live()[0].client_id != first.client_id, what="re-placed")
     (second,) = live()
-    await engine.cancel(second.client_id, actor="operator")  # an operator cancels it
+    await engine.cancel(second.client_id, actor="operator", retire=True)  # an operator cancels it
     for _ in range(10):
         await engine.reconcile_once()
     assert live() == []

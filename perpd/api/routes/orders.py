@@ -85,11 +85,11 @@ async def modify_order(call: Call) -> Order:
 
 
 async def cancel_order(call: Call) -> Order:
-    return await call.engine.cancel(call.params["client_id"], actor=call.actor)
+    return await call.engine.cancel(call.params["client_id"], actor=call.actor, retire=True)
 
 
 async def cancel_all(call: Call) -> Cancelled:
     q = call.query
     if q.account is not None and q.account not in call.engine.config.accounts:
         raise NotFound(f"no account named {q.account!r}", details={"field": "account"})
-    return Cancelled(cancelled=await call.engine.cancel_all(account=q.account, symbol=q.symbol, actor=call.actor))
+    return Cancelled(cancelled=await call.engine.cancel_all(account=q.account, symbol=q.symbol, actor=call.actor, retire=True))
