@@ -68,6 +68,12 @@ class HyperliquidSession(HyperliquidTrading):
             else None
         )
         self._known: dict[str, Order] = {}  # client id -> last Order we saw
+        # A modify replaces the order under the same cloid with a new oid whose size is
+        # what remained: cloid -> (the new oid, what the replaced oids had filled), so the
+        # order perpd tracks keeps its total size and filled size; replaced oids' own
+        # reports ("canceled") are not the order's.
+        self._carried: dict[str, tuple[str, Decimal]] = {}
+        self._replaced: set[str] = set()
         self._held: set[str] = set()  # symbols with a position at the last state read
 
     async def connect(self) -> None:
@@ -144,6 +150,11 @@ class HyperliquidSession(HyperliquidTrading):
     # ------------------------------------------------------------------ stream
 
     def _remember(self, order: Order) -> Order:
+        if order.venue_order_id in self._replaced:
+            return self._known.get(order.client_id, order)
+        carried = self._carried.get(order.client_id)
+        if carried is not None and carried[0] == order.venue_order_id:
+            order = order.evolve(size=order.size + carried[1], filled_size=order.filled_size + carried[1])
         merged = orders.merge(self._known.get(order.client_id), order)
         if not merged.client_id.startswith("oid:"):
             self._known[merged.client_id] = merged

@@ -37,6 +37,8 @@ class HyperliquidTrading(AccountSession):
     user: str
     _builder: dict[str, Any] | None
     _known: dict[str, Order]
+    _carried: dict[str, tuple[str, Decimal]]
+    _replaced: set[str]
     _remember: Callable[[Order], Order]
 
     # ------------------------------------------------------------------ sending
@@ -196,23 +198,41 @@ class HyperliquidTrading(AccountSession):
         return cancelled
 
     async def edit_order(self, client_id: str, *, new_client_id: str, price: Decimal | None = None, size: Decimal | None = None) -> Order:
-        """Modify in place (batchModify by cloid): the cloid stays, `new_client_id` is
-        not used (EditMode.NATIVE); the venue gives the order a new oid."""
+        """Modify (batchModify by cloid). Hyperliquid replaces the order: the new one keeps
+        the cloid, gets a new oid, and its `s` is what it has left to trade. perpd's sizes
+        are totals, so `s` is always the new total (or the old one) less what has filled;
+        the order perpd tracks keeps its total and filled size across the replacement."""
         current = self._known.get(client_id) or await self.fetch_order(client_id)
         if current is None or not current.status.is_live:
             raise NotFound(f"{self.venue.name}: no live order {client_id}")
+        total = size if size is not None else current.size
+        remaining = total - current.filled_size
+        if remaining <= 0:
+            raise InvalidRequest(f"{self.venue.name}: new size {total} is not above the filled size {current.filled_size}")
         request = OrderRequest(
-            client_id=client_id, symbol=current.symbol, side=current.side, type=current.type,
-            size=size if size is not None else current.remaining,
+            client_id=client_id, symbol=current.symbol, side=current.side, type=current.type, size=remaining,
             price=price if price is not None else current.price,
             trigger_price=current.trigger_price, tif=current.tif, reduce_only=current.reduce_only,
         )
         if request.price is None:
             raise InvalidRequest(f"{self.venue.name}: order {client_id} has no price to keep")
         wire_order = await self._wire(request)
-        answer = await self._send(wire.batch_modify_action([(client_id, wire_order)]))
-        result = parse.parse_place_result(parse.parse_statuses(answer)[0])
-        return self._remember(orders.order_after(request, result, wire_order, account=self.account, venue=self.venue.name, now_ms=self.venue.clock.now_ms()))
+        # The old oid's "canceled" report can arrive before the answer: it is not the order's.
+        old = current.venue_order_id
+        if old:
+            self._replaced.add(old)
+        try:
+            answer = await self._send(wire.batch_modify_action([(client_id, wire_order)]))
+            result = parse.parse_place_result(parse.parse_statuses(answer)[0])
+        except Exception:
+            self._replaced.discard(old or "")
+            raise
+        replacement = orders.order_after(request, result, wire_order, account=self.account, venue=self.venue.name, now_ms=self.venue.clock.now_ms())
+        if replacement.venue_order_id and replacement.venue_order_id != old:
+            self._carried[client_id] = (replacement.venue_order_id, current.filled_size)
+        else:
+            self._replaced.discard(old or "")
+        return self._remember(replacement)
 
     async def set_leverage(self, symbol: str, leverage: int, margin_mode: MarginMode = MarginMode.CROSS) -> None:
         asset = self.venue.asset(symbol)

@@ -247,6 +247,31 @@ class Trading(MatchingCore):
 
     # ------------------------------------------------------------------ edit
 
+    def replace(self, account: str, *, oid: int, price: Decimal | None = None, size: Decimal | None = None,
+                trigger_price: Decimal | None = None) -> OrderView:
+        """Cancel a live order and place its replacement under the same client id with a
+        new oid (Hyperliquid's modify). `size` is the replacement's own size (what is left
+        to trade); the replaced order ends cancelled with what it filled. A refused
+        replacement raises SimReject with the original already cancelled."""
+        o = self._lookup(account, oid, None)
+        if o is None or not o.live:
+            raise SimReject(Reason.UNKNOWN_ORDER, "no live order with that id")
+        m = o.m
+        new_size = size if size is not None else (o.size - o.filled) * m.lot
+        new_price = price if price is not None else (o.price * m.tick if o.price is not None else None)
+        new_trigger = trigger_price if trigger_price is not None else (o.trigger * m.tick if o.trigger is not None else None)
+        self._begin()
+        try:
+            cid = o.client_id
+            self._cancel(o, Reason.USER)
+            if cid is not None:
+                del o.acct.by_cid[cid]  # the replacement takes the client id over
+            new = self._place(account, m.symbol, _BUY if o.is_buy else Side.SELL, new_size, o.type, new_price,
+                              new_trigger, o.tif, o.reduce_only, cid)
+            return new.view()
+        finally:
+            self._end()
+
     def edit(self, account: str, *, oid: int | None = None, client_id: str | None = None,
              price: Decimal | None = None, size: Decimal | None = None,
              trigger_price: Decimal | None = None) -> OrderView:

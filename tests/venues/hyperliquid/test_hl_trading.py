@@ -198,3 +198,31 @@ async def test_attached_take_profit_and_stop_loss_are_placed_once_the_parent_fil
         assert live == {cid(114): OrderType.TAKE_PROFIT_MARKET, cid(115): OrderType.STOP_MARKET}
         with pytest.raises(InvalidRequest):
             await s.create_order_with_tpsl(market_parent, stop_loss=limit(116, Side.SELL, "1", "100", symbol="SOL-PERP"))
+
+
+async def test_a_modify_of_a_partly_filled_order_sends_what_is_left_and_keeps_the_totals() -> None:
+    """Hyperliquid's modify replaces the order (same cloid, new oid) with `s` = what the
+    replacement has left to trade; perpd's sizes stay totals across it."""
+    async with rig(makers=False) as r:
+        s = r.session()
+        engine = r.emulator.engine
+        placed = await s.create_order(limit(60, Side.BUY, "0.01", "60000"))
+        engine.place("someone", "BTC-PERP", Side.SELL, D("0.004"), type=OrderType.LIMIT, price=D("60000"), tif=TimeInForce.IOC)
+        partly = await s.fetch_order(cid(60))
+        assert (partly.size, partly.filled_size) == (D("0.01"), D("0.004"))
+
+        moved = await s.edit_order(cid(60), new_client_id=cid(61), price=D("59990"))  # price only
+        assert (moved.size, moved.filled_size, moved.price) == (D("0.01"), D("0.004"), D("59990"))
+        assert moved.venue_order_id != placed.venue_order_id  # a new oid, as the venue gives
+        (live,) = engine.open_orders(s.user)
+        assert live.size == D("0.006") and live.client_id == cid(60)  # s = the remaining 0.006
+
+        grown = await s.edit_order(cid(60), new_client_id=cid(62), size=D("0.02"))  # a new total
+        assert (grown.size, grown.filled_size) == (D("0.02"), D("0.004"))
+        (live,) = engine.open_orders(s.user)
+        assert live.size == D("0.016")
+
+        engine.place("someone", "BTC-PERP", Side.SELL, D("0.016"), type=OrderType.LIMIT, price=D("59990"), tif=TimeInForce.IOC)
+        done = await s.fetch_order(cid(60))
+        assert (done.status, done.size, done.filled_size) == (OrderStatus.FILLED, D("0.02"), D("0.02"))
+        assert [o.client_id for o in await s.fetch_open_orders()] == []

@@ -242,8 +242,9 @@ def _modify_one(emu: HyperliquidEmulator, account: str, key: Any, order: dict[st
     if (args["symbol"], args["side"], args["type"]) != (current.symbol, current.side, current.type):
         return {"error": "Modify cannot change the asset, side or order type."}
     try:
-        view = emu.engine.edit(account, oid=current.oid, price=args["price"], size=args["size"],
-                               trigger_price=args.get("trigger_price") if current.waiting_for_trigger else None)
+        # Hyperliquid replaces the order: same cloid, a new oid, `s` its own size.
+        view = emu.engine.replace(account, oid=current.oid, price=args["price"], size=args["size"],
+                                  trigger_price=args.get("trigger_price") if current.waiting_for_trigger else None)
     except SimReject as exc:
         return {"error": _reject_text(exc, emu, current.symbol)}
     return shapes.place_status(view)
