@@ -1,0 +1,230 @@
+"""I/O with EdgeX: REST over httpx (HMAC-signed when private), WebSockets over websockets.
+
+Moves bytes and JSON only (meaning is parse.py's). Every REST request waits on the
+venue's one `TokenBucket` first. Every answer passes through `_check`: HTTP 429 is
+RateLimited, 401/403 AuthError, 5xx Unavailable, and a body whose `code` is not
+`SUCCESS` is an error even with HTTP 200 (errors.py decides which). A write that may
+have reached EdgeX and got no answer is OutcomeUnknown, never a rejection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+import websockets
+from websockets.exceptions import WebSocketException
+
+from perpd.clock import Clock
+from perpd.errors import PerpdError
+from perpd.ratelimit import TokenBucket
+from venues.edgex.errors import SUCCESS, map_code, map_transport
+from venues.edgex.signing import RequestSigner, canonical, canonical_query
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def query_text(value: Any) -> str:
+    """A query value as EdgeX reads it: lists comma-joined, booleans `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(query_text(v) for v in value)
+    return str(value)
+
+
+class EdgexTransport:
+    """REST for one venue (shared by its accounts) with its request budget; sockets."""
+
+    def __init__(self, *, rest_url: str, ws_url: str, timeout_secs: float, requests_per_min: int, clock: Clock) -> None:
+        self.rest_url = rest_url.rstrip("/")
+        self.ws_url = ws_url.rstrip("/")
+        self.timeout_secs = timeout_secs
+        self.clock = clock
+        self.requests = TokenBucket.per_window(requests_per_min, 60.0, clock)
+        self._http = httpx.AsyncClient(
+            base_url=self.rest_url,
+            timeout=httpx.Timeout(timeout_secs),
+            headers=JSON_HEADERS,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ REST
+
+    async def public(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET a public path; returns `data`."""
+        query = {k: query_text(v) for k, v in (params or {}).items() if v is not None}
+        await self.requests.acquire()
+        try:
+            response = await self._http.get(path, params=query)
+        except httpx.HTTPError as exc:
+            raise map_transport(exc, sent=False) from exc
+        return _check(response)
+
+    async def private_get(self, signer: RequestSigner, path: str, params: Mapping[str, Any]) -> Any:
+        """GET a private path, HMAC-signed over the sorted raw query; returns `data`."""
+        query = {k: query_text(v) for k, v in params.items() if v is not None}
+        await self.requests.acquire()
+        headers = signer.headers(self.clock.now_ms(), "GET", path, canonical_query(query))
+        try:
+            response = await self._http.get(path, params=query, headers=headers)
+        except httpx.HTTPError as exc:
+            raise map_transport(exc, sent=False) from exc  # a read: safe to ask again
+        return _check(response)
+
+    async def private_post(self, signer: RequestSigner, path: str, body: Mapping[str, Any]) -> Any:
+        """POST a private path, HMAC-signed over the canonical body; returns `data`."""
+        await self.requests.acquire()
+        return await self.send(path, self.signed_post(signer, path, body))
+
+    def signed_post(self, signer: RequestSigner, path: str, body: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """(JSON bytes, headers) of a signed POST: built apart from sending, so a
+        benchmark can count the whole signed request."""
+        return orjson.dumps(body), signer.headers(self.clock.now_ms(), "POST", path, canonical(body))
+
+    async def send(self, path: str, request: tuple[bytes, dict[str, str]]) -> Any:
+        content, headers = request
+        try:
+            response = await self._http.post(path, content=content, headers=headers)
+        except httpx.HTTPError as exc:
+            # Connect failures never reached EdgeX; anything later may have.
+            sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise map_transport(exc, sent=sent) from exc
+        return _check(response)
+
+    # ------------------------------------------------------------------ WebSocket
+
+    def socket(self, path: str, query: Mapping[str, Any], *, headers: Mapping[str, str] | None = None,
+               subprotocol: str | None = None) -> EdgexSocket:
+        url = f"{self.ws_url}{path}?{urlencode({k: query_text(v) for k, v in query.items()})}"
+        return EdgexSocket(url, headers=dict(headers or {}), subprotocol=subprotocol, open_timeout_secs=self.timeout_secs)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _check(response: httpx.Response) -> Any:
+    status = response.status_code
+    try:
+        body: Any = orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("msg") if isinstance(body, dict) else None
+    if status != 200:
+        raise map_code(code if code != SUCCESS else None, message, http_status=status,
+                       retry_after_secs=_retry_after(response) if status == 429 else None)
+    if not isinstance(body, dict):
+        raise map_transport(ValueError("not a JSON object"), sent=True)
+    if code != SUCCESS:
+        raise map_code(code or "NO_CODE", message, http_status=status)
+    return body.get("data")
+
+
+class EdgexSocket:
+    """One EdgeX WebSocket: the `connected` hello, JSON frames, application ping/pong.
+
+    The server's `{"type":"ping","time":T}` is answered `{"type":"pong","time":T}`
+    here; websockets' own ping frames keep the connection alive in between.
+    """
+
+    def __init__(self, url: str, *, headers: dict[str, str], subprotocol: str | None,
+                 open_timeout_secs: float = 10.0) -> None:
+        self.url = url
+        self.headers = headers
+        self.subprotocol = subprotocol
+        self.open_timeout_secs = open_timeout_secs
+        self.session_id: str | None = None
+        self._ws: Any = None
+        self._early: list[dict[str, Any]] = []
+
+    def __repr__(self) -> str:
+        return f"<EdgexSocket {self.url.partition('?')[0]}>"
+
+    async def __aenter__(self) -> EdgexSocket:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        try:
+            self._ws = await websockets.connect(
+                self.url,
+                additional_headers=self.headers or None,
+                subprotocols=[self.subprotocol] if self.subprotocol else None,  # type: ignore[list-item]
+                open_timeout=self.open_timeout_secs,
+                ping_interval=20,
+                ping_timeout=20,
+                max_size=None,
+            )
+            first = orjson.loads(await self._ws.recv())
+        except (OSError, WebSocketException, TimeoutError, orjson.JSONDecodeError) as exc:
+            await self.close()
+            raise map_transport(exc, sent=False) from exc
+        if first.get("type") == "connected":
+            self.session_id = first.get("sid")
+        else:
+            self._early.append(first)
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        try:
+            await self._ws.send(orjson.dumps(message).decode())
+        except WebSocketException as exc:
+            raise map_transport(exc, sent=True) from exc
+
+    async def subscribe(self, channel: str) -> None:
+        await self.send({"type": "subscribe", "channel": channel})
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self.send({"type": "unsubscribe", "channel": channel})
+
+    async def recv(self) -> dict[str, Any]:
+        """The next frame that is not a heartbeat; raises a mapped error when the socket
+        ends or the server sends an error frame."""
+        if self._early:
+            return self._early.pop(0)
+        while True:
+            try:
+                raw = await self._ws.recv()
+            except WebSocketException as exc:
+                raise map_transport(exc, sent=True) from exc
+            message = orjson.loads(raw)
+            kind = message.get("type")
+            if kind == "ping":
+                await self.send({"type": "pong", "time": message.get("time")})
+                continue
+            if kind == "pong":
+                continue
+            error = error_of(message)
+            if error is not None:
+                raise error
+            return message  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            ws, self._ws = self._ws, None
+            try:
+                await ws.close()
+            except Exception:  # noqa: BLE001 - closing a broken socket is best effort
+                pass
+
+
+def error_of(message: Mapping[str, Any]) -> PerpdError | None:
+    """A WS error frame `{"type":"error","content":{"code","msg"}}` as a perpd error."""
+    if message.get("type") != "error":
+        return None
+    content = message.get("content") or {}
+    return map_code(str(content.get("code") or "WS_ERROR"), content.get("msg"))
