@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from perpd.errors import AuthError
+from perpd.errors import AuthError, NotFound
 from perpd.model import Balance, Event, Fill, LeverageSetting, MarginMode, Order, Position
 from venues.base import SecretResolver
 from venues.extended import parse
@@ -146,7 +146,19 @@ class ExtendedSession(ExtendedTrading):
             cursor = (body.get("pagination") or {}).get("cursor")
             if not page or cursor is None or int(page[-1].get("createdTime") or 0) < since_ms:
                 break
+        await self._resolve_client_ids({str(r["orderId"]) for r in rows if r.get("orderId") is not None
+                                        and not (r.get("externalOrderId") or r.get("externalId"))})
         return parse.parse_fills(rows, self.account, self.venue.name, self.client_of)
+
+    async def _resolve_client_ids(self, order_ids: set[str], limit: int = 50) -> None:
+        """Learn the client ids of orders named by fills that carry none (GET /user/orders/{id})."""
+        for order_id in sorted(i for i in order_ids if self.client_of(i) is None)[:limit]:
+            try:
+                row = (await self._get(f"/user/orders/{order_id}")).get("data")
+            except NotFound:
+                continue
+            if row:
+                self.orders_of([row])
 
     async def fetch_leverage(self, symbol: str) -> LeverageSetting:
         spec = self.venue.spec(symbol)

@@ -22,9 +22,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from perpd.clock import Clock
-from perpd.model import MarginMode, OrderStatus, OrderType, Side, TimeInForce, is_multiple
+from perpd.model import MarginMode, OrderStatus, Side
 from venues.extended import errors as codes
 from venues.extended.emulator import shapes
+from venues.extended.emulator.orders import ApiError, CheckedOrder, check_order
 from venues.extended.emulator.markets import COLLATERAL_ID, COLLATERAL_RESOLUTION, TAKER_FEE, MarketDef
 from venues.extended.signing import L2Config, StarknetDomain, order_hash, settlement_amounts, verify
 from venues.simex.events import OrderEvent, OrderView, PositionEvent, Reason, SimReject
@@ -51,18 +52,7 @@ AT_EXECUTION: dict[Reason, str] = {
     Reason.POST_ONLY_WOULD_CROSS: "POST_ONLY_FAILED",
     Reason.REDUCE_ONLY_WOULD_INCREASE: "REDUCE_ONLY_FAILED",
 }
-# (side, trigger direction) -> a stop (else a take-profit) for the engine.
-STOP = {("BUY", "UP"): True, ("BUY", "DOWN"): False, ("SELL", "DOWN"): True, ("SELL", "UP"): False}
 
-
-class ApiError(Exception):
-    """A refusal with Extended's code; `http_status` of the answer."""
-
-    def __init__(self, code: int, message: str, http_status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.http_status = http_status
 
 
 @dataclass
@@ -177,70 +167,31 @@ class ExtendedExchange:
 
     def place(self, account: ExtAccount, body: dict[str, Any]) -> dict[str, Any]:
         """POST /user/order: verify, then replace (`cancelId`) and place; -> {id, externalId}."""
-        order = _Checked(body)
-        market = self.market(order.text("market"))
-        kind, side, tif = order.text("type"), order.text("side"), order.text("timeInForce")
-        if kind not in ("LIMIT", "MARKET", "CONDITIONAL"):
-            raise ApiError(1129, f"Order type {kind} is not supported by the emulator")
-        if side not in ("BUY", "SELL") or tif not in ("GTT", "IOC", "FOK", "TOB"):
-            raise ApiError(1129, "Invalid side or timeInForce")
-        if tif == "FOK":
-            raise ApiError(1129, "FOK time in force is deprecated")
-        if kind == "MARKET" and tif != "IOC":
-            raise ApiError(codes.MARKET_ORDER_NOT_IOC, "Market order must have IOC time in force")
-        trigger = body.get("trigger")
-        if kind == "CONDITIONAL" and not isinstance(trigger, dict):
-            raise ApiError(codes.TRIGGER_MISSING, "Conditional order trigger is missing")
-        qty, price, fee = order.decimal("qty"), order.decimal("price"), order.decimal("fee")
-        post_only, reduce_only = bool(body.get("postOnly")), bool(body.get("reduceOnly"))
-        if not is_multiple(qty, market.lot):
-            raise ApiError(codes.WRONG_SIZE_INCREMENT, f"Order quantity is not a multiple of {market.lot}")
-        if qty < market.min_size and not reduce_only:
-            raise ApiError(codes.QTY_BELOW_MIN, f"Order quantity is less than the minimum {market.min_size}")
-        if price <= 0:
-            raise ApiError(1141, "Invalid price")
-        if not is_multiple(price, market.tick):
-            raise ApiError(codes.WRONG_PRICE_INCREMENT, f"Order price is not a multiple of {market.tick}")
-        if fee < TAKER_FEE:
-            raise ApiError(codes.INVALID_FEE, f"Order fee {fee} is below the taker fee {TAKER_FEE}")
-        builder_fee = order.decimal("builderFee") if body.get("builderFee") is not None else Decimal(0)
-        expiry_ms = order.integer("expiryEpochMillis")
-        now = self.clock.now_ms()
-        if expiry_ms <= now or expiry_ms > now + self.max_expiry_ms:
-            raise ApiError(codes.INVALID_EXPIRY, "Invalid expiration time")
-        self._check_signature(account, market, body, order, qty=qty, price=price, fee=fee + builder_fee,
-                              expiry_ms=expiry_ms, is_buy=side == "BUY")
-        external_id = order.text("id")
+        market = self.market(str(body.get("market") or ""))
+        order = check_order(body, market, now_ms=self.clock.now_ms(), max_expiry_ms=self.max_expiry_ms)
+        self._check_signature(account, market, body, order)
+        external_id = order.external_id
         if self._known(account, external_id):
             raise ApiError(codes.DUPLICATE_ORDER, f"Duplicate order: external id {external_id} exists")
-        cancel_id = body.get("cancelId")
-        if cancel_id is not None:
-            previous = self.engine.order(account.engine_id, client_id=str(cancel_id))
+        if order.cancel_id is not None:
+            previous = self.engine.order(account.engine_id, client_id=order.cancel_id)
             if previous is None or not previous.status.is_live:
                 raise ApiError(codes.EDIT_ORDER_NOT_FOUND, "Edit order not found")
-        otype = _engine_type(kind, side, trigger)
-        if kind == "CONDITIONAL":
-            trigger_price = Decimal(str(trigger["triggerPrice"]))  # type: ignore[index]
-            if not is_multiple(trigger_price, market.tick):
-                raise ApiError(1144, f"Trigger price is not a multiple of {market.tick}")
-        else:
-            trigger_price = None
-        engine_tif = TimeInForce.IOC if tif == "IOC" else TimeInForce.POST_ONLY if post_only else TimeInForce.GTC
-        meta = shapes.OrderMeta(kind, tif, post_only, expiry_ms, trigger if kind == "CONDITIONAL" else None,
-                                fee_rate=TAKER_FEE)
         key = (account.account_id, external_id)
-        self.meta[key] = meta  # before placing: the engine reports the order while placing it
-        if tif == "GTT":
-            self.expiring[key] = expiry_ms
-        if cancel_id is not None:
-            old = self.meta.get((account.account_id, str(cancel_id)))
+        # Before placing: the engine reports the order (and the hub shows it) while placing it.
+        self.meta[key] = shapes.OrderMeta(order.kind, order.tif, order.post_only, order.expiry_ms, order.trigger,
+                                          fee_rate=TAKER_FEE)
+        if order.tif == "GTT":
+            self.expiring[key] = order.expiry_ms
+        if order.cancel_id is not None:
+            old = self.meta.get((account.account_id, order.cancel_id))
             if old is not None:
                 old.replaced = True
-            self.engine.cancel(account.engine_id, client_id=str(cancel_id))
+            self.engine.cancel(account.engine_id, client_id=order.cancel_id)
         try:
             view = self.engine.place(
-                account.engine_id, market.symbol, Side.BUY if side == "BUY" else Side.SELL, qty, type=otype,
-                price=price, trigger_price=trigger_price, tif=engine_tif, reduce_only=reduce_only,
+                account.engine_id, market.symbol, order.side, order.qty, type=order.engine_type, price=order.price,
+                trigger_price=order.trigger_price, tif=order.engine_tif, reduce_only=order.reduce_only,
                 client_id=external_id,
             )
         except SimReject as exc:
@@ -252,8 +203,7 @@ class ExtendedExchange:
             return self._reject(account, market, body, reason)
         return {"id": shapes.order_id(view.oid), "externalId": external_id}
 
-    def _check_signature(self, account: ExtAccount, market: MarketDef, body: dict[str, Any], order: _Checked, *,
-                         qty: Decimal, price: Decimal, fee: Decimal, expiry_ms: int, is_buy: bool) -> None:
+    def _check_signature(self, account: ExtAccount, market: MarketDef, body: dict[str, Any], order: CheckedOrder) -> None:
         settlement = body.get("settlement")
         if not isinstance(settlement, dict) or not isinstance(settlement.get("signature"), dict):
             raise ApiError(codes.INVALID_SIGNATURE, "Order settlement signature is missing")
@@ -262,7 +212,7 @@ class ExtendedExchange:
             vault = int(str(settlement["collateralPosition"]))
             r = int(str(settlement["signature"]["r"]), 16)
             s = int(str(settlement["signature"]["s"]), 16)
-            nonce = int(str(body["nonce"]))
+            nonce = int(order.nonce_text)
         except (KeyError, ValueError) as exc:
             raise ApiError(codes.INVALID_SIGNATURE, f"Invalid settlement ({type(exc).__name__})") from None
         if stark_key != account.l2_key:
@@ -271,8 +221,8 @@ class ExtendedExchange:
             raise ApiError(codes.INVALID_VAULT, "Invalid vault")
         if not 0 <= nonce < 2**32:
             raise ApiError(codes.INVALID_SIGNATURE, "Invalid nonce")
-        amounts = settlement_amounts(is_buy, qty, price, fee, self.l2[market.name])
-        digest = order_hash(vault=vault, amounts=amounts, l2=self.l2[market.name], expiry_ms=expiry_ms, nonce=nonce,
+        amounts = settlement_amounts(order.side is Side.BUY, order.qty, order.price, order.fee, self.l2[market.name])
+        digest = order_hash(vault=vault, amounts=amounts, l2=self.l2[market.name], expiry_ms=order.expiry_ms, nonce=nonce,
                             public_key=stark_key, domain=self.domain)
         if not verify(stark_key, digest, r, s):
             raise ApiError(codes.INVALID_SIGNATURE, "Invalid StarkEx signature")
@@ -430,44 +380,7 @@ class ExtendedExchange:
                  "builderFeeRate": builder} for n in names]
 
 
-def _engine_type(kind: str, side: str, trigger: Any) -> OrderType:
-    if kind == "MARKET":
-        return OrderType.MARKET
-    if kind == "LIMIT":
-        return OrderType.LIMIT
-    stop = STOP.get((side, str(trigger.get("direction"))), True)
-    market_exec = str(trigger.get("executionPriceType") or "MARKET") == "MARKET"
-    if stop:
-        return OrderType.STOP_MARKET if market_exec else OrderType.STOP_LIMIT
-    return OrderType.TAKE_PROFIT_MARKET if market_exec else OrderType.TAKE_PROFIT_LIMIT
 
-
-class _Checked:
-    """Typed reads of an order body; a missing or malformed field is Extended's 1129."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-
-    def text(self, name: str) -> str:
-        value = self.body.get(name)
-        if value is None or value == "":
-            raise ApiError(1129, f"Invalid order: {name} is missing")
-        return str(value)
-
-    def decimal(self, name: str) -> Decimal:
-        try:
-            value = Decimal(self.text(name))
-        except InvalidOperation:
-            raise ApiError(1129, f"Invalid order: {name} is not a number") from None
-        if not value.is_finite():
-            raise ApiError(1129, f"Invalid order: {name} is not a number")
-        return value
-
-    def integer(self, name: str) -> int:
-        value = self.decimal(name)
-        if value != value.to_integral_value():
-            raise ApiError(1129, f"Invalid order: {name} is not an integer")
-        return int(value)
 
 
 __all__ = ["ApiError", "ExtAccount", "ExtendedExchange", "OrderStatus"]

@@ -40,7 +40,6 @@ def json(payload: Any, status: int = 200) -> Response:
 def emulator_of(request: Request) -> ExtendedEmulator:
     return request.app.state.emulator  # type: ignore[no-any-return]
 
-
 async def body_of(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
@@ -156,8 +155,7 @@ async def candles(request: Request) -> Any:
     kind = request.path_params["candle_type"]
     interval = request.query_params.get("interval", "PT1M")
     if kind not in ("trades", "mark-prices", "index-prices") or interval not in INTERVAL_MS:
-        raise ApiError(1003 if kind not in ("trades", "mark-prices", "index-prices") else 1004,
-                       "Not supported candle type or interval")
+        raise ApiError(1129, "Not supported candle type or interval")
     limit = _int(request, "limit", 100) or 100
     rows = emu.engine.candles(market.symbol, INTERVAL_MS[interval], end_ms=_int(request, "endTime"), limit=limit)
     out = []
