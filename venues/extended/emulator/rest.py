@@ -40,6 +40,7 @@ def json(payload: Any, status: int = 200) -> Response:
 def emulator_of(request: Request) -> ExtendedEmulator:
     return request.app.state.emulator  # type: ignore[no-any-return]
 
+
 async def body_of(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
