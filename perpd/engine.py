@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import orjson
@@ -40,6 +41,7 @@ from venues.registry import venue_class
 log = logging.getLogger("perpd.engine")
 
 LEDGER_CURSOR = "ledger:"  # + account: the position ledger's saved state
+SALT_CURSOR = "client_id_salt"  # mixed into every client id this journal derives
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Engine(OrderDesk):
         # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
         self.venue_observers: list[Callable[[str, str, float], None]] = []
         self.turnover = TurnoverGuard()
+        self.client_id_salt = ""  # the journal's, read on start
         self.account_errors: dict[str, tuple[int, str, int]] = {}  # account -> (count, last error, retry at)
         self._bind_policies(config)
 
@@ -113,6 +116,10 @@ class Engine(OrderDesk):
     async def start(self) -> None:
         """Journal the config revision, restore state, connect venues, resync accounts."""
         await self._record_revision(self.config, diff=None)
+        self.client_id_salt = self.journal.cursor(SALT_CURSOR) or ""
+        if not self.client_id_salt:  # a new journal: its client ids are its own
+            self.client_id_salt = token_hex(8)
+            await self.journal.set_cursor(SALT_CURSOR, self.client_id_salt)
         self.trading = {scope: (state, reason or "") for scope, (state, reason) in self.journal.trading_states().items()}
         self._restore_intents()
         self.turnover.restore(self.journal.rule_orders_since("target:", self.clock.now_ms() - HOUR_MS))
@@ -125,6 +132,7 @@ class Engine(OrderDesk):
             if account_cfg.enabled and account_cfg.venue in self.venues:
                 await self._start_account(name)
         await sync.rebuild_pnl(self)
+        sync.seed_pnl(self)
         self._spawn("reconciler", self._reconcile_loop())
         self._spawn("watchdog", sync.watchdog_loop(self))
         self.wake()
@@ -524,6 +532,9 @@ class Engine(OrderDesk):
         for name in list(self.sessions):
             if not new.accounts.get(name) or not new.accounts[name].enabled:
                 await self._stop_account(name)
+        from perpd import sync
+
+        sync.seed_pnl(self)  # accounts started now may hold positions opened elsewhere
         for key in change.get("targets", {}).get("changed", ()):
             self.turnover.forget(f"target:{key}")
         for key in [k for k in self.leverage if k[0] in stop_accounts]:

@@ -117,13 +117,13 @@ class OrderDesk:
     ) -> list[Order]:
         """Journal a new intent with its legs' PENDING orders in one commit, then send."""
         targets = [(self.sessions[leg.account or ""], request) for leg, request, _ in prepared]
-        now = self.clock.now_ms()
+        now, salt = self.clock.now_ms(), self.client_id_salt
         built: list[tuple[OrderRequest, Order]] = []
 
         def first_orders(intent_id: int) -> list[tuple[Order, int]]:
             # Runs on the journal's writer thread inside the intent's transaction: pure.
             built.clear()
-            built.extend(_pending(session, request, intent_id, 0, now) for session, request in targets)
+            built.extend(_pending(session, request, intent_id, 0, now, salt) for session, request in targets)
             return [(pending, 0) for _, pending in built]
 
         # Write-ahead, one commit: the intent and every leg's client id are durable
@@ -270,7 +270,7 @@ class OrderDesk:
         # Attempts count this intent's orders on this account; claimed before any await so
         # concurrent legs and re-placements never derive the same id.
         attempt = sum(1 for cid in intent.client_ids if self.orders.get(cid) is None or self.orders[cid].account == account)
-        request, pending = _pending(session, request, intent.id, attempt, self.clock.now_ms())
+        request, pending = _pending(session, request, intent.id, attempt, self.clock.now_ms(), self.client_id_salt)
         intent.client_ids.append(pending.client_id)
         self.order_intent[pending.client_id] = (intent.id, attempt)
         self._apply_order(pending)
@@ -403,7 +403,7 @@ class OrderDesk:
             intent_id, _ = intent_attempt
             intent = self.intents.get(intent_id)
             attempt = len(intent.client_ids) if intent else 1
-            new_client_id = session.capabilities.client_id_format.derive(order.account, intent_id, attempt)
+            new_client_id = session.capabilities.client_id_format.derive(order.account, intent_id, attempt, self.client_id_salt)
             replacement = order.evolve(client_id=new_client_id, status=OrderStatus.PENDING, size=spec.size, price=spec.price, filled_size=ZERO, venue_order_id=None)
             await self.journal.insert_order(replacement, intent_id=intent_id, attempt=attempt)
             self.order_intent[new_client_id] = (intent_id, attempt)
@@ -613,12 +613,12 @@ class OrderDesk:
 
 
 def _pending(
-    session: AccountSession, request: OrderRequest, intent_id: int, attempt: int, now: int
+    session: AccountSession, request: OrderRequest, intent_id: int, attempt: int, now: int, salt: str
 ) -> tuple[OrderRequest, Order]:
     """The request with its deterministic client id, and the PENDING record journaled
     for it before it is sent. Pure: it runs on the journal writer's thread too."""
     account = session.account
-    client_id = session.capabilities.client_id_format.derive(account, intent_id, attempt)
+    client_id = session.capabilities.client_id_format.derive(account, intent_id, attempt, salt)
     request = replace(request, client_id=client_id)
     pending = request.pending(account, session.venue.name, now)
     return request, pending

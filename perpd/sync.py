@@ -343,8 +343,20 @@ async def rebuild_pnl(engine: Engine) -> None:
     baselines = [Baseline.from_dict(d) for d in orjson.loads(saved)] if saved else []
     acks = engine.journal.cursor(ACKS_CURSOR)
     engine.loss_acks = orjson.loads(acks) if acks else {}
-    engine.pnl.rebuild(engine.journal.fills(limit=100_000), engine.clock.now_ms(), baselines=baselines)
+    now = engine.clock.now_ms()
+    # Replay the fills of the longest loss window (every one, however many); what the
+    # accounts held before it is seeded from the start-up resync (`seed_pnl`).
+    since = min((window_start(now, reset) for reset in engine.pnl.reset_times), default=now)
+    engine.pnl.rebuild(engine.journal.iter_fills(since), now, baselines=baselines)
     engine.pnl_saved = saved
+
+
+def seed_pnl(engine: Engine) -> None:
+    """Book, at the venue's entry price, the part of each position the replayed fills do
+    not explain (opened before the loss window or the journal): from then on its mark
+    moves count toward the loss limits. Call after the start-up resync."""
+    if engine.pnl is not None:
+        engine.pnl.adopt(engine.portfolio, engine.clock.now_ms())
 
 
 async def watchdog_loop(engine: Engine, period_secs: float = 5.0) -> None:

@@ -255,10 +255,13 @@ class PnlTracker:
         booked = []
         for name, state in sorted(portfolio.accounts.items()):
             book = self._book(name, state.venue)
-            for symbol, position in sorted(state.positions.items()):
+            held = state.position_sizes()
+            for symbol in sorted({*held, *(s for s, l in book.ledgers.items() if l.size)}):
                 ledger = book.ledgers.get(symbol)
-                missing = position.size - (ledger.size if ledger is not None else ZERO)
-                price = position.entry_price or position.mark_price or portfolio.mark(state.venue, symbol)
+                missing = held.get(symbol, ZERO) - (ledger.size if ledger is not None else ZERO)
+                position = state.positions.get(symbol)
+                entry = (position.entry_price or position.mark_price) if position is not None else None
+                price = entry or portfolio.mark(state.venue, symbol)
                 if missing == 0 or price is None:
                     continue
                 fill = Fill(

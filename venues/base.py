@@ -108,14 +108,16 @@ class ClientIdFormat(str, enum.Enum):
     INT63 = "int63"  # numeric ids up to 2^63 - 1
     STRING = "string"  # free text (Extended external id, EdgeX clientOrderId, sim)
 
-    def derive(self, account: str, intent_id: int | str, attempt: int = 0) -> str:
+    def derive(self, account: str, intent_id: int | str, attempt: int = 0, salt: str = "") -> str:
         """Deterministic id for an intent: the same inputs always give the same id.
 
         `attempt` > 0 gives a fresh id for a *new* order from the same intent (an edit
         that the venue implements as a replace); a retry of the same send must reuse 0.
+        `salt` is the journal's own (created once, kept in it): intent ids restart at 1 in
+        a new state dir, and its ids must not repeat an old one's on the venue.
         """
         digest = hashlib.blake2b(
-            f"{account}\x00{intent_id}\x00{attempt}".encode(), digest_size=16
+            f"{salt}\x00{account}\x00{intent_id}\x00{attempt}".encode(), digest_size=16
         ).digest()
         if self is ClientIdFormat.HEX128:
             return "0x" + digest.hex()

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -355,6 +355,20 @@ class Journal:
             where.add("ts_ms >= ?", since_ms)
         rows = self._rows(f"SELECT * FROM fills {where} ORDER BY ts_ms, id LIMIT ?", [*where.params, clamp_limit(limit)])
         return [codec.from_row(Fill, r) for r in rows]
+
+    def iter_fills(self, since_ms: int = 0, page: int = 10_000) -> Iterator[Fill]:
+        """Every fill at or after `since_ms`, oldest first, read a page at a time."""
+        after = (since_ms, -1)  # (ts_ms, id) of the last row read: keyset paging
+        while True:
+            rows = self._rows(
+                "SELECT * FROM fills WHERE ts_ms >= ? AND (ts_ms, id) > (?, ?) ORDER BY ts_ms, id LIMIT ?",
+                (since_ms, *after, page),
+            )
+            for row in rows:
+                yield codec.from_row(Fill, row)
+            if len(rows) < page:
+                return
+            after = (rows[-1]["ts_ms"], rows[-1]["id"])
 
     def last_fill_row(self, account: str) -> int:
         row = self._row("SELECT MAX(id) FROM fills WHERE account = ?", (account,))

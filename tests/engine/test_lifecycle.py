@@ -153,3 +153,25 @@ async def test_the_dead_mans_switch_is_kept_armed_and_fires_when_the_daemon_goes
         lambda: h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.CANCELLED,
         timeout=6, what="the venue's switch to fire",
     )
+
+
+async def test_client_ids_never_repeat_across_journals(tmp_path):
+    """Intent ids restart at 1 in a new state dir; the journal's own salt keeps the same
+    account's first order from reusing an old journal's client id."""
+    from tests.engine.conftest import Harness
+
+    ids = []
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        h = Harness(tmp_path / name)
+        engine = await h.start()
+        try:
+            (placed,) = await engine.submit(bid())
+            ids.append(placed.client_id)
+            engine = await h.restart()  # the same journal keeps its salt: still derivable
+            assert engine.client_id_salt and engine.journal.order(placed.client_id) is not None
+            (again,) = await engine.submit(bid())
+            assert again.client_id not in ids
+        finally:
+            await h.stop()
+    assert ids[0] != ids[1]
