@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from perpd.model import (
@@ -71,6 +71,16 @@ def resolution(value: Any) -> Decimal | None:
     if not text:
         return None
     return Decimal(int(text, 16)) if text.startswith("0x") else Decimal(text)
+
+
+_WIDE = Context(prec=40)  # EdgeX prints up to ~34 digits ("0.289926609240472316741943359375")
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    total = ZERO
+    for value in values:
+        total = _WIDE.add(total, value)
+    return total
 
 
 def ms(value: Any) -> int:
@@ -285,7 +295,7 @@ def parse_balance(data: Mapping[str, Any], account: str, *, venue: str, asset: s
     """`getAccountAsset` data -> Balance of the collateral coin."""
     models = data.get("collateralAssetModelList") or []
     model = models[0] if models else {}
-    unrealized = sum((dec(p.get("unrealizePnl")) or ZERO for p in data.get("positionAssetList") or ()), ZERO)
+    unrealized = exact_sum(dec(p.get("unrealizePnl")) or ZERO for p in data.get("positionAssetList") or ())
     return Balance(
         account=account,
         venue=venue,
@@ -318,9 +328,9 @@ def parse_position(row: Mapping[str, Any], asset: Mapping[str, Any], contract: C
     market = contract.market
     size = dec(row.get("openSize")) or ZERO
     value = dec(row.get("openValue")) or ZERO
-    entry = dec(asset.get("avgEntryPrice"), None) or (abs(value / size) if size else None)
+    entry = dec(asset.get("avgEntryPrice"), None) or (_WIDE.divide(value, size).copy_abs() if size else None)
     position_value = dec(asset.get("positionValue"), None)
-    mark = abs(position_value / size) if position_value is not None and size else None
+    mark = _WIDE.divide(position_value, size).copy_abs() if position_value is not None and size else None
     leverage = dec(asset.get("maxLeverage"), None)
     return Position(
         account=account,

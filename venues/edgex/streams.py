@@ -13,7 +13,7 @@ carries the whole order with its cumulative fill, the fills, positions and colla
 `version` goes up by one per event, and a skipped version emits StreamGap). What
 happened between the call and the Snapshot (orders that ended, fills) is caught up from
 REST once, so the stream behaves as if subscribed when `watch_account` was called.
-Every reconnect emits StreamGap. Balances: the private events carry the wallet amount,
+The Snapshot's orders and positions are reported too. Every reconnect emits StreamGap. Balances: the private events carry the wallet amount,
 not equity, so a collateral change triggers a (coalesced) `getAccountAsset`.
 """
 
@@ -188,8 +188,11 @@ async def account_stream(session: EdgexSession) -> AsyncIterator[Event]:
                     event_version = content.get("version")
                     if content.get("event") == EVENT_SNAPSHOT:
                         version = int(event_version) if event_version is not None else None
-                        for order in _orders(session, content.get("data") or {}):
+                        snapshot = content.get("data") or {}
+                        for order in _orders(session, snapshot):
                             yield OrderUpdate(order)
+                        for event in _positions(session, snapshot):
+                            yield event
                         if not caught_up:
                             caught_up = True  # the stream is live: replay what came before it
                             for event in await _catch_up(session, since_ms):
@@ -240,7 +243,14 @@ async def _account_events(session: EdgexSession, data: Mapping[str, Any]) -> lis
             assert contract is not None
             fill = parse.parse_fill(row, contract.market, session.account, client_ids.get(str(row.get("orderId"))))
             out.append(FillUpdate(fill))
+    out.extend(_positions(session, data))
+    return out
+
+
+def _positions(session: EdgexSession, data: Mapping[str, Any]) -> list[Event]:
+    venue = session.venue
     now = venue.clock.now_ms()
+    out: list[Event] = []
     for row in data.get("position") or ():
         contract = venue.contract_by_id(str(row.get("contractId")))
         if contract is None:
