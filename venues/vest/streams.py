@@ -12,9 +12,9 @@ Private (`account_stream`): a listen key from `POST /account/listenKey` (kept al
 PUT every half hour) opens `account_private`, whose ORDER events become OrderUpdates and,
 when they report an execution, FillUpdates followed by the account's positions and
 balance (Vest streams neither, so `GET /account` is read after each fill). Once the
-subscription is live, what happened since the call is caught up from `GET /orders`
-(replays may repeat an event the consumer has; fills carry unique trade ids). Every
-reconnect yields StreamGap, so consumers resync.
+subscription is live, what happened since the call (and after a loss, since the loss)
+is caught up from `GET /orders` (replays may repeat an event the consumer has; fills
+carry unique trade ids). Every loss yields StreamGap, so consumers resync.
 
 Both ping with Vest's `{"method": "PING"}` when the socket is quiet.
 """
@@ -252,7 +252,7 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
     clock = venue.clock
     failures = 0
     connected_before = False
-    caught_up = False
+    replay_from: int | None = since_ms  # catch up from here once the subscription is live
     while True:
         try:
             key = await session.listen_key()
@@ -269,9 +269,9 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
                         if connected_before:
                             yield StreamGap(venue.name, session.account, "account stream reconnected: resync")
                         connected_before = True
-                        if not caught_up:  # live now: replay what happened since the call
-                            caught_up = True
-                            for event in await _catch_up(session, since_ms):
+                        if replay_from is not None:  # live now: replay what happened since the call or the loss
+                            start, replay_from = replay_from, None
+                            for event in await _catch_up(session, start):
                                 yield event
                         continue
                     if message.get("channel") is None:
@@ -285,6 +285,8 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
             raise
         except (PerpdError, *UNREADABLE) as exc:
             reason = exc.message if isinstance(exc, PerpdError) else f"unreadable message ({type(exc).__name__})"
+            if replay_from is None:
+                replay_from = clock.now_ms() - CATCH_UP_MARGIN_MS
             yield StreamGap(venue.name, session.account, f"account stream lost: {reason}")
             connected_before = False  # the gap is already reported
             await clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
