@@ -44,6 +44,9 @@ def _lighter_key() -> str:
 SECRETS: dict[str, Callable[[], str]] = {
     "HL_EMULATOR_KEY": lambda: "0x" + "e1" * 32,  # the documented throwaway key
     "LIGHTER_EMULATOR_KEY": _lighter_key,
+    # The Extended emulator registers its demo account under these (configs header).
+    "EXTENDED_EMULATOR_API_KEY": lambda: "emulator-demo-api-key-0000000001",
+    "EXTENDED_EMULATOR_STARK_KEY": lambda: "0xd31d5cc4fd48edc09528b02760ab73580a12c4372fe33673f53ae1ca5a99bd",
 }
 
 
@@ -103,12 +106,12 @@ def _targets(raw: dict) -> list[Target]:
     return out
 
 
-async def _emulator(kind: str, workdir: Path, run: Run) -> int:
+async def _emulator(kind: str, workdir: Path, run: Run, env: dict[str, str]) -> int:
     log = workdir / f"emulate-{kind}.log"
     run.logs.append(log)
     with log.open("wb") as out:  # the child keeps its own descriptor
         process = await asyncio.create_subprocess_exec(
-            *PERPD, "emulate", kind, "--port", "0", stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=workdir
+            *PERPD, "emulate", kind, "--port", "0", stdout=out, stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=env
         )
     run.processes.append(process)
     deadline = asyncio.get_running_loop().time() + 30
@@ -127,17 +130,17 @@ async def _start(config: Path, workdir: Path) -> Run:
     text = config.read_text()
     raw = tomllib.loads(text)
     run.targets = _targets(raw)
-    for venue in raw.get("venues", {}).values():
-        url = venue.get("rest_url", "")
-        if "127.0.0.1" in url:
-            port = await _emulator(venue["kind"], workdir, run)
-            old = url.rsplit(":", 1)[1].split("/")[0]
-            text = text.replace(f"127.0.0.1:{old}", f"127.0.0.1:{port}")
-    env = dict(os.environ)
+    env = dict(os.environ)  # the same secrets for the emulators and the daemon
     for name in sorted(set(re.findall(r'"env:([A-Z0-9_]+)"', text))):
         if name not in SECRETS:
             raise AssertionError(f"{config.name} references env:{name}: add how to make one to SECRETS")
         env[name] = SECRETS[name]()
+    for venue in raw.get("venues", {}).values():
+        url = venue.get("rest_url", "")
+        if "127.0.0.1" in url:
+            port = await _emulator(venue["kind"], workdir, run, env)
+            old = url.rsplit(":", 1)[1].split("/")[0]
+            text = text.replace(f"127.0.0.1:{old}", f"127.0.0.1:{port}")
     copy = workdir / config.name
     copy.write_text(text)
     log = workdir / "perpd.log"
@@ -196,22 +199,28 @@ async def fleet(tmp_path_factory) -> dict[str, Run]:
     runs: dict[str, Run] = {}
     try:
         for config in READY:
-            runs[config.name] = await _start(config, tmp_path_factory.mktemp(config.stem))
-        await asyncio.gather(*(_watch(r) for r in runs.values()))
+            workdir = tmp_path_factory.mktemp(config.stem)
+            try:
+                runs[config.name] = await _start(config, workdir)
+            except AssertionError as exc:  # one config's trouble is that config's failure
+                runs[config.name] = Run(config, workdir, error=str(exc))
+        await asyncio.gather(*(_watch(r) for r in runs.values() if r.error is None))
         yield runs
     finally:
         await asyncio.gather(*(_stop(r) for r in runs.values()))
 
 
 def test_every_ready_config_is_in_this_test():
-    assert {p.name for p in READY} >= {"sim.toml", "multi-sim.toml", "hyperliquid-emulator.toml", "lighter-emulator.toml"}
+    assert {p.name for p in READY} >= {
+        "sim.toml", "multi-sim.toml", "hyperliquid-emulator.toml", "lighter-emulator.toml", "extended-emulator.toml",
+    }
 
 
 @pytest.mark.parametrize("name", [p.name for p in READY])
 async def test_a_ready_config_reaches_its_targets_exactly_and_then_trades_nothing(fleet, name):
     run = fleet[name]
-    assert run.targets, f"{name} has no target to hold"
     assert run.error is None, f"{name}: {run.error}\n{run.log_tail()}"
+    assert run.targets, f"{name} has no target to hold"
     for target in run.targets:
         # From flat, exactly the target's size (within its tolerance): no slice traded back.
         assert abs(run.reached[target.symbol] - abs(target.position)) <= target.tolerance, (name, run.reached)
