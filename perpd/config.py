@@ -410,10 +410,11 @@ def from_dict(raw: Mapping[str, Any], *, base_dir: Path | None = None, label: st
             if venue_name not in _table(raw.get("venues", {}), "venues", []):
                 problems.append(f"{path}.venue: no venue named {venue_name!r}")
             continue
-        model = venue_class(venues[venue_name].kind).account_model
-        account = _validate(model, section, path, problems)
+        venue_cls = venue_class(venues[venue_name].kind)
+        account = _validate(venue_cls.account_model, section, path, problems)
         if account is not None:
             accounts[name] = account
+            problems.extend(_check_switch(account, venue_cls.capabilities, path, venues[venue_name].kind))
 
     data["venues"] = venues
     data["accounts"] = accounts
@@ -428,6 +429,19 @@ def from_dict(raw: Mapping[str, Any], *, base_dir: Path | None = None, label: st
         raise ConfigError(f"{label}: {len(problems)} problem(s)\n  " + "\n  ".join(problems), problems=problems)
     assert config is not None
     return _resolve_paths(config, base_dir or Path.cwd())
+
+
+def _check_switch(account: AccountConfig, capabilities: Any, path: str, kind: str) -> list[str]:
+    """A dead man's switch the venue cannot arm would only ever be logged: refuse it."""
+    secs = account.dead_mans_switch_secs
+    if not secs:
+        return []
+    if not capabilities.dead_mans_switch:
+        return [f"{path}.dead_mans_switch_secs: {kind} has no dead man's switch (use 0; the watchdog still runs)"]
+    low, high = capabilities.dead_mans_switch_min_secs, capabilities.dead_mans_switch_max_secs
+    if not low <= secs <= high:
+        return [f"{path}.dead_mans_switch_secs: {kind} arms its switch for {low} .. {high} s (got {secs})"]
+    return []
 
 
 def _table(value: Any, path: str, problems: list[str]) -> dict[str, Any]:

@@ -341,7 +341,7 @@ class Engine(OrderDesk):
 
     def _policy_covers(self, policy: str, account: str, venue: str) -> bool:
         cfg = next((p for p in self.config.policies if p.name == policy), None)
-        return cfg is None or cfg.scope.covers(account, venue, None)
+        return cfg is not None and cfg.scope.covers(account, venue, None)  # a removed policy halts nothing
 
     # ------------------------------------------------------------------ reconcile
 

@@ -487,7 +487,7 @@ class OrderDesk:
             "policy": {p.name: p for p in self.config.policies},
             "target": {t.key: t for t in self.config.targets},
         }
-        if scope == "global":
+        if scope == "global" or scope in self.trading:  # a state left by a removed piece can be cleared
             return
         if kind not in known or name not in known[kind]:
             raise NotFound(f"no such scope {scope!r} (global, account:NAME, venue:NAME, policy:NAME, target:NAME)")

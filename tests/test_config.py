@@ -347,3 +347,21 @@ def test_the_diff_is_symmetric_in_added_and_removed(one: dict, two: dict) -> Non
         assert change["removed"] == backward[section]["added"]
         assert change["changed"] == backward[section]["changed"]
     assert (forward == {}) == (config_hash(a) == config_hash(b))
+
+
+def test_a_dead_mans_switch_outside_the_venues_range_is_refused_by_path() -> None:
+    from perpd.config import loads
+
+    base = """
+[venues.lt]
+kind = "lighter"
+network = "testnet"
+[accounts.lt-main]
+venue = "lt"
+account_index = 1
+api_keys = [{ index = 3, secret = "env:X" }]
+dead_mans_switch_secs = %s
+"""
+    with pytest.raises(ConfigError, match=r"accounts\.lt-main\.dead_mans_switch_secs: lighter arms its switch for 300 \.\. "):
+        loads(base % 60)
+    loads(base % 300)  # Lighter's minimum: armed, not only logged

@@ -142,3 +142,15 @@ async def test_a_failing_lookup_on_one_account_does_not_stop_another_accounts_ha
     assert h.exchange.order("paper", client_id=resting.client_id).status is OrderStatus.CANCELLED
     status = engine.status()["accounts"]["other"]
     assert "401" in status["last_error"], engine.order(unknown.client_id).status
+
+
+async def test_a_halt_left_by_a_removed_policy_halts_nothing_and_can_be_cleared(rig):
+    h = rig('\n[[policies]]\nname = "gone"\nscope = { accounts = ["other"] }\nmax_order_notional = 100000\n')
+    engine = await h.start()
+    await engine.set_trading_state("policy:gone", TradingState.HALTED, "test", actor="risk")
+    assert engine.trading_state("other") is TradingState.HALTED and engine.trading_state("paper") is TradingState.ACTIVE
+    h.write("")  # the policy is removed from the config
+    await h.daemon.reload(actor="test")
+    assert engine.trading_state("other") is TradingState.ACTIVE and engine.trading_state("paper") is TradingState.ACTIVE
+    await engine.set_trading_state("policy:gone", TradingState.ACTIVE, "cleared", actor="operator")
+    assert engine.trading["policy:gone"][0] is TradingState.ACTIVE

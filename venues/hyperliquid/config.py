@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from perpd.config import AccountConfig, SecretRef, VenueConfig
 
@@ -16,6 +16,13 @@ class HyperliquidVenueConfig(VenueConfig):
     kind: Literal["hyperliquid"] = "hyperliquid"
     market_slippage_bps: Annotated[Decimal, Field(gt=0, le=5000)] = Decimal(500)  # market = IOC limit
     ip_weight_per_min: Annotated[int, Field(gt=0)] = 1200
+
+    @model_validator(mode="after")
+    def _network_matches(self) -> HyperliquidVenueConfig:
+        # Signing follows `network`: mainnet's URL with testnet signatures is always refused.
+        if self.rest_url and self.rest_url.rstrip("/") == "https://api.hyperliquid.xyz" and self.network != "mainnet":
+            raise ValueError('rest_url is mainnet\'s: set network = "mainnet"')
+        return self
 
 
 class HyperliquidAccountConfig(AccountConfig):

@@ -186,6 +186,11 @@ def bad_payload(what: str) -> VenueError:
     return OutcomeUnknown(f"{VENUE}: unreadable answer: {what}", venue=VENUE, code="bad_payload")
 
 
+def subscription_refused(data: object) -> VenueError:
+    """The venue answered a subscribe with an error: the stream would never carry it."""
+    return Unavailable(f"{VENUE}: subscription refused: {str(data)[:200]}", venue=VENUE, code="subscription_refused")
+
+
 def invalid(message: str) -> InvalidRequest:
     return InvalidRequest(f"{VENUE}: {message}")
 

@@ -199,7 +199,8 @@ async def subscribe_stream(
     """Yield every JSON message of the subscriptions, forever, reconnecting on loss.
 
     Each connection yields `Subscribed` once all subscriptions are acknowledged, after
-    a `Reconnected` marker on every connection but the first.
+    a `Reconnected` marker on every connection but the first. A subscription the venue
+    answers with an error raises Unavailable (the caller resyncs and retries).
     """
     backoff = 0.05
     first = True
@@ -240,9 +241,10 @@ async def _acknowledged(socket: ClientConnection, pending: int) -> list[dict[str
             continue
         message = orjson.loads(raw)
         channel = message.get("channel")
-        if channel in ("subscriptionResponse", "error"):
-            if channel == "error":
-                log.warning("hyperliquid websocket error: %s", message.get("data"))
+        if channel == "error":
+            # Not an acknowledgement: a stream missing a subscription would look quiet, not broken.
+            raise errors.subscription_refused(message.get("data"))
+        if channel == "subscriptionResponse":
             pending -= 1
         elif channel != "pong":
             held.append(message)

@@ -4,8 +4,9 @@ Built on `transport` (I/O) and `market_data` (meaning). One `HyperliquidVenue` p
 venue owns the REST pool, the per-IP weight budget and the per-address action budgets
 shared by all of its accounts; `session()` makes a `HyperliquidSession` (session.py).
 
-Signing network follows the official SDK: only the mainnet URL signs as mainnet
-(phantom agent source "a"); testnet, the emulator and any other URL sign as "b".
+Signing network follows the `network` key (mainnet signs with phantom agent source "a",
+testnet with "b"), never the URL: an emulator or proxy in front of mainnet signs as the
+network it stands for. The config refuses testnet with the mainnet URL.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class HyperliquidVenue(Venue):
         default = MAINNET_URL if self.config.network == "mainnet" else TESTNET_URL
         self.rest_url = (self.config.rest_url or default).rstrip("/")
         self.ws_url = self.config.ws_url or ws_url_of(self.rest_url)
-        self.is_mainnet = self.rest_url == MAINNET_URL
+        self.is_mainnet = self.config.network == "mainnet"
         self.transport = HyperliquidTransport(
             self.rest_url, timeout_secs=self.config.timeout_secs, ip_weight_per_min=self.config.ip_weight_per_min,
             clock=self.clock,
