@@ -73,6 +73,7 @@ class VestOrder:
     status: str = NEW
     code: int | None = None
     queued: bool = True
+    reserved: Decimal = ZERO  # margin a waiting limit holds (openOrderMargin)
     last_filled_size: Decimal | None = None
     last_filled_price: Decimal | None = None
     last_filled_time: int | None = None
@@ -103,7 +104,9 @@ class Desk:
         self.by_nonce: dict[tuple[str, int], str] = {}
         self.last_nonce: dict[str, int] = {}
         self.history: dict[str, deque[str]] = {}  # account -> order ids, oldest first
-        self.live: dict[str, dict[str, VestOrder]] = {}  # account -> waiting orders
+        self.waiting: dict[str, dict[str, VestOrder]] = {}  # symbol -> orders waiting for the index
+        self.reserved: dict[str, Decimal] = {}  # account -> margin its waiting limits hold
+        self._checked: dict[str, tuple[int, Decimal, Decimal]] = {}  # symbol -> (book seq, index, mark) last seen
         self.queue: deque[str] = deque()
         self.hold = False  # fault: accepted orders wait in the queue
         self.listeners: list[Listener] = []
@@ -134,7 +137,6 @@ class Desk:
         ids = self.history.setdefault(order.account, deque())
         ids.append(order.id)
         self._forget(ids)
-        self.live.setdefault(order.account, {})[order.id] = order
         if order.queued:
             self.queue.append(order.id)
         return order
@@ -174,15 +176,28 @@ class Desk:
             if code is not None:
                 self._end(o, REJECTED, code)
             return None
-        if o.order_type == LIMIT and not o.reduce_only and self._margin_needed(o) > self.free_margin(o.account, o):
-            return self._end(o, REJECTED, MARGIN_CHECK_FAILED)
-        if o.order_type == LIMIT and o.tif == "FOK":
-            if not self._fires(o, self.engine.market(o.symbol).index_price) or self._execute(o, o.limit_price) is not None:
-                return self._end(o, REJECTED, PRICE_CHECK_FAILED)
+        if o.order_type == LIMIT and not o.reduce_only:
+            needed = self._margin_needed(o)
+            if needed > self.free_margin(o.account):
+                return self._end(o, REJECTED, MARGIN_CHECK_FAILED)
+            if o.tif != "FOK":
+                o.reserved = needed  # held while it waits
+        if o.order_type == LIMIT and o.tif == "FOK":  # now, whole, or never
+            fires = self._fires(o, self.engine.market(o.symbol).index_price)
+            code = self._execute(o, o.limit_price) if fires else PRICE_CHECK_FAILED
+            if code is not None:
+                self._end(o, REJECTED, code)
             return None
-        self._emit(o)  # NEW: waiting, off the book
+        self._wait(o)
         self._try(o)
         return None
+
+    def _wait(self, o: VestOrder) -> None:
+        """NEW: the order waits for the index, off the book."""
+        self.waiting.setdefault(o.symbol, {})[o.id] = o
+        if o.reserved:
+            self.reserved[o.account] = self.reserved.get(o.account, ZERO) + o.reserved
+        self._emit(o)
 
     # ------------------------------------------------------------------ margin and rules
 
@@ -193,13 +208,13 @@ class Desk:
     def _margin_needed(self, o: VestOrder) -> Decimal:
         return o.size * o.limit_price * self._imr(o.account, o.symbol)
 
-    def open_order_margin(self, account: str, excluding: VestOrder | None = None) -> Decimal:
-        """Margin reserved by the account's waiting limit orders (Vest's openOrderMargin)."""
-        return sum((self._margin_needed(o) for o in self.live.get(account, {}).values()
-                    if o.order_type == LIMIT and not o.reduce_only and not o.queued and o is not excluding), ZERO)
+    def open_order_margin(self, account: str) -> Decimal:
+        """Margin held by the account's waiting limit orders (Vest's openOrderMargin),
+        fixed when each began to wait."""
+        return self.reserved.get(account, ZERO)
 
-    def free_margin(self, account: str, excluding: VestOrder | None = None) -> Decimal:
-        return self.engine.balance(account).available - self.open_order_margin(account, excluding)
+    def free_margin(self, account: str) -> Decimal:
+        return self.engine.balance(account).available - self.open_order_margin(account)
 
     def _reduce_only_problem(self, o: VestOrder) -> int | None:
         held = self.engine.position(o.account, o.symbol).size
@@ -221,21 +236,31 @@ class Desk:
         return False
 
     def check_triggers(self) -> None:
-        """Fill every waiting order whose trigger the index price has reached."""
-        for account in list(self.live):
-            for o in list(self.live.get(account, {}).values()):
-                if o.live and not o.queued:
-                    self._try(o)
+        """Fill every waiting order whose trigger the index price has reached; a market
+        is looked at again only once it moved (its index, mark or quotes changed)."""
+        for symbol, orders in list(self.waiting.items()):
+            if not orders:
+                continue
+            view = self.engine.market(symbol)
+            seen = (self.engine.book(symbol, 0).seq, view.index_price, view.mark_price)
+            if self._checked.get(symbol) == seen:
+                continue
+            self._checked[symbol] = seen
+            for o in list(orders.values()):
+                if self._fires(o, view.index_price):
+                    self._try(o, view.index_price, view.mark_price)
 
-    def _try(self, o: VestOrder) -> None:
-        if not o.live or not self._fires(o, self.engine.market(o.symbol).index_price):
+    def _try(self, o: VestOrder, index: Decimal | None = None, mark: Decimal | None = None) -> None:
+        if index is None or mark is None:
+            view = self.engine.market(o.symbol)
+            index, mark = view.index_price, view.mark_price
+        if not o.live or not self._fires(o, index):
             return
         if o.order_type == LIMIT:
             bound = o.limit_price
         else:
             if o.reduce_only and self._reduce_only_problem(o) is not None:
                 return self._end(o, REJECTED, REDUCE_ONLY_INCREASES)
-            mark = self.engine.market(o.symbol).mark_price
             edge = mark * (1 + TRIGGER_BOUND) if o.is_buy else mark * (1 - TRIGGER_BOUND)
             bound = round_price(edge, self.markets[o.symbol].tick, o.side)
         code = self._execute(o, bound)
@@ -284,7 +309,7 @@ class Desk:
             )
             o.children.append(child.id)
             self.accept(child)
-            self._emit(child)
+            self._wait(child)
 
     # ------------------------------------------------------------------ ends
 
@@ -303,7 +328,10 @@ class Desk:
         o.status = status
         o.code = code
         o.queued = False
-        self.live.get(o.account, {}).pop(o.id, None)
+        self.waiting.get(o.symbol, {}).pop(o.id, None)
+        if o.reserved:
+            self.reserved[o.account] -= o.reserved
+            o.reserved = ZERO
         self._emit(o)
 
     # ------------------------------------------------------------------ reads
