@@ -62,6 +62,8 @@ class VestSession(VestTrading):
         self._known: OrderedDict[str, Order] = OrderedDict()
         self._client_of: dict[str, str] = {}  # venue order id -> client id
         self._listen_lock = anyio.Lock()
+        self._register_lock = anyio.Lock()
+        self._renew_ms = 0 if self._primary is not None else 2**62
         self._last_nonce = 0
 
     def __repr__(self) -> str:
@@ -88,6 +90,15 @@ class VestSession(VestTrading):
         answer = await self.venue.transport.write("POST", "/register", body, group=0)
         self._api_key = str(answer["apiKey"])
         self.group = int(answer["accGroup"])
+        # Register again a day before the approval lapses (a long-running daemon).
+        self._renew_ms = expiry - min(DAY_MS, self.vest_account.signer_expiry_days * DAY_MS // 2)
+
+    async def _credentials(self) -> str:
+        if self._primary is not None and self.venue.clock.now_ms() >= self._renew_ms:
+            async with self._register_lock:
+                if self.venue.clock.now_ms() >= self._renew_ms:
+                    await self.register()
+        return self.api_key
 
     @property
     def api_key(self) -> str:
@@ -101,11 +112,13 @@ class VestSession(VestTrading):
         return self._last_nonce
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        api_key = await self._credentials()
         query = {"time": self.venue.clock.now_ms(), **(params or {})}
-        return await self.venue.transport.get(path, query, group=self.group, api_key=self.api_key)
+        return await self.venue.transport.get(path, query, group=self.group, api_key=api_key)
 
     async def send(self, method: str, path: str, body: Mapping[str, Any] | None) -> Any:
-        return await self.venue.transport.write(method, path, body, group=self.group, api_key=self.api_key)
+        api_key = await self._credentials()
+        return await self.venue.transport.write(method, path, body, group=self.group, api_key=api_key)
 
     # ------------------------------------------------------------------ orders known
 

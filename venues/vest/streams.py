@@ -60,15 +60,14 @@ CATCH_UP_ROWS = 200
 UNREADABLE = (KeyError, ValueError, TypeError, ArithmeticError)  # a malformed message
 
 
-async def _recv(ws: VestSocket) -> dict[str, Any]:
-    """The next message, pinging whenever the socket stays quiet."""
-    while True:
-        message = None
-        with anyio.move_on_after(PING_SECS):
-            message = await ws.recv()
-        if message is not None:
-            return message
+async def _recv(ws: VestSocket) -> dict[str, Any] | None:
+    """The next message; None after PING_SECS of quiet, once Vest's PING is sent."""
+    message = None
+    with anyio.move_on_after(PING_SECS):
+        message = await ws.recv()
+    if message is None:
         await ws.ping()
+    return message
 
 
 def _raise_error(message: Mapping[str, Any]) -> None:
@@ -155,6 +154,8 @@ async def public_stream(venue: VestVenue, channels: Sequence[Channel], since_ms:
                         yield event
                 while True:
                     message = await _recv(ws)
+                    if message is None:
+                        continue
                     failures = 0
                     channel = message.get("channel")
                     if channel is None:
@@ -264,6 +265,8 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
                         await session.keep_alive()
                         renew_at = clock.now_ms() + LISTEN_KEY_RENEW_MS
                     message = await _recv(ws)
+                    if message is None:
+                        continue
                     failures = 0
                     if message.get("id") == subscription and "result" in message:
                         if connected_before:

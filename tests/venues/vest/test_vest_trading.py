@@ -200,3 +200,17 @@ async def test_a_registered_session_survives_its_keys_being_shown_nowhere() -> N
         assert SIGNING_KEY[2:] not in text and s.api_key not in text
         keys = KEYS
         assert keys("env:VEST_SIGNING").get_secret_value() == SIGNING_KEY
+
+
+async def test_a_long_running_session_registers_again_before_its_approval_lapses() -> None:
+    clock = ManualClock(start_ms=SystemClock().now_ms())
+    async with vest_rig(clock=clock) as rig:
+        s = rig.session
+        first = s.api_key
+        clock.advance(5 * 86_400_000)
+        await s.fetch_balance()
+        assert s.api_key == first
+        clock.advance(int(1.5 * 86_400_000))  # within a day of the 7-day expiry
+        await s.create_order(limit(80, "50000"))
+        assert s.api_key != first
+        assert (await wait_for_status(s, cid(80), {OrderStatus.OPEN}, TIMEOUT)).venue_order_id
