@@ -85,6 +85,9 @@ class DaemonConfig(Model):
     reconcile_interval_secs: Annotated[float, Field(gt=0, le=3600)] = 1.0
     watchdog_secs: Annotated[int, Field(ge=0)] = 60  # 0 = off
     unknown_grace_secs: Annotated[float, Field(gt=0, le=3600)] = 10.0  # unseen this long after send = never arrived
+    # An order journaled but never sent (the daemon died first) is sent after a restart
+    # while it is younger than this; older, it ends expired ("not sent before restart").
+    resume_pending_secs: Annotated[float, Field(ge=0, le=86_400)] = 30.0
     resync_secs: Annotated[float, Field(ge=0)] = 60.0  # periodic full resync; 0 = only after gaps
     # The longest a venue's position report may trail its fills (perpd/ledger.py).
     position_report_lag_secs: Annotated[float, Field(gt=0, le=600)] = 10.0

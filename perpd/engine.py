@@ -108,6 +108,7 @@ class Engine(OrderDesk):
         self.venue_observers: list[Callable[[str, str, float], None]] = []
         self.turnover = TurnoverGuard()
         self.client_id_salt = ""  # the journal's, read on start
+        self.obligations: set[str] = set()  # PENDING at start: send if the venue never heard of them
         self.account_errors: dict[str, tuple[int, str, int]] = {}  # account -> (count, last error, retry at)
         self._bind_policies(config)
 
@@ -562,6 +563,8 @@ class Engine(OrderDesk):
                     continue
                 intent.client_ids.append(client_id)
                 self.order_intent[client_id] = (info.id, attempt)
+                if order.status is OrderStatus.PENDING:
+                    self.obligations.add(client_id)  # journaled, never answered: maybe never sent
                 self._apply_order(order)
 
     # ------------------------------------------------------------------ audit

@@ -10,6 +10,7 @@
     ├── Unauthorized         API: no token, or an unknown one
     ├── Forbidden            API: the token lacks the scope, or Host/Origin not allowed
     ├── Conflict             API: the request clashes with the current state
+    │   └── NotSent          accepted and journaled, but it never reached the venue (expired)
     ├── MethodNotAllowed     API: no such method on that path
     ├── TooManyRequests      API: this client's request budget is spent; nothing happened
     └── VenueError           the venue (or the road to it) answered badly
@@ -91,6 +92,14 @@ class Forbidden(PerpdError):
 class Conflict(PerpdError):
     http_status = 409
     type_name = "conflict"
+
+
+class NotSent(Conflict):
+    """An order perpd accepted (and answered 2xx for) ended without ever reaching the
+    venue: not sent before a restart while fresh, or no longer passing its gates.
+    `details["orders"]` holds the orders as they ended. Not a venue rejection."""
+
+    type_name = "not_sent"
 
 
 class MethodNotAllowed(PerpdError):

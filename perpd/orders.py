@@ -28,6 +28,7 @@ from perpd.errors import (
     Denied,
     InvalidRequest,
     NotFound,
+    NotSent,
     NotSupported,
     OutcomeUnknown,
     VenueRejected,
@@ -145,11 +146,17 @@ class OrderDesk:
         return list(orders)
 
     def _replay(self, existing: JournalIntent, spec: OrderSpec) -> list[Order]:
-        """The same Idempotency-Key returns the same order(s); a different body is refused."""
+        """The same Idempotency-Key returns the same order(s) as they are now; a different
+        body is refused, and an order that never reached the venue says so (NotSent)."""
         if replace(existing.spec, client_tag=None) != replace(spec, client_tag=None):
             raise InvalidRequest("Idempotency-Key was already used for a different order")
-        orders = self.journal.orders(intent_id=existing.id, limit=1000)
-        return [self.orders.get(o.client_id, o) for o in reversed(orders)]
+        orders = [self.orders.get(o.client_id, o) for o in reversed(self.journal.orders(intent_id=existing.id, limit=1000))]
+        if orders and all(_never_sent(o) for o in orders):
+            raise NotSent(
+                f"the order was accepted but never reached the venue: {orders[0].reason}",
+                details={"orders": [to_data(o) for o in orders]},
+            )
+        return orders
 
     def _route(self, spec: OrderSpec) -> list[tuple[str, Decimal]]:
         route = self.config.route(spec.route or "")
@@ -308,6 +315,38 @@ class OrderDesk:
             details={"side": pending.side.value, "size": str(pending.size), "price": _s(pending.price), "reason": result.reason},
         )
         return result
+
+    async def finish_obligation(self, order: Order) -> None:
+        """An order journaled before a restart and never sent (the venue, asked after the
+        grace, has never heard of it): send it now under its own client id, through the
+        gates, while fresh; otherwise end it expired, saying why. Never a second client id."""
+        self.obligations.discard(order.client_id)
+        now = self.clock.now_ms()
+        age_secs = (now - order.created_ms) / 1000
+        limit = self.config.daemon.resume_pending_secs
+        intent = self._intent_of(order.client_id)
+        session = self.sessions.get(order.account)
+        why = None
+        if age_secs > limit:
+            why = f"{age_secs:.0f} s old, past daemon.resume_pending_secs = {limit:g}"
+        elif session is None:
+            why = f"account {order.account} is not connected"
+        if why is None:
+            try:
+                market = session.venue.market(order.symbol)
+                request = OrderRequest(
+                    order.client_id, order.symbol, order.side, order.type, order.size, order.price,
+                    order.trigger_price, order.tif, order.reduce_only,
+                )
+                check_against_market(request, market)
+                request = self._gate(order.account, order.venue, _spec_of(order), request, market)
+            except (Denied, InvalidRequest, NotFound) as exc:
+                why = exc.message
+        if why is not None:
+            await self.record_order(order.evolve(status=OrderStatus.EXPIRED, reason=f"perpd: not sent before restart: {why}", updated_ms=now))
+            self._event("place", actor="daemon", account=order.account, client_id=order.client_id, rule=intent.source if intent else None, result="expired", details={"reason": why})
+            return
+        await self._send(session, request, order, actor="daemon", rule=intent.source if intent else "resume")
 
     async def cancel(self, client_id: str, *, actor: str = "api", rule: str | None = None, retire: bool = False) -> Order:
         """Cancel one order by client id. Only an operator's explicit cancel (`retire`)
@@ -513,6 +552,8 @@ class OrderDesk:
 
     def _apply_order(self, order: Order) -> None:
         self.orders[order.client_id] = order
+        if order.status is not OrderStatus.PENDING:
+            self.obligations.discard(order.client_id)  # the venue answered for it
         if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
             self.unresolved.add(order.client_id)  # what resolve_unknown looks at, and only that
         else:
@@ -647,6 +688,19 @@ def _merge(known: Order | None, fresh: Order) -> Order:
         price=fresh.price if fresh.price is not None else known.price,
         trigger_price=fresh.trigger_price if fresh.trigger_price is not None else known.trigger_price,
         reason=fresh.reason or (known.reason if fresh.status == known.status else None),
+    )
+
+
+def _never_sent(order: Order) -> bool:
+    """Ended without the venue ever holding it: expired before a restart's send, or a
+    send perpd concluded never arrived."""
+    return order.status.is_terminal and order.filled_size == 0 and (order.reason or "").startswith("perpd: not")
+
+
+def _spec_of(order: Order) -> OrderSpec:
+    return OrderSpec(
+        symbol=order.symbol, side=order.side, size=order.size, type=order.type, price=order.price,
+        trigger_price=order.trigger_price, tif=order.tif, reduce_only=order.reduce_only, account=order.account,
     )
 
 

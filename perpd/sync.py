@@ -245,6 +245,9 @@ async def _settle(engine: Engine, session: AccountSession, order: Order, *, list
     age = engine.clock.now_ms() - order.updated_ms
     if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and age < _grace_ms(engine):
         return  # may still be in flight (asynchronous acknowledgement)
+    if order.client_id in engine.obligations:
+        await engine.finish_obligation(order)  # journaled before a restart, never sent
+        return
     # The venue has never heard of it: the send never arrived (or never happened).
     await engine.record_order(
         order.evolve(

@@ -26,6 +26,7 @@ from perpd.errors import (
     MalformedRequest,
     MethodNotAllowed,
     NotFound,
+    NotSent,
     NotSupported,
     OutcomeUnknown,
     PerpdError,
@@ -76,6 +77,7 @@ ERRORS: dict[str, Callable[[str, dict[str, Any]], PerpdError]] = {
     "unauthorized": _plain(Unauthorized),
     "forbidden": _plain(Forbidden),
     "conflict": _plain(Conflict),
+    "not_sent": _plain(NotSent),
     "method_not_allowed": _plain(MethodNotAllowed),
     "internal": _plain(PerpdError),
 }

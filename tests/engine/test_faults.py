@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from perpd.errors import ConfigError
+from perpd.errors import ConfigError, NotSent
 from perpd.model import ZERO, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
 from tests.engine.conftest import Harness
 from tests.engine.faults import Killed
@@ -126,14 +126,16 @@ async def test_a_fill_during_a_dropped_stream_is_recovered_by_resync(rig):
 
 
 async def test_killed_between_journal_commit_and_send_then_restarted(rig):
+    """What the journal holds is an obligation: the standing order's journaled send is
+    made after the restart, under its own client id, once; nothing else is placed."""
     h = rig(STANDING)
     engine = await h.start()
     h.sessions["paper"].faults.append("kill-before-send")
     await engine.reconcile_once()  # the lane dies inside the send
     (pending,) = [o for o in engine.journal.orders() if o.status is OrderStatus.PENDING]
     engine = await h.restart()
-    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="re-placed after restart")
-    assert engine.journal.order(pending.client_id).status is OrderStatus.REJECTED
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="sent after restart")
+    assert rule_live(h, "standing:bid") == [pending.client_id]
     for _ in range(5):
         await engine.reconcile_once()
     assert len(rule_live(h, "standing:bid")) == 1
@@ -154,16 +156,36 @@ async def test_killed_after_the_venue_accepted_then_restarted(rig):
     await assert_consistent(h)
 
 
-async def test_an_api_order_killed_before_send_is_recorded_as_never_sent(rig):
+async def test_an_api_order_killed_before_send_is_sent_after_restart_and_a_retry_says_so(rig):
     h = rig()
     engine = await h.start()
     h.sessions["paper"].faults.append("kill-before-send")
     with pytest.raises(Killed):
-        await engine.submit(bid())
+        await engine.submit(bid(), idempotency_key="k-1")
     (pending,) = engine.journal.orders()
     engine = await h.restart()
-    await h.until(lambda: engine.journal.order(pending.client_id).status is OrderStatus.REJECTED, what="settled")
-    assert venue_orders(h) == {}
+    await h.until(lambda: pending.client_id in venue_orders(h), what="sent after restart")
+    assert h.sessions["paper"].sent == [pending.client_id]  # once, under its own client id
+    (again,) = await engine.submit(bid(), idempotency_key="k-1")  # the retry tells the truth
+    assert again.client_id == pending.client_id and again.status is OrderStatus.OPEN
+    await assert_consistent(h)
+
+
+async def test_an_api_order_killed_before_send_that_went_stale_expires_and_a_retry_says_so(rig):
+    h = rig(daemon="resume_pending_secs = 0")
+    engine = await h.start()
+    h.sessions["paper"].faults.append("kill-before-send")
+    with pytest.raises(Killed):
+        await engine.submit(bid(), idempotency_key="k-1")
+    (pending,) = engine.journal.orders()
+    engine = await h.restart()
+    await h.until(lambda: engine.journal.order(pending.client_id).status is OrderStatus.EXPIRED, what="expired")
+    final = engine.journal.order(pending.client_id)
+    assert final.reason.startswith("perpd: not sent before restart")
+    assert venue_orders(h) == {} and h.sessions["paper"].sent == []
+    with pytest.raises(NotSent) as refused:
+        await engine.submit(bid(), idempotency_key="k-1")
+    assert refused.value.details["orders"][0]["client_id"] == pending.client_id
     await assert_consistent(h)
 
 

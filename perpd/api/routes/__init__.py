@@ -16,7 +16,7 @@ E404, E409, E422 = 404, 409, 422
 ENDPOINTS: list[Endpoint] = [
     # orders
     Endpoint("POST", "/orders", orders.place, "Place an order (Idempotency-Key honoured across restarts)",
-             scope="trade", body=m.OrderIn, response=m.Orders, status=201, errors=(403, E404, E422), tag="orders"),
+             scope="trade", body=m.OrderIn, response=m.Orders, status=201, errors=(403, E404, E409, E422), tag="orders"),
     Endpoint("GET", "/orders", orders.list_orders, "List orders, newest first, with filters and pagination",
              query=m.OrderQuery, response=m.OrderPage, errors=(E404, E422), tag="orders"),
     Endpoint("DELETE", "/orders", orders.cancel_all, "Cancel every live order (optionally one account / symbol)",
