@@ -38,6 +38,7 @@ from venues.vest.markets import parse_markets  # noqa: E402
 from venues.vest.orders import to_wire  # noqa: E402
 from venues.vest.signing import ORDER_TYPES, VestSigner  # noqa: E402
 from venues.vest.venue import CAPABILITIES  # noqa: E402
+from vest_support import vest_rig  # noqa: E402
 
 KEY = "0x" + "42" * 32
 ROUNDS = 5
@@ -104,8 +105,6 @@ def bench_signed_order(n: int = 5_000) -> float:
 
 
 async def bench_end_to_end(n: int = 600, concurrency: int = 16) -> tuple[float, float]:
-    from vest_support import vest_rig
-
     async with vest_rig(makers=True, takers=False, step_ms=60_000) as rig:
         session = rig.session
         reqs = [r.__class__(ClientIdFormat.INT63.derive("e2e", i), r.symbol, r.side, r.type, r.size,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from perpd.errors import InvalidRequest
 from perpd.model import ZERO, Market, normalize_symbol
 
 
@@ -65,7 +66,7 @@ def _fixed(value: Decimal, decimals: int) -> str:
     quantum = Decimal(1).scaleb(-decimals)
     fixed = value.quantize(quantum)
     if fixed != value:
-        raise ValueError(f"{value} has more than {decimals} decimals")
+        raise InvalidRequest(f"vest: {value} has more than {decimals} decimals")
     return f"{fixed:.{decimals}f}"
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import anyio
 import pytest
+import websockets
 from doc_client import DocClient, now_ms, sign_args
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -229,8 +230,6 @@ async def test_refusals_carry_vests_codes(client: DocClient) -> None:
 
 
 async def test_the_socket_closes_with_vests_codes(client: DocClient) -> None:
-    import websockets
-
     async def close_code(url: str) -> int:
         with anyio.fail_after(TIMEOUT):
             async with await client.connect(url) as ws:

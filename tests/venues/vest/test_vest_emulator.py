@@ -15,6 +15,7 @@ from tests.contract import wait_for_status
 from venues.base import ClientIdFormat
 from venues.vest.emulator.markets import DEFAULT_MARKETS, MarketDef
 from venues.vest.emulator.shapes import depth
+from venues.vest.orders import to_wire
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 10.0
@@ -98,8 +99,6 @@ async def test_attached_take_profit_and_stop_loss_become_one_cancels_other(clock
         move(rig, "65000.00")
         parent = request(6, Side.BUY, OrderType.LIMIT, "0.0100", "65100.00")
         spec = rig.venue.spec("BTC")
-        from venues.vest.orders import to_wire
-
         wire = to_wire(parent, spec, time_ms=clock.now_ms())
         body = wire.body(s.signer.sign_order(*wire.signed()), 60_000)
         tp, sl = wire.child("TAKE_PROFIT", "66000.00", wire.nonce + 1), wire.child("STOP_LOSS", "64000.00", wire.nonce + 2)

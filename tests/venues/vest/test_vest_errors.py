@@ -4,6 +4,7 @@ one boundary; a failure after a write may have happened is never a rejection."""
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 from vest_support import sample
 from websockets.exceptions import ConnectionClosedError, InvalidHandshake
@@ -23,10 +24,8 @@ from venues.vest.transport import _check, error_fields
 
 
 def response(status: int, body: object = None, **headers: str) -> httpx.Response:
-    import orjson
-
     content = orjson.dumps(body) if body is not None else b""
-    return httpx.Response(status, content=content, headers=headers, request=httpx.Request("POST", "http://x/v2/orders"))
+    return httpx.Response(status, content=content, headers=headers, request=httpx.Request("POST", "http://127.0.0.1/v2/orders"))
 
 
 def test_every_documented_code_is_in_the_table_with_its_name() -> None:

@@ -7,7 +7,8 @@ from decimal import Decimal as D
 import pytest
 from vest_support import sample
 
-from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, Side, TimeInForce
+from perpd.errors import InvalidRequest
+from perpd.model import Liquidity, MarginMode, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from venues.vest import parse
 from venues.vest.markets import parse_markets, unified_symbol
 from venues.vest.orders import to_wire
@@ -28,7 +29,7 @@ def test_exchange_info_gives_tick_lot_and_the_leverage_cap(btc) -> None:
     assert m.max_leverage == 10  # initMarginRatio 0.1
     assert m.taker_fee == m.maker_fee == D("0.0001")  # every fill is a taker fill
     assert (btc.fmt_size(D("0.1")), btc.fmt_price(D("30000"))) == ("0.1000", "30000.00")
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidRequest):
         btc.fmt_price(D("30000.001"))
 
 
@@ -113,8 +114,6 @@ def test_order_events_new_execution_cancellation_and_rejection(btc) -> None:
 
 def test_the_documented_order_request_is_what_to_wire_writes(btc) -> None:
     """The docs' POST /orders example, rebuilt from a perpd request (SOL's decimals as shown)."""
-    from perpd.model import OrderRequest
-
     documented = sample("rest_POST_orders.request.json")["order"]
     sol = parse_markets({"symbols": [{"symbol": "SOL-PERP", "sizeDecimals": 4, "priceDecimals": 2,
                                       "initMarginRatio": "0.1"}]}, VENUE)[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-import anyio
 import pytest
 from vest_support import KEYS, OTHER_KEY, SIGNING_KEY, secrets_of, vest_rig
 
