@@ -7,10 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from vest_support import secrets_of
 
 from perpd import cli
 from perpd.config import load
 from perpd.errors import ConfigError
+from venues.vest.config import VestAccountConfig, VestVenueConfig
+from venues.vest.venue import VestVenue
 
 ROOT = Path(__file__).resolve().parents[3]
 LITERAL = "0x" + "9f" * 32
@@ -77,3 +80,13 @@ def test_perpd_check_reports_each_key_and_accepts_the_shipped_configs(
         assert cli.main(["check", str(ROOT / "configs" / name)]) == 0
         out = capsys.readouterr().out
         assert "kind=vest" in out and "signing_key=" in out
+
+
+def test_a_secret_that_is_not_a_key_is_named_by_its_path_never_shown() -> None:
+    garbage = "not-a-key-" + "7" * 40
+    venue = VestVenue("vest", VestVenueConfig(rest_url="http://127.0.0.1:9/v2"))
+    config = VestAccountConfig(venue="vest", signing_key="env:S", api_key="env:A", account_group=0)
+    with pytest.raises(ConfigError) as bad:
+        venue.session("main", config, secrets_of({"env:S": garbage, "env:A": "k"}))
+    assert "accounts.main.signing_key: env:S is not a valid secp256k1 private key" in bad.value.message
+    assert garbage not in bad.value.message
