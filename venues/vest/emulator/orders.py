@@ -110,13 +110,14 @@ class Desk:
         self.queue: deque[str] = deque()
         self.hold = False  # fault: accepted orders wait in the queue
         self.listeners: list[Listener] = []
-        self._fills: dict[int, list[SimFill]] = {}
+        self._fills: dict[int, list[SimFill]] = {}  # fills of the execution under way, by engine oid
+        self._executing = False
         self._rng = random.Random(f"vest-orders-{seed}")
         self._next_id = self._rng.getrandbits(48) << 12
         engine.subscribe(self._on_engine)
 
     def _on_engine(self, event: object) -> None:
-        if isinstance(event, FillEvent) and not event.account.startswith("~"):
+        if self._executing and isinstance(event, FillEvent) and not event.account.startswith("~"):
             self._fills.setdefault(event.fill.oid, []).append(event.fill)
 
     def new_id(self) -> str:
@@ -271,12 +272,16 @@ class Desk:
     def _execute(self, o: VestOrder, bound: Decimal) -> int | None:
         """Fill `o` whole at `bound` or better through the sim exchange; None when filled,
         else the rejection code (nothing traded)."""
+        self._executing = True
         try:
             view = self.engine.place(o.account, o.symbol, o.side, o.size, type=OrderType.LIMIT, price=bound,
                                      tif=TimeInForce.FOK, reduce_only=o.reduce_only)
         except SimReject as exc:
             return REJECTIONS.get(exc.reason, PRICE_CHECK_FAILED)
+        finally:
+            self._executing = False
         fills = self._fills.pop(view.oid, [])
+        self._fills.clear()
         if view.status is not OrderStatus.FILLED or not fills:
             return PRICE_CHECK_FAILED
         size = sum((f.size for f in fills), ZERO)
