@@ -3,8 +3,9 @@
 `Daemon` is also the control surface the API uses for what touches the config file:
 `reload()` (validate -> diff -> start new -> swap -> stop old; a bad file keeps the old
 config running), `plan()` (the same diff and reconcile plan, without acting), and
-`edit_config()` (runtime account changes written back to the TOML with tomli-w, keeping
-the file the source of truth, then reloaded).
+`edit_config()` (runtime account changes written into the operator's TOML file with
+tomlkit, changing only those values, the file staying the source of truth, then applied
+through the same reload path).
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import hashlib
 import signal
-import tomllib
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
 
 from perpd import config as config_mod
 from perpd.clock import Clock
 from perpd.config import Config
 from perpd.engine import Engine
-from perpd.errors import ConfigError
+from perpd.errors import ConfigError, Conflict
 from perpd.journal import Journal
 from perpd.secrets import Secrets
 from venues.base import AccountSession, SecretResolver
@@ -52,6 +54,7 @@ class Daemon:
         self.journal: Journal | None = None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
+        self._loaded = ""  # digest of the file text the running config came from
 
     # ------------------------------------------------------------------ config
 
@@ -66,7 +69,12 @@ class Daemon:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> Engine:
-        config = self.load()
+        try:
+            text = self.config_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{self.config_path}: cannot read ({exc.strerror})") from None
+        config = config_mod.loads(text, source=self.config_path, **self._overrides)
+        self._loaded = _digest(text)
         state_dir = config.daemon.state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.journal = await Journal.open(state_dir / "journal.sqlite", durability=config.daemon.durability, clock=self._clock)
@@ -118,15 +126,24 @@ class Daemon:
     # ------------------------------------------------------------------ control
 
     async def reload(self, *, actor: str = "admin") -> dict[str, Any]:
-        """Re-read the config file and apply it; ConfigError leaves the old one running."""
+        """Re-read the config file and apply it (SIGHUP, `perpd reload`, POST /reload)."""
         async with self._reload_lock:
-            assert self.engine is not None
-            try:
-                new = self.load()
-            except ConfigError as exc:
-                self.engine._event("reload", actor=actor, result="rejected", details={"problems": exc.problems})
-                raise
-            return await self.engine.reload(new, actor=actor)
+            text = self.config_path.read_text(encoding="utf-8")
+            return await self._apply(text, actor=actor)
+
+    async def _apply(self, text: str, *, actor: str) -> dict[str, Any]:
+        """The one path every config change takes: parse and validate (a bad file is
+        refused and audited), then the engine's start-new -> swap -> stop-old, which
+        refuses (and audits) a config whose new pieces cannot start."""
+        assert self.engine is not None
+        try:
+            new = config_mod.loads(text, source=self.config_path, **self._overrides)
+        except ConfigError as exc:
+            self.engine._event("reload", actor=actor, result="rejected", details={"problems": exc.problems})
+            raise
+        change = await self.engine.reload(new, actor=actor)
+        self._loaded = _digest(text)
+        return change
 
     async def _reload_logged(self, actor: str) -> None:
         try:
@@ -149,23 +166,49 @@ class Daemon:
             "config_hash": config_mod.config_hash(new),
         }
 
-    async def edit_config(self, mutate: Callable[[dict[str, Any]], None], *, actor: str = "admin") -> dict[str, Any]:
-        """Apply `mutate` to the TOML data, validate, write the file atomically, reload."""
+    async def edit_config(self, mutate: Callable[[tomlkit.TOMLDocument], None], *, actor: str = "admin") -> dict[str, Any]:
+        """Change only what `mutate` changes in the operator's file (comments, order and
+        layout kept: tomlkit), validate, write it atomically, and apply it through the
+        one reload path. A file edited on disk since it was loaded is not overwritten:
+        the operator's edit wins (reload it first). If the reload is refused, the file
+        is put back as it was."""
         async with self._reload_lock:
-            assert self.engine is not None
             original = self.config_path.read_text(encoding="utf-8")
-            data = tomllib.loads(original)
-            mutate(data)
-            text = tomli_w.dumps(data)
-            config_mod.loads(text, source=self.config_path, **self._overrides)  # raises ConfigError
-            tmp = self.config_path.with_suffix(self.config_path.suffix + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.config_path)
+            if _digest(original) != self._loaded:
+                raise Conflict(
+                    f"{self.config_path} changed on disk since perpd loaded it; the operator's edit wins: "
+                    "reload it (perpd reload) before changing the config through the API"
+                )
+            document = tomlkit.parse(original)
+            mutate(document)
+            text = tomlkit.dumps(document)
+            _write_atomically(self.config_path, text)
             try:
-                return await self.engine.reload(self.load(), actor=actor)
-            except Exception:
-                self.config_path.write_text(original, encoding="utf-8")
+                return await self._apply(text, actor=actor)
+            except BaseException:
+                _write_atomically(self.config_path, original)
                 raise
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside the file, with its permissions, fsync, then rename over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def run(config_path: str | os.PathLike[str], *, state_dir: str | None = None, http: str | None = None) -> int:

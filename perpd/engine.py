@@ -26,11 +26,11 @@ import orjson
 from perpd import config as config_mod
 from perpd.bus import Bus
 from perpd.clock import Clock, SystemClock
-from perpd.config import Config
-from perpd.errors import NotFound, PerpdError, Unavailable
+from perpd.config import AccountConfig, Config, VenueConfig
+from perpd.errors import ConfigError, NotFound, PerpdError, Unavailable
 from perpd.journal import Journal
 from perpd.ledger import PositionLedger
-from perpd.model import ZERO, LeverageSetting, Order, OrderSpec, OrderStatus, TradingState
+from perpd.model import ZERO, LeverageSetting, Market, Order, OrderSpec, OrderStatus, TradingState
 from perpd.orders import Intent, OrderDesk
 from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan
 from perpd.state import AccountState, Portfolio
@@ -172,20 +172,30 @@ class Engine(OrderDesk):
         if task is not None:
             task.cancel()
 
-    async def _start_venue(self, name: str) -> None:
-        from perpd import sync
-
-        cfg = self.config.venues[name]
+    async def _open_venue(self, name: str, cfg: VenueConfig) -> tuple[Venue, dict[str, Market]]:
+        """Connect a venue and load its markets, registering nothing (reload starts the
+        new beside the old)."""
         state_dir = self.config.daemon.state_dir / "venues" / name
         state_dir.mkdir(parents=True, exist_ok=True)
         venue = venue_class(cfg.kind)(name, cfg, clock=self.clock, state_dir=state_dir)
-        await venue.connect()
-        markets = await venue.load_markets()
+        try:
+            await venue.connect()
+            return venue, await venue.load_markets()
+        except BaseException:
+            await venue.close()
+            raise
+
+    def _adopt_venue(self, name: str, venue: Venue, markets: dict[str, Market]) -> None:
+        from perpd import sync
+
         self.venues[name] = venue
         for symbol, market in markets.items():
             self.portfolio.market_data.markets[(name, symbol)] = market
         self._spawn(f"venue:{name}", sync.venue_stream(self, venue))
         log.info("venue started", extra={"venue": name, "markets": len(markets)})
+
+    async def _start_venue(self, name: str) -> None:
+        self._adopt_venue(name, *await self._open_venue(name, self.config.venues[name]))
 
     async def _stop_venue(self, name: str) -> None:
         self._cancel_task(f"venue:{name}")
@@ -197,22 +207,34 @@ class Engine(OrderDesk):
         if venue is not None:
             await venue.close()
 
-    async def _start_account(self, name: str) -> None:
-        from perpd import sync
-
-        cfg = self.config.accounts[name]
-        venue = self.venues[cfg.venue]
+    async def _open_account(self, name: str, cfg: AccountConfig, venue: Venue) -> AccountSession:
+        """Resolve the account's secrets and connect its session, registering nothing."""
         session = venue.session(name, cfg, self.secrets)
         if self._wrap_session is not None:
             session = self._wrap_session(session)
-        self.portfolio.accounts[name] = AccountState(name, cfg.venue, ledger=self._restore_ledger(name))
+        try:
+            await session.connect()
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    async def _adopt_account(self, name: str, session: AccountSession, ledger: PositionLedger | None = None) -> None:
+        from perpd import sync
+
+        cfg = self.config.accounts[name]
+        ledger = ledger or self._restore_ledger(name)
+        self.portfolio.accounts[name] = AccountState(name, cfg.venue, ledger=ledger)
         self.foreign[name] = {}
-        await session.connect()
         self.sessions[name] = session
         # Subscribe first, then take the snapshot: events in between are not lost.
         self._spawn(f"account:{name}", sync.account_stream(self, session, session.watch_account()))
         await sync.resync(self, name)
         log.info("account started", extra={"account": name, "venue": cfg.venue})
+
+    async def _start_account(self, name: str) -> None:
+        cfg = self.config.accounts[name]
+        await self._adopt_account(name, await self._open_account(name, cfg, self.venues[cfg.venue]))
 
     def _restore_ledger(self, account: str) -> PositionLedger:
         """The account's position ledger as last saved, plus every fill journaled since
@@ -506,33 +528,65 @@ class Engine(OrderDesk):
     # ------------------------------------------------------------------ reload
 
     async def reload(self, new: Config, *, actor: str = "admin") -> dict[str, Any]:
-        """validate (done by the caller) -> diff -> start new -> swap -> stop old."""
+        """(validated by the caller) -> diff -> start new -> swap -> stop old.
+
+        Every venue and account the new config adds or changes is started beside the
+        running ones first (connected, markets loaded, secrets resolved, credentials
+        tried with a balance query). If any fails, what was started is stopped, the old
+        config keeps running untouched, and the refusal is audited and raised as a
+        ConfigError naming the piece and the reason. Only then is the config swapped and
+        the old pieces stopped."""
         old = self.config
         change = config_mod.diff(old, new)
         if not change:
             return {}
-        venues = change.get("venues", {})
-        accounts = change.get("accounts", {})
+        venues, accounts = change.get("venues", {}), change.get("accounts", {})
         restart_venues = set(venues.get("changed", ())) | set(venues.get("removed", ()))
         stop_accounts = set(accounts.get("changed", ())) | set(accounts.get("removed", ()))
         stop_accounts |= {n for n, a in old.accounts.items() if a.venue in restart_venues}
+        live_venues = set(self.venues) - restart_venues
+        start_venues = [n for n, c in new.venues.items() if c.enabled and n not in live_venues]
+        start_accounts = [
+            n for n, c in new.accounts.items()
+            if c.enabled and (n not in self.sessions or n in stop_accounts) and (c.venue in start_venues or c.venue in live_venues)
+        ]
+        opened_venues: dict[str, tuple[Venue, dict[str, Market]]] = {}
+        opened: dict[str, AccountSession] = {}
+        piece = ""
+        try:
+            for name in start_venues:
+                piece = f"venues.{name}"
+                opened_venues[name] = await self._open_venue(name, new.venues[name])
+            for name in start_accounts:
+                piece = f"accounts.{name}"
+                cfg = new.accounts[name]
+                venue = opened_venues[cfg.venue][0] if cfg.venue in opened_venues else self.venues[cfg.venue]
+                opened[name] = await self._open_account(name, cfg, venue)
+                await opened[name].fetch_balance()  # the credentials work, before anything is swapped
+        except Exception as exc:  # noqa: BLE001 - any failure to start refuses the reload
+            reason = exc.message if isinstance(exc, PerpdError) else f"{type(exc).__name__}: {exc}"
+            for session in opened.values():
+                await session.close()
+            for venue, _ in opened_venues.values():
+                await venue.close()
+            problem = f"{piece}: cannot start: {reason}"
+            self._event("reload", actor=actor, result="rejected", details={"problems": [problem], "diff": change})
+            raise ConfigError(f"reload refused, the old config keeps running: {problem}", problems=[problem]) from None
+
         self.config = new
         self._bind_policies(new)  # policies and routes swap atomically with the config
-        for name in sorted(stop_accounts):
+        # A restarted account keeps its count of trades no report has shown yet.
+        ledgers = {n: s.ledger for n, s in self.portfolio.accounts.items() if n in opened}
+        for name in sorted(stop_accounts | {n for n in self.sessions if not (new.accounts.get(n) and new.accounts[n].enabled)}):
             if name in self.sessions:
                 await self._stop_account(name)
-        for name in sorted(restart_venues):
+        for name in sorted(restart_venues | {n for n in self.venues if not (new.venues.get(n) and new.venues[n].enabled)}):
             if name in self.venues:
                 await self._stop_venue(name)
-        for name, cfg in new.venues.items():
-            if cfg.enabled and name not in self.venues:
-                await self._start_venue(name)
-        for name, cfg in new.accounts.items():
-            if cfg.enabled and name not in self.sessions and cfg.venue in self.venues:
-                await self._start_account(name)
-        for name in list(self.sessions):
-            if not new.accounts.get(name) or not new.accounts[name].enabled:
-                await self._stop_account(name)
+        for name, (venue, markets) in opened_venues.items():
+            self._adopt_venue(name, venue, markets)
+        for name, session in opened.items():
+            await self._adopt_account(name, session, ledgers.get(name))
         from perpd import sync
 
         sync.seed_pnl(self)  # accounts started now may hold positions opened elsewhere

@@ -44,6 +44,7 @@ class Harness:
         self.write(extra)
         self.daemon: Daemon | None = None
         self.sessions: dict[str, FaultySession] = {}
+        self.connect_errors: dict[str, Exception] = {}  # account -> what its connect raises
 
     def write(self, extra: str) -> None:
         self.path.write_text(SIM.format(venue=self.venue_keys, daemon=self.daemon_keys) + extra)
@@ -67,6 +68,7 @@ class Harness:
 
     def _wrap(self, session):
         faulty = FaultySession(session)
+        faulty.connect_error = self.connect_errors.get(session.account)
         self.sessions[session.account] = faulty
         return faulty
 

@@ -49,10 +49,13 @@ class FaultySession(AccountSession):
         self.duplicate: set[str] = set()  # channels whose events arrive twice
         self.fail_cancel: set[str] = set()  # client ids whose cancel the venue answers 503
         self.fail_lookups: Exception | None = None  # raised by every fetch_order
+        self.connect_error: Exception | None = None  # raised by connect (credentials refused)
         self._lagging = False
         self._shown: dict[str, object] | None = None  # positions as the lagging stream showed them
 
     async def connect(self) -> None:
+        if self.connect_error is not None:
+            raise self.connect_error
         await self.inner.connect()
 
     async def close(self) -> None:

@@ -222,3 +222,24 @@ async def test_a_bad_reload_keeps_the_old_config_running(rig):
         await h.daemon.reload(actor="test")
     assert engine.revision == revision and "broken" not in engine.config.accounts
     await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="still trading")
+
+
+async def test_a_reload_whose_new_account_cannot_start_is_refused_and_the_old_keeps_trading(rig):
+    from perpd.errors import AuthError
+
+    h = rig(STANDING)
+    engine = await h.start()
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="trading")
+    revision = engine.revision
+    h.connect_errors["newbie"] = AuthError("401 Unauthorized: bad key", venue="sim")
+    h.write(STANDING + '\n[accounts.newbie]\nvenue = "sim"\n')
+    with pytest.raises(ConfigError, match=r"reload refused, the old config keeps running: accounts\.newbie: cannot start: 401"):
+        await h.daemon.reload(actor="test")
+    assert engine.revision == revision and "newbie" not in engine.config.accounts and "newbie" not in engine.sessions
+    await engine.journal.flush()
+    (refused,) = engine.journal.events(action="reload", result="rejected")
+    assert refused.details["problems"] == ["accounts.newbie: cannot start: 401 Unauthorized: bad key"]
+    (live,) = rule_live(h, "standing:bid")
+    h.exchange.cancel("paper", client_id=live)  # the old account still trades: re-placed
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="still trading")
+    await assert_consistent(h)

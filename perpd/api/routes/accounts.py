@@ -85,9 +85,10 @@ async def set_leverage(call: Call) -> ConfigChange:
         if account is None:
             raise NotFound(f"account {name!r} is not in the config file")
         table = account.setdefault("leverage", {})
-        for key in [k for k in table if normalize_symbol(k) == symbol]:
+        same = [k for k in table if normalize_symbol(k) == symbol]
+        for key in same[1:]:
             del table[key]
-        table[base_asset(symbol)] = body.leverage
+        table[same[0] if same else base_asset(symbol)] = body.leverage  # in place: the line keeps its layout
         if body.margin_mode is not None:
             account["margin_mode"] = body.margin_mode.value
 
