@@ -11,6 +11,7 @@ clear line, or the list of config problems, and never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import importlib
 import os
@@ -274,18 +275,36 @@ def configure_plan(parser: argparse.ArgumentParser) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Ask the running daemon what applying a config would change and do, without acting."""
+    from perpd.client import DaemonUnreachable
+
     body = Path(args.new).expanduser().read_text(encoding="utf-8") if args.new else None
-    with _daemon(args) as daemon:
-        plan = _explained(lambda: daemon.plan(body))
-    print(f"config {plan.config_hash}: " + ("no change" if not plan.diff else ""))
-    for section, change in plan.diff.items():
+    try:
+        with _daemon(args) as daemon:
+            plan = _explained(lambda: daemon.plan(body))
+        config_hash, diff, actions = plan.config_hash, plan.diff, plan.actions
+    except DaemonUnreachable:
+        config_hash, diff, actions = _offline_plan(args)
+    print(f"config {config_hash}: " + ("no change" if not diff else ""))
+    for section, change in diff.items():
         for kind in ("added", "changed", "removed"):
             if change.get(kind):
                 print(f"  {section} {kind}: {', '.join(change[kind])}")
-    print(f"{len(plan.actions)} action(s):" if plan.actions else "no actions")
-    for action in plan.actions:
+    print(f"{len(actions)} action(s):" if actions else "no actions")
+    for action in actions:
         print(f"  {action}")
     return 0
+
+
+def _offline_plan(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
+    from perpd.preview import offline_plan
+
+    path = config_module.discover(args.new or args.config)
+    config = config_module.load(path, state_dir=args.state_dir, http=args.http)
+    preview = asyncio.run(offline_plan(config))
+    where = preview["journal"] or f"{config.daemon.state_dir} (no journal yet)"
+    print(f"no daemon is running: previewing {path} against the journal at {where}")
+    print("  (offline: positions, marks and markets are unknown; what needs them shows as blocked)")
+    return preview["config_hash"], preview["diff"], preview["actions"]
 
 
 def run_reload(args: argparse.Namespace) -> int:

@@ -159,10 +159,9 @@ class Daemon:
             new = config_mod.loads(text, source=self.config_path, **self._overrides)
         else:
             new = self.load(Path(path) if path else None)
-        actions = self.engine.plan(new)
         return {
             "diff": config_mod.diff(self.engine.config, new),
-            "actions": [a.describe() for a in actions],
+            "actions": self.engine.preview(new),
             "config_hash": config_mod.config_hash(new),
         }
 

@@ -32,10 +32,10 @@ from perpd.journal import Journal
 from perpd.ledger import PositionLedger
 from perpd.model import ZERO, LeverageSetting, Market, Order, OrderSpec, OrderStatus, TradingState
 from perpd.orders import Intent, OrderDesk
-from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan
+from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, converge, plan
 from perpd.state import AccountState, Portfolio
 from perpd.turnover import HOUR_MS, TurnoverGuard
-from venues.base import AccountSession, SecretResolver, Venue
+from venues.base import AccountSession, EditMode, SecretResolver, Venue
 from venues.registry import venue_class
 
 log = logging.getLogger("perpd.engine")
@@ -67,8 +67,10 @@ class Engine(OrderDesk):
         clock: Clock | None = None,
         source: Path | None = None,
         wrap_session: Callable[[AccountSession], AccountSession] | None = None,
+        offline: bool = False,
     ) -> None:
         self.config = config
+        self.offline = offline  # a preview from the journal alone: accounts count as ready
         self.source = source
         self.journal = journal
         self.secrets = secrets
@@ -122,7 +124,7 @@ class Engine(OrderDesk):
             self.client_id_salt = token_hex(8)
             await self.journal.set_cursor(SALT_CURSOR, self.client_id_salt)
         self.trading = {scope: (state, reason or "") for scope, (state, reason) in self.journal.trading_states().items()}
-        self._restore_intents()
+        self.restore_intents()
         self.turnover.restore(self.journal.rule_orders_since("target:", self.clock.now_ms() - HOUR_MS))
         from perpd import sync
 
@@ -314,7 +316,7 @@ class Engine(OrderDesk):
 
     def _ready(self, account: str) -> bool:
         state = self.portfolio.accounts.get(account)
-        return account in self.sessions and state is not None and state.synced
+        return (self.offline or account in self.sessions) and state is not None and state.synced
 
     # ------------------------------------------------------------------ config revisions
 
@@ -410,6 +412,24 @@ class Engine(OrderDesk):
     def plan(self, config: Config | None = None) -> list[Action]:
         """The actions a pass would take now (for `config`, default the running one)."""
         return plan(config or self.config, self.observed(), self._route_one)
+
+    def preview(self, config: Config | None = None) -> list[str]:
+        """Where applying `config` converges, one line per step: this pass's actions, then
+        the placements that follow its cancels; a cancel and the placement replacing it
+        on a venue that can edit read as one `replace` line."""
+        first, then = converge(config or self.config, self.observed(), self._route_one)
+        lines: list[str] = []
+        follows = {(a.account, a.rule): a for a in then}
+        for action in first:
+            nxt = follows.get((action.account, action.rule)) if isinstance(action, Cancel) else None
+            session = self.sessions.get(action.account or "")
+            if nxt is not None and session is not None and session.capabilities.edit is not EditMode.NONE:
+                del follows[(action.account, action.rule)]
+                lines.append(f"replace {action.client_id} with: {nxt.describe()}")
+            else:
+                lines.append(action.describe())
+        lines.extend(f"then {a.describe()}" for a in follows.values())
+        return lines
 
     def _route_one(self, spec: OrderSpec) -> str:
         legs = self._route(spec)
@@ -602,10 +622,11 @@ class Engine(OrderDesk):
 
     # ------------------------------------------------------------------ restore
 
-    def _restore_intents(self) -> None:
-        """Reload open intents (and each standing rule's latest one) with their orders."""
+    def restore_intents(self, config: Config | None = None) -> None:
+        """Reload open intents (and each standing rule's latest one, of `config`'s
+        standing orders) with their orders."""
         restored = list(self.journal.open_intents())
-        for standing in self.config.orders:
+        for standing in (config or self.config).orders:
             latest = self.journal.latest_intent(f"standing:{standing.name}")
             if latest is not None and latest.state.value != "open":
                 restored.append(latest)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from perpd.config import Config, StandingOrderConfig, TargetConfig
@@ -190,6 +190,26 @@ def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
             if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
                 actions.append(Cancel(order.account, order.client_id, rule, "rule removed or disabled"))
     return _dedupe(actions)
+
+
+def converge(config: Config, observed: Observed, router: Router) -> tuple[list[Action], list[Action]]:
+    """This pass's actions, and what the pass after would add once its cancels landed
+    (a moved standing order: its cancel now, its placement next). For previews."""
+    first = plan(config, observed, router)
+    gone = {a.client_id for a in first if isinstance(a, Cancel)}
+    if not gone:
+        return first, []
+
+    def without(orders: Sequence[Order]) -> tuple[Order, ...]:
+        return tuple(o.evolve(status=OrderStatus.CANCELLED) if o.client_id in gone else o for o in orders)
+
+    after = replace(
+        observed,
+        rules={r: replace(st, orders=without(st.orders), _memo={}) for r, st in observed.rules.items()},
+        owned_live=lambda account: tuple(o for o in observed.owned_live(account) if o.client_id not in gone),
+    )
+    then = [a for a in plan(config, after, router) if isinstance(a, Place)]
+    return first, then
 
 
 def _dedupe(actions: list[Action]) -> list[Action]:
