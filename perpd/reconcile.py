@@ -8,7 +8,16 @@ pass plans less. The engine runs each action through the risk gate, acts, and jo
 with the rule that caused it. `perpd plan` prints the same plan without acting.
 
 Rules are named by source: `standing:NAME` for `[[orders]]`, `target:KEY` for `[[targets]]`,
-`halt` for orders cancelled because trading is halted.
+`halt` for orders cancelled because trading is halted, `reduce_only` for orders that would
+grow a position under reduce-only.
+
+Targets read positions from the account's ledger (perpd/ledger.py), never the venue's
+report alone: a slice counts from the moment it is sent (pending or live: the target
+waits for it, never doubles up) until a position report that includes its fills has been
+applied, whatever order the venue's acknowledgements, order updates, fills and position
+reports arrive in. Report lag therefore never makes a target trade past itself. Under
+that, a turnover circuit breaker (perpd/turnover.py) stops any target that trades more
+than its bounds, whatever the cause.
 """
 
 from __future__ import annotations
