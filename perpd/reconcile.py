@@ -268,7 +268,16 @@ def _standing(
         state = RuleState(rule)
     if state.intent_state in ("done", "cancelled"):
         return []
-    if state.live():
+    live = state.live()
+    if len(live) > 1:
+        # A send perpd concluded never arrived landed after all, beside its re-placement:
+        # one standing order is one live order. Keep the first, cancel the rest.
+        return [
+            Cancel(o.account, o.client_id, rule, "one standing order is live twice (a late arrival)")
+            for o in live[1:]
+            if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        ]
+    if live:
         return []  # resting, or pending/unknown: wait for it to resolve, never double up
     if observed.now_ms < state.retry_after_ms:
         return [Blocked(None, rule, "backing off after a failed attempt")]
@@ -382,14 +391,17 @@ def _target(
 
     if working:
         out: list[Action] = []
+        room = abs(gap)  # what the working slices together may still trade
         for order in working:
             ideal = _limit_price(mark, side, target.limit_bps)
             if order.side is not side:
                 out.append(Cancel(order.account, order.client_id, rule, "target is now on the other side"))
-            elif order.remaining > abs(gap):
+            elif order.remaining > room:
                 out.append(Cancel(order.account, order.client_id, rule, "slice would overshoot the target"))
             elif order.price is not None and abs(order.price - ideal) * BPS > mark * target.limit_bps / 2:
                 out.append(Cancel(order.account, order.client_id, rule, f"slice price {order.price} drifted from {ideal}"))
+            else:
+                room -= order.remaining
         return out
 
     if observed.now_ms < state.retry_after_ms:

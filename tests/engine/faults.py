@@ -35,6 +35,8 @@ class FaultySession(AccountSession):
       "timeout-after-accept"  the venue accepted; the answer never arrived
       "kill-before-send"      the daemon died after journaling, before sending
       "kill-after-accept"     the venue accepted; the daemon died before recording it
+      "late-arrival"          no answer (unknown); the order reaches the venue only after
+                              `late_secs`, later than perpd's grace for it
     """
 
     def __init__(self, inner: AccountSession) -> None:
@@ -50,6 +52,9 @@ class FaultySession(AccountSession):
         self.fail_cancel: set[str] = set()  # client ids whose cancel the venue answers 503
         self.fail_lookups: Exception | None = None  # raised by every fetch_order
         self.connect_error: Exception | None = None  # raised by connect (credentials refused)
+        self.late_secs = 1.0
+        self.reached: list[str] = []  # client ids that reached the venue, refused or not
+        self._late: set[asyncio.Task] = set()
         self._lagging = False
         self._shown: dict[str, object] | None = None  # positions as the lagging stream showed them
 
@@ -71,6 +76,12 @@ class FaultySession(AccountSession):
             raise Unavailable("503 Service Unavailable", venue=self.venue.name)
         if fault == "kill-before-send":
             raise Killed()
+        if fault == "late-arrival":
+            task = asyncio.get_running_loop().create_task(self._arrive_late(request))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            raise OutcomeUnknown("timed out: no answer from the venue", venue=self.venue.name)
+        self.reached.append(request.client_id)
         order = await self.inner.create_order(request)
         self.sent.append(request.client_id)
         if fault == "timeout-after-accept":
@@ -78,6 +89,15 @@ class FaultySession(AccountSession):
         if fault == "kill-after-accept":
             raise Killed()
         return order
+
+    async def _arrive_late(self, request: OrderRequest) -> None:
+        await asyncio.sleep(self.late_secs)
+        self.reached.append(request.client_id)
+        try:
+            await self.inner.create_order(request)
+        except Exception:  # noqa: BLE001 - the venue refusing it late is an outcome too
+            return
+        self.sent.append(request.client_id)
 
     def drop_stream(self) -> None:
         self._drop.set()

@@ -243,3 +243,20 @@ async def test_a_reload_whose_new_account_cannot_start_is_refused_and_the_old_ke
     h.exchange.cancel("paper", client_id=live)  # the old account still trades: re-placed
     await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="still trading")
     await assert_consistent(h)
+
+
+async def test_a_send_that_arrives_after_the_grace_does_not_double_a_standing_order(rig):
+    """perpd concludes the send never arrived and re-places; when the late one lands, the
+    standing order is live twice for a moment: the surplus is cancelled."""
+    h = rig(STANDING)
+    engine = await h.start()
+    session = h.sessions["paper"]
+    session.late_secs = 1.6  # after the grace (0.3 s) and the 1 s backoff: after the re-placement
+    session.faults.append("late-arrival")
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="re-placed after the grace")
+    await h.until(lambda: len(session.sent) == 2, what="the late one landed")
+    await h.until(lambda: len(rule_live(h, "standing:bid")) == 1, what="back to one live order")
+    for _ in range(10):
+        await engine.reconcile_once()
+    assert len(rule_live(h, "standing:bid")) == 1
+    await assert_consistent(h)
