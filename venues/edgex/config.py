@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from perpd.config import AccountConfig, SecretRef, VenueConfig
 
-EthAddress = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+
+def _address(value: str) -> str:
+    body = value[2:] if value.startswith("0x") else ""
+    if len(body) != 40 or any(c not in "0123456789abcdefABCDEF" for c in body):
+        raise ValueError("must be an address: 0x and 40 hex digits (the SDK Signer's address)")
+    return value
+
+
+EthAddress = Annotated[str, AfterValidator(_address)]
 
 
 class EdgexVenueConfig(VenueConfig):

@@ -111,15 +111,12 @@ class Contract:
     resolution: Decimal | None
     default_leverage: int
     funding_interval_secs: int
+    fee_cap_rate: Decimal  # what an order's fee cap is computed with: max(taker, maker), as the SDK
+    asset_ids: tuple[int, int]  # (contractId, quote coinId) as the order signature's asset ids
 
     @property
     def symbol(self) -> str:
         return self.market.symbol
-
-    @property
-    def fee_cap_rate(self) -> Decimal:
-        """The fee rate an order's fee cap is computed with: max(taker, maker), as the SDK."""
-        return max(self.market.taker_fee, self.market.maker_fee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +160,8 @@ def parse_metadata(data: Mapping[str, Any], *, venue: str) -> Metadata:
         contract_id = str(row.get("contractId") or "")
         base = coins.get(str(row.get("baseCoinId") or ""))
         quote = coins.get(str(row.get("quoteCoinId") or ""))
-        if not contract_id or base is None or quote is None:
-            continue
+        if not contract_id.isdigit() or base is None or quote is None or not quote.coin_id.isdigit():
+            continue  # ids are numbers on the wire and in order signatures
         symbol = _symbol(base.name)
         if symbol is None or symbol in by_symbol:
             continue  # a name perpd cannot spell, or a second contract on one coin
@@ -191,6 +188,8 @@ def parse_metadata(data: Mapping[str, Any], *, venue: str) -> Metadata:
             resolution=resolution(row.get("resolution") or row.get("starkExResolution")),
             default_leverage=int(dec(row.get("defaultLeverage"), Decimal(1)) or 1),
             funding_interval_secs=int(dec(row.get("fundingRateIntervalMin"), Decimal(240)) or 240) * 60,
+            fee_cap_rate=max(market.taker_fee, market.maker_fee),
+            asset_ids=(int(contract_id), int(quote.coin_id)),
         )
         contracts[contract_id] = contract
         by_symbol[symbol] = contract

@@ -27,7 +27,7 @@ from venues.edgex.constants import (
     UPDATE_LEVERAGE,
 )
 from venues.edgex.errors import CANCEL_SUCCESS, ORDER_NOT_FOUND
-from venues.edgex.orders import create_order_body
+from venues.edgex.orders import SignedOrder, create_order
 from venues.edgex.signing import OrderSigner, RequestSigner
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class EdgexTrading(AccountSession):
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         return await self.venue.transport.private_post(self.auth, path, body)
 
-    async def build_order(self, request: OrderRequest) -> dict[str, Any]:
+    async def build_order(self, request: OrderRequest) -> SignedOrder:
         """Check `request` against the capabilities and the market, then sign its body."""
         self.capabilities.check(request, self.venue.name)
         contract = self.venue.contract(request.symbol)
@@ -60,14 +60,14 @@ class EdgexTrading(AccountSession):
         oracle = None
         if request.type in MARKET_TYPES and request.side is Side.BUY:
             oracle = await self.venue.oracle_price(request.symbol)
-        return create_order_body(request, contract, account_id=self.account_id, signer=self.signer,
-                                 now_ms=self.venue.clock.now_ms(), oracle_price=oracle)
+        return create_order(request, contract, account_id=self.account_id, signer=self.signer,
+                            now_ms=self.venue.clock.now_ms(), oracle_price=oracle)
 
     async def create_order(self, request: OrderRequest) -> Order:
-        body = await self.build_order(request)
+        signed = await self.build_order(request)
         pending = request.pending(self.account, self.venue.name, self.venue.clock.now_ms())
         self.remember(pending)
-        data = await self._post(CREATE_ORDER, body)
+        data = await self.venue.transport.private_post_raw(self.auth, CREATE_ORDER, signed.content, signed.canonical)
         order_id = str((data or {}).get("orderId") or "") or None
         order = pending.evolve(venue_order_id=order_id)
         self.remember(order)

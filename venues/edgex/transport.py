@@ -81,12 +81,18 @@ class EdgexTransport:
     async def private_post(self, signer: RequestSigner, path: str, body: Mapping[str, Any]) -> Any:
         """POST a private path, HMAC-signed over the canonical body; returns `data`."""
         await self.requests.acquire()
-        return await self.send(path, self.signed_post(signer, path, body))
+        return await self.send(path, self.signed_post(signer, path, orjson.dumps(body), canonical(body)))
 
-    def signed_post(self, signer: RequestSigner, path: str, body: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+    async def private_post_raw(self, signer: RequestSigner, path: str, content: bytes, signed_text: str) -> Any:
+        """POST JSON bytes whose canonical text the caller already has (createOrder)."""
+        await self.requests.acquire()
+        return await self.send(path, self.signed_post(signer, path, content, signed_text))
+
+    def signed_post(self, signer: RequestSigner, path: str, content: bytes,
+                    signed_text: str) -> tuple[bytes, dict[str, str]]:
         """(JSON bytes, headers) of a signed POST: built apart from sending, so a
         benchmark can count the whole signed request."""
-        return orjson.dumps(body), signer.headers(self.clock.now_ms(), "POST", path, canonical(body))
+        return content, signer.headers(self.clock.now_ms(), "POST", path, signed_text)
 
     async def send(self, path: str, request: tuple[bytes, dict[str, str]]) -> Any:
         content, headers = request

@@ -12,6 +12,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from edgex_sdk import Client, CreateOrderParams, OrderSide, OrderType as SdkOrderType
 from edgex_sdk.internal.auth import build_hmac_headers, build_hmac_signature, get_value
@@ -22,7 +23,7 @@ from eth_account.messages import encode_typed_data
 from perpd.model import OrderRequest, OrderType, Side, TimeInForce
 from venues.base import ClientIdFormat
 from venues.edgex.emulator.markets import DEFAULT_CONTRACTS, metadata_json
-from venues.edgex.orders import create_order_body
+from venues.edgex.orders import create_order
 from venues.edgex.parse import parse_metadata
 from venues.edgex.signing import (
     Eip712OrderSigner,
@@ -144,13 +145,17 @@ class Recorder:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("otype", "side", "tif"), [
-    (OrderType.LIMIT, Side.BUY, TimeInForce.GTC), (OrderType.LIMIT, Side.SELL, TimeInForce.POST_ONLY),
-    (OrderType.LIMIT, Side.BUY, TimeInForce.IOC), (OrderType.MARKET, Side.BUY, TimeInForce.IOC),
-    (OrderType.MARKET, Side.SELL, TimeInForce.IOC), (OrderType.STOP_LIMIT, Side.SELL, TimeInForce.GTC),
+@pytest.mark.parametrize(("otype", "side", "tif", "size", "price"), [
+    (OrderType.LIMIT, Side.BUY, TimeInForce.GTC, "0.013", "64123.4"),
+    (OrderType.LIMIT, Side.SELL, TimeInForce.POST_ONLY, "0.013", "64123.4"),
+    (OrderType.LIMIT, Side.BUY, TimeInForce.IOC, "0.013", "64123.4"),
+    (OrderType.MARKET, Side.BUY, TimeInForce.IOC, "0.013", None),
+    (OrderType.MARKET, Side.SELL, TimeInForce.IOC, "0.013", None),
+    (OrderType.STOP_LIMIT, Side.SELL, TimeInForce.GTC, "0.013", "64123.4"),
+    (OrderType.LIMIT, Side.BUY, TimeInForce.GTC, "2E+1", "6.4E+4"),  # Decimals that str() writes as exponents
 ])
 async def test_create_order_bodies_equal_the_sdks(monkeypatch: pytest.MonkeyPatch, otype: OrderType, side: Side,
-                                                  tif: TimeInForce) -> None:
+                                                  tif: TimeInForce, size: str, price: str | None) -> None:
     now_ms = 1_780_000_000_123
     oracle = Decimal("65000.3750002346932888")
     monkeypatch.setattr("edgex_sdk.order.client.time.time", lambda: now_ms / 1000)
@@ -169,13 +174,15 @@ async def test_create_order_bodies_equal_the_sdks(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(client, "get_24_hour_quote", quote)
     contract = CONTRACTS.by_symbol["BTC-PERP"]
     client_id = ClientIdFormat.INT63.derive("sdk", f"{otype.value}-{side.value}")
-    price = Decimal("64123.4") if otype.has_limit_price else None
+    limit = Decimal(price) if price is not None else None
     trigger = Decimal("63000.0") if otype.is_trigger else None
-    request = OrderRequest(client_id, "BTC-PERP", side, otype, Decimal("0.013"), price, trigger, tif)
-    ours = create_order_body(request, contract, account_id=543429922991899150, signer=signer(), now_ms=now_ms,
-                             oracle_price=oracle if side is Side.BUY else None)
-    params = CreateOrderParams(
-        contract_id=contract.contract_id, price=str(price) if price is not None else "0", size="0.013",
+    request = OrderRequest(client_id, "BTC-PERP", side, otype, Decimal(size), limit, trigger, tif)
+    signed = create_order(request, contract, account_id=543429922991899150, signer=signer(), now_ms=now_ms,
+                          oracle_price=oracle if side is Side.BUY else None)
+    ours = signed.body
+    params = CreateOrderParams(  # the SDK is given the plain text perpd would show a person
+        contract_id=contract.contract_id, price=format(limit, "f") if limit is not None else "0",
+        size=format(Decimal(size), "f"),
         type=SdkOrderType[otype.name], side=OrderSide[side.name],
         time_in_force="" if otype is OrderType.MARKET else {
             TimeInForce.GTC: "GOOD_TIL_CANCEL", TimeInForce.IOC: "IMMEDIATE_OR_CANCEL",
@@ -186,6 +193,8 @@ async def test_create_order_bodies_equal_the_sdks(monkeypatch: pytest.MonkeyPatc
     await client.create_order(params)
     (theirs,) = recorder.bodies
     assert ours == theirs
+    assert signed.canonical == get_value(theirs) == canonical(ours)
+    assert signed.content == orjson.dumps(theirs)
     assert int(ours["l2Nonce"]) == order_nonce(client_id)
 
 
@@ -200,3 +209,10 @@ def test_signers_never_show_their_keys() -> None:
     with pytest.raises(ValueError) as caught:
         Eip712OrderSigner("0x" + "zz" * 32, chain_id=1, verifying_contract=DOMAIN["verifyingContract"])
     assert "zz" not in str(caught.value)
+
+
+def test_a_client_id_that_needs_escaping_is_escaped() -> None:
+    contract = CONTRACTS.by_symbol["BTC-PERP"]
+    request = OrderRequest('a"b\\c', "BTC-PERP", Side.BUY, OrderType.LIMIT, Decimal("0.001"), Decimal(60000))
+    signed = create_order(request, contract, account_id=1, signer=signer(), now_ms=1_780_000_000_000)
+    assert signed.body["clientOrderId"] == 'a"b\\c' and signed.canonical == canonical(signed.body)
