@@ -39,7 +39,7 @@ from venues.edgex.trading import EdgexTrading
 if TYPE_CHECKING:
     from venues.edgex.venue import EdgexVenue
 
-MEMORY = 20_000  # order ids (and client ids) whose counterpart we remember
+MEMORY = 20_000  # order ids whose client id we remember
 MAX_PAGES = 50  # 5,000 rows at most per paged read
 LOOKUP_CHUNK = 50  # order ids per getOrderById
 
@@ -73,7 +73,6 @@ class EdgexSession(EdgexTrading):
                 f"not trading_address {config.trading_address}"
             )
         self._client_of: dict[str, str] = {}  # venue order id -> client id
-        self._contract_of: dict[str, str] = {}  # client id -> contract id
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -86,16 +85,11 @@ class EdgexSession(EdgexTrading):
         return await self.venue.transport.private_get(self.auth, path, {"accountId": self.account_id, **(params or {})})
 
     def remember(self, order: Order) -> None:
-        """Note an order's id and market (for fills, cancels and lookups)."""
-        if order.venue_order_id:
+        """Note which client id an order id belongs to (fills name only the order id)."""
+        if order.venue_order_id and order.venue_order_id not in self._client_of:
             if len(self._client_of) >= MEMORY:
                 self._client_of.pop(next(iter(self._client_of)))
             self._client_of[order.venue_order_id] = order.client_id
-        contract = self.venue.metadata.by_symbol.get(order.symbol)
-        if contract is not None:
-            if len(self._contract_of) >= MEMORY and order.client_id not in self._contract_of:
-                self._contract_of.pop(next(iter(self._contract_of)))
-            self._contract_of[order.client_id] = contract.contract_id
 
     def _orders(self, rows: Iterable[dict[str, Any]]) -> list[Order]:
         out = []

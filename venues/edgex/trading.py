@@ -66,7 +66,6 @@ class EdgexTrading(AccountSession):
     async def create_order(self, request: OrderRequest) -> Order:
         signed = await self.build_order(request)
         pending = request.pending(self.account, self.venue.name, self.venue.clock.now_ms())
-        self.remember(pending)
         data = await self.venue.transport.private_post_raw(self.auth, CREATE_ORDER, signed.content, signed.canonical)
         order_id = str((data or {}).get("orderId") or "") or None
         order = pending.evolve(venue_order_id=order_id)

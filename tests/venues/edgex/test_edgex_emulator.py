@@ -160,6 +160,12 @@ def test_the_demo_account_derives_from_the_seed() -> None:
     assert emu.demo == derive_credentials(7, 0)
     assert derive_credentials(7, 0) != derive_credentials(8, 0)
     assert create_app(seed=7, accounts=["42:key:pass:secret:0x" + "cd" * 20]).state.emulator.keyring.by_account[42]
+    # As a command line gives them: one string, accounts separated by commas; no demo account.
+    given = create_app(accounts="42:key:pass:secret:0x" + "cd" * 20 + ",43:k2:p2:s2:0x" + "ab" * 20,
+                       demo_account="false").state.emulator
+    assert sorted(given.keyring.by_account) == [42, 43] and given.demo is None
+    with pytest.raises(ValueError, match="five parts"):
+        create_app(accounts="42:key:pass")
 
 
 async def private_socket(url: str, creds: Any, now: int, *, subprotocol_only: bool = False,

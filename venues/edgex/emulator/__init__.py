@@ -22,7 +22,7 @@ and EIP-712 checks, credentials), `markets.py` (contracts and metadata), `shapes
 (JSON shapes).
 """
 
-from venues.edgex.emulator.app import DEFAULT_PORT, EdgexEmulator, create_app
+from venues.edgex.emulator.app import DEFAULT_PORT, OPTIONS, EdgexEmulator, create_app
 from venues.edgex.emulator.auth import Credentials, derive_credentials
 
-__all__ = ["DEFAULT_PORT", "Credentials", "EdgexEmulator", "create_app", "derive_credentials"]
+__all__ = ["DEFAULT_PORT", "OPTIONS", "Credentials", "EdgexEmulator", "create_app", "derive_credentials"]

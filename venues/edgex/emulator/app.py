@@ -40,6 +40,12 @@ from venues.edgex.emulator.ws import private_ws, public_ws
 from venues.simex.exchange import SimExchange
 
 DEFAULT_PORT = 8784
+# The emulator's own create_app options a command line may set, for `perpd emulate --help`.
+OPTIONS: dict[str, str] = {
+    "accounts": "ID:APIKEY:PASSPHRASE:SECRET:ADDRESS[,...]: accounts with these credentials, funded at start "
+                "(ADDRESS: the trading key's address that must sign their orders)",
+    "demo_account": "false: no demo account (by default one derives from --seed and is logged at start)",
+}
 log = logging.getLogger("uvicorn.error")  # shown by `perpd emulate` at its default log level
 
 
@@ -138,8 +144,8 @@ def create_app(
     starting_balance: Decimal = Decimal(100_000),
     clock: Clock | None = None,
     contracts: tuple[ContractDef, ...] = DEFAULT_CONTRACTS,
-    accounts: Iterable[str | Credentials] = (),
-    demo_account: bool = True,
+    accounts: str | Iterable[str | Credentials] = (),
+    demo_account: bool | str = True,
     step_ms: int = 250,
     ping_interval_secs: float = 20.0,
     makers: bool = True,
@@ -150,7 +156,8 @@ def create_app(
     """An EdgeX emulator over one sim exchange; `app.state.emulator` is its EdgexEmulator.
 
     `demo_account`: provision the seed's demo account at once (`derive_credentials(seed,
-    0)`); `accounts`: more accounts as `ID:APIKEY:PASSPHRASE:SECRET:ADDRESS`.
+    0)`); `accounts`: more accounts as `ID:APIKEY:PASSPHRASE:SECRET:ADDRESS` (a list, or
+    one string with commas between accounts, as a command line gives it).
     `background`: step the engine every `step_ms` while served (market data keeps
     moving); requests always bring it up to the clock first, so a ManualClock works too.
     """
@@ -162,10 +169,11 @@ def create_app(
     )
     emulator = EdgexEmulator(engine, contracts, clock, seed=seed, step_ms=step_ms,
                              ping_interval_secs=ping_interval_secs)
-    if demo_account:
+    if demo_account not in (False, "false", "0", "no"):
         emulator.demo = emulator.provision()
-    for account in accounts:
-        emulator.add_account(account)
+    for account in accounts.split(",") if isinstance(accounts, str) else accounts:
+        if account:
+            emulator.add_account(account)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
