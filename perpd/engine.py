@@ -226,7 +226,10 @@ class Engine(OrderDesk):
 
         cfg = self.config.accounts[name]
         ledger = ledger or self._restore_ledger(name)
-        self.portfolio.accounts[name] = AccountState(name, cfg.venue, ledger=ledger)
+        state = self.portfolio.accounts[name] = AccountState(name, cfg.venue, ledger=ledger)
+        for order in self.orders.values():  # restored from the journal before the account existed
+            if order.account == name and order.status.is_live:
+                state.orders[order.client_id] = order
         self.foreign[name] = {}
         self.sessions[name] = session
         # Subscribe first, then take the snapshot: events in between are not lost.
@@ -458,6 +461,7 @@ class Engine(OrderDesk):
         # (a 401, a parse error) can keep a kill switch from tripping or a halt's cancels.
         await self._guarded("loss limits", sync.check_loss_limits(self))
         await self._guarded("resolving unknown outcomes", sync.resolve_unknown(self))
+        planned = self.config
         actions = self.plan()
         by_account: dict[str, list[Action]] = {}
         for action in actions:
@@ -470,7 +474,7 @@ class Engine(OrderDesk):
             lane = self._lanes.setdefault(account, Lane())
             if lane.busy:
                 continue  # the next pass re-plans against what the lane's actions did
-            lane.task = asyncio.get_running_loop().create_task(self._act(batch), name=f"lane:{account}")
+            lane.task = asyncio.get_running_loop().create_task(self._act(batch, planned), name=f"lane:{account}")
             lane.task.add_done_callback(self._task_done)
             launched.append(lane.task)
         if wait and launched:
@@ -504,25 +508,27 @@ class Engine(OrderDesk):
             self.blocked[action.rule] = action.reason
             self._event("blocked", actor="reconciler", account=action.account, rule=action.rule, result="blocked", details={"reason": action.reason})
 
-    async def _act(self, batch: Sequence[Action]) -> None:
+    async def _act(self, batch: Sequence[Action], planned: Config | None = None) -> None:
         for action in batch:
             try:
-                await self._act_one(action)
+                await self._act_one(action, planned)
             except PerpdError as exc:
                 rule = action.rule
                 self._backoff(rule)
                 self._event("action_failed", actor="reconciler", account=action.account, rule=rule, result=exc.type_name, details={"action": action.describe(), "error": exc.message})
 
-    async def _act_one(self, action: Action) -> None:
+    async def _act_one(self, action: Action, planned: Config | None = None) -> None:
         if isinstance(action, Place):
+            if planned is not None and planned is not self.config:
+                return  # planned under a config a reload has replaced: the next pass re-plans
             self.blocked.pop(action.rule, None)
             spec, request, market = self._prepare(action.spec)
             if action.rule.startswith("target:") and not await self._turnover_allows(action, request.size):
                 return
             if action.intent_id is not None:
-                order = await self._send_new(self.intents[action.intent_id], spec, request, market, actor="reconciler")
+                order = await self._send_new(self.intents[action.intent_id], spec, request, market, actor="reconciler", planned=planned)
             else:
-                (order,) = await self._open_intent(spec, [(spec, request, market)], source=action.rule, actor="reconciler")
+                (order,) = await self._open_intent(spec, [(spec, request, market)], source=action.rule, actor="reconciler", planned=planned)
             if order.status is OrderStatus.REJECTED:
                 self._backoff(action.rule)
         elif isinstance(action, Cancel):

@@ -33,6 +33,7 @@ from perpd.errors import (
     OutcomeUnknown,
     VenueRejected,
 )
+from perpd.config import Config
 from perpd.journal import Intent as JournalIntent
 from perpd.model import (
     ZERO,
@@ -115,8 +116,10 @@ class OrderDesk:
         source: str,
         actor: str,
         idempotency_key: str | None = None,
+        planned: Config | None = None,
     ) -> list[Order]:
-        """Journal a new intent with its legs' PENDING orders in one commit, then send."""
+        """Journal a new intent with its legs' PENDING orders in one commit, then send
+        (unless a reload replaced the config the action was `planned` under meanwhile)."""
         targets = [(self.sessions[leg.account or ""], request) for leg, request, _ in prepared]
         now, salt = self.clock.now_ms(), self.client_id_salt
         built: list[tuple[OrderRequest, Order]] = []
@@ -139,6 +142,8 @@ class OrderDesk:
             intent.client_ids.append(pending.client_id)
             self.order_intent[pending.client_id] = (intent_id, 0)
             self._apply_order(pending)
+        if planned is not None and planned is not self.config:
+            return [await self._not_sent(p, "not sent: the config changed before the send") for _, p in built]
         orders = await asyncio.gather(
             *(self._send(session, request, pending, actor=actor, rule=source)
               for (session, _), (request, pending) in zip(targets, built, strict=True))
@@ -270,7 +275,8 @@ class OrderDesk:
         return intent
 
     async def _send_new(
-        self, intent: Intent, spec: OrderSpec, request: OrderRequest, market: Market, *, actor: str
+        self, intent: Intent, spec: OrderSpec, request: OrderRequest, market: Market, *, actor: str,
+        planned: Config | None = None,
     ) -> Order:
         account = spec.account or ""
         session = self.sessions[account]
@@ -283,7 +289,16 @@ class OrderDesk:
         self._apply_order(pending)
         # Write-ahead: the client id is durable before the venue can hear of it.
         await self.journal.insert_order(pending, intent_id=intent.id, attempt=attempt)
+        if planned is not None and planned is not self.config:
+            return await self._not_sent(pending, "not sent: the config changed before the send")
         return await self._send(session, request, pending, actor=actor, rule=intent.source)
+
+    async def _not_sent(self, pending: Order, why: str) -> Order:
+        """A journaled order perpd decided not to send after all: it ends expired, saying
+        why ("perpd: not sent ..."), never rejected (the venue's word)."""
+        return await self.record_order(
+            pending.evolve(status=OrderStatus.EXPIRED, reason=f"perpd: {why}", updated_ms=self.clock.now_ms())
+        )
 
     async def _send(self, session: AccountSession, request: OrderRequest, pending: Order, *, actor: str, rule: str) -> Order:
         self.stats["orders_sent"] += 1
@@ -343,7 +358,7 @@ class OrderDesk:
             except (Denied, InvalidRequest, NotFound) as exc:
                 why = exc.message
         if why is not None:
-            await self.record_order(order.evolve(status=OrderStatus.EXPIRED, reason=f"perpd: not sent before restart: {why}", updated_ms=now))
+            await self._not_sent(order, f"not sent before restart: {why}")
             self._event("place", actor="daemon", account=order.account, client_id=order.client_id, rule=intent.source if intent else None, result="expired", details={"reason": why})
             return
         await self._send(session, request, order, actor="daemon", rule=intent.source if intent else "resume")

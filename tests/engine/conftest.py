@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,6 +101,18 @@ class Harness:
                 raise AssertionError("account lanes stayed busy")
             await asyncio.sleep(0.01)
         await self.engine.journal.flush()
+
+    @contextlib.asynccontextmanager
+    async def paused(self):
+        """Stop the engine's own reconcile loop (the caller drives passes), then restart it."""
+        engine = self.engine
+        engine._cancel_task("reconciler")
+        await self.quiesce()
+        try:
+            yield engine
+        finally:
+            if self.daemon is not None and self.daemon.engine is engine:
+                engine._spawn("reconciler", engine._reconcile_loop())
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
         """Run reconcile passes until `predicate()` holds."""

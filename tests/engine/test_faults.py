@@ -42,8 +42,11 @@ async def assert_consistent(h: Harness, account: str = "paper") -> None:
     venue's positions."""
     await h.quiesce()
     engine, exchange = h.engine, h.exchange
-    sent = Counter(h.sessions[account].sent)
+    session = h.sessions[account]
+    sent = Counter(session.sent)
     assert all(n == 1 for n in sent.values()), f"a client id was sent twice: {sent}"
+    # Write-ahead on every send path (first sends, re-placements, resumed obligations).
+    assert all(record is not None for record in session.journal_at_send), "a send began before its journal record"
     for client_id, live in venue_orders(h, account).items():
         journaled = engine.journal.order(client_id)
         assert journaled is not None, f"venue order {client_id} is not in the journal"

@@ -154,3 +154,12 @@ async def test_a_halt_left_by_a_removed_policy_halts_nothing_and_can_be_cleared(
     assert engine.trading_state("other") is TradingState.ACTIVE and engine.trading_state("paper") is TradingState.ACTIVE
     await engine.set_trading_state("policy:gone", TradingState.ACTIVE, "cleared", actor="operator")
     assert engine.trading["policy:gone"][0] is TradingState.ACTIVE
+
+
+async def test_orders_restored_after_a_restart_are_cancelled_by_a_later_halt_or_reduce_only(rig):
+    h = rig()
+    engine = await h.start()
+    (bid,) = await engine.submit(order(Side.BUY, price="1000"))
+    engine = await h.restart()  # the bid is known again from the journal, not from a new report
+    await engine.set_trading_state("global", TradingState.REDUCE_ONLY, "test", actor="operator")
+    assert h.exchange.order("paper", client_id=bid.client_id).status is OrderStatus.CANCELLED
