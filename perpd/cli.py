@@ -222,6 +222,24 @@ def configure_emulate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--balance", default="100000", help="starting balance of each account, in USDC")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("-o", "--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="an option of the emulator itself (repeatable); each emulator's are listed below")
+    parser.epilog = _emulator_options()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _emulator_options() -> str:
+    """Every installed emulator's own options (its module's OPTIONS: name -> help)."""
+    lines = ["emulator options (-o NAME=VALUE):"]
+    for kind in ("hyperliquid", "lighter", "extended", "edgex", "vest"):
+        try:
+            module = importlib.import_module(f"venues.{kind}.emulator")
+        except ImportError:
+            continue
+        options = getattr(module, "OPTIONS", {})
+        lines.append(f"  {kind}:" + ("" if options else " none"))
+        lines.extend(f"    {name}  {text}" for name, text in options.items())
+    return "\n".join(lines)
 
 
 def run_emulate(args: argparse.Namespace) -> int:
@@ -242,7 +260,19 @@ def run_emulate(args: argparse.Namespace) -> int:
     if not balance.is_finite() or balance <= 0:
         raise UsageError(f"--balance must be positive (got {args.balance})")
     port = args.port if args.port is not None else int(getattr(module, "DEFAULT_PORT", 8780))
-    app = module.create_app(seed=args.seed, starting_balance=balance)
+    options: dict[str, str] = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--option takes NAME=VALUE (got {item!r})")
+        options[name] = value
+    known = getattr(module, "OPTIONS", {})
+    if unknown := sorted(set(options) - set(known)):
+        raise UsageError(f"the {args.kind} emulator has no option {', '.join(unknown)} (it has: {', '.join(known) or 'none'})")
+    try:
+        app = module.create_app(seed=args.seed, starting_balance=balance, **options)
+    except ValueError as exc:
+        raise UsageError(f"--option: {exc}") from None
 
     import uvicorn
 

@@ -72,7 +72,7 @@ def test_the_example_shows_every_key_of_every_section() -> None:
     text = (ROOT / "perpd.toml.example").read_text()
     models = [cfg.DaemonConfig, cfg.ApiConfig, cfg.ApiToken, cfg.PolicyConfig, cfg.PolicyScope,
               cfg.RouteConfig, cfg.TargetConfig, cfg.StandingOrderConfig]
-    for kind in ("sim", "hyperliquid", "lighter"):
+    for kind in ("sim", "hyperliquid", "lighter", "extended", "edgex", "vest"):
         models += [venue_class(kind).config_model, venue_class(kind).account_model]
     from venues.lighter.config import LighterApiKey
     from venues.sim.config import SimMarketConfig
@@ -289,3 +289,12 @@ def test_emulate_serves_the_kind_s_app_on_loopback(env: dict[str, str]) -> None:
             if stream is not None:
                 stream.close()
     assert child.returncode == 0
+
+
+def test_emulate_lists_each_emulators_options_and_refuses_unknown_ones(env: dict[str, str]) -> None:
+    shown = perpd("emulate", "--help", env=env)
+    assert shown.returncode == 0
+    assert "position_lag_secs" in shown.stdout and "demo_account" in shown.stdout
+    refused = perpd("emulate", "hyperliquid", "--port", "0", "-o", "lag=1", env=env)
+    assert refused.returncode == 2
+    assert "the hyperliquid emulator has no option lag (it has: position_lag_secs)" in refused.stderr

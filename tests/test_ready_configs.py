@@ -47,6 +47,14 @@ SECRETS: dict[str, Callable[[], str]] = {
     # The Extended emulator registers its demo account under these (configs header).
     "EXTENDED_EMULATOR_API_KEY": lambda: "emulator-demo-api-key-0000000001",
     "EXTENDED_EMULATOR_STARK_KEY": lambda: "0xd31d5cc4fd48edc09528b02760ab73580a12c4372fe33673f53ae1ca5a99bd",
+    # The EdgeX emulator derives its demo account from --seed 7 (configs header, docs/venues/edgex.md).
+    "EDGEX_EMULATOR_API_KEY": lambda: "4b49e9bbe0f58e7a180e31c50cc62052",
+    "EDGEX_EMULATOR_PASSPHRASE": lambda: "5a989a23c82ac573",
+    "EDGEX_EMULATOR_SECRET": lambda: "7c1a4ce2b040c1a9a329058c0227129ddaef44d790dfe01b",
+    "EDGEX_EMULATOR_TRADING_KEY": lambda: "0x27c672ab2acb5da80b247a4820a11fb922eecd4e6eadff7dc959e948b8d65f6e",
+    # The Vest emulator config registers these documented throwaway keys on connect (configs header).
+    "VEST_EMULATOR_PRIMARY_KEY": lambda: "0x" + "a7" * 32,
+    "VEST_EMULATOR_SIGNING_KEY": lambda: "0x" + "5e" * 32,
 }
 
 
@@ -83,9 +91,12 @@ class Run:
         with sqlite3.connect(f"file:{self.journal}?mode=ro", uri=True) as db:
             for target in self.targets:
                 marks = ",".join("?" * len(target.accounts))
-                rows = db.execute(
-                    f"SELECT side, size FROM fills WHERE symbol = ? AND account IN ({marks})", (target.symbol, *target.accounts)
-                ).fetchall()
+                try:
+                    rows = db.execute(
+                        f"SELECT side, size FROM fills WHERE symbol = ? AND account IN ({marks})", (target.symbol, *target.accounts)
+                    ).fetchall()
+                except sqlite3.OperationalError:  # the daemon is still creating its journal
+                    rows = []
                 net = sum((D(size) * (1 if side == "buy" else -1) for side, size in rows), D(0))
                 out[target.symbol] = (net, sum((D(size) for _, size in rows), D(0)))
         return out
@@ -213,6 +224,7 @@ async def fleet(tmp_path_factory) -> dict[str, Run]:
 def test_every_ready_config_is_in_this_test():
     assert {p.name for p in READY} >= {
         "sim.toml", "multi-sim.toml", "hyperliquid-emulator.toml", "lighter-emulator.toml", "extended-emulator.toml",
+        "edgex-emulator.toml", "vest-emulator.toml",
     }
 
 

@@ -105,8 +105,8 @@ class ClientIdFormat(str, enum.Enum):
 
     HEX128 = "hex128"  # Hyperliquid cloid: 0x + 32 hex digits
     INT48 = "int48"  # Lighter client_order_index: 1 .. 2^48 - 1
-    INT63 = "int63"  # numeric ids up to 2^63 - 1
-    STRING = "string"  # free text (Extended external id, EdgeX clientOrderId, sim)
+    INT63 = "int63"  # numeric ids up to 2^63 - 1 (EdgeX clientOrderId, Vest order nonce)
+    STRING = "string"  # free text (Extended external id, sim)
 
     def derive(self, account: str, intent_id: int | str, attempt: int = 0, salt: str = "") -> str:
         """Deterministic id for an intent: the same inputs always give the same id.

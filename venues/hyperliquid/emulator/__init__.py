@@ -23,6 +23,6 @@ act on the exchange), `info.py` (`/info`), `ws.py` (`/ws` subscriptions and push
 `shapes.py` (exchange views -> Hyperliquid JSON).
 """
 
-from venues.hyperliquid.emulator.app import DEFAULT_PORT, HyperliquidEmulator, create_app
+from venues.hyperliquid.emulator.app import DEFAULT_PORT, OPTIONS, HyperliquidEmulator, create_app
 
-__all__ = ["DEFAULT_PORT", "HyperliquidEmulator", "create_app"]
+__all__ = ["DEFAULT_PORT", "OPTIONS", "HyperliquidEmulator", "create_app"]

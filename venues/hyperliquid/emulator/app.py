@@ -267,6 +267,11 @@ async def post_exchange(request: Request) -> Response:
     return _json(answer)
 
 
+OPTIONS: dict[str, str] = {
+    "position_lag_secs": "clearinghouseState shows each account as it was this many seconds ago (the venue's own lag)",
+}
+
+
 def create_app(
     *,
     seed: int = 7,
@@ -280,7 +285,13 @@ def create_app(
     `markets` (MarketSpecs), `step_interval_secs` (how often the engine moves on),
     `ws_idle_secs`, and any SimExchange option (`makers`, `takers`, `step_ms`, ...).
     """
+    lag = options.pop("position_lag_secs", None)
     emu = HyperliquidEmulator(seed=seed, starting_balance=starting_balance, clock=clock, **options)
+    if lag is not None:
+        try:
+            emu.faults.position_lag_secs = float(lag)
+        except ValueError:
+            raise ValueError(f"position_lag_secs must be a number of seconds (got {lag!r})") from None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
