@@ -139,7 +139,7 @@ class Daemon:
         try:
             new = config_mod.loads(text, source=self.config_path, **self._overrides)
         except ConfigError as exc:
-            self.engine._event("reload", actor=actor, result="rejected", details={"problems": exc.problems})
+            self.engine.audit("reload", actor=actor, result="rejected", details={"problems": exc.problems})
             raise
         change = await self.engine.reload(new, actor=actor)
         self._loaded = _digest(text)

@@ -16,6 +16,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import ClassVar
 
 ZERO = Decimal(0)
+BPS = Decimal(10_000)  # basis points in one
 ONE = Decimal(1)
 
 
@@ -115,6 +116,14 @@ class OrderStatus(str, enum.Enum):
 _TERMINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
+
+
+class IntentState(str, enum.Enum):
+    """Where an intent (a client's request, a rule's current order) stands."""
+
+    OPEN = "open"  # working: its orders may still rest or fill
+    DONE = "done"  # filled, or finished by its orders' ends
+    CANCELLED = "cancelled"  # retired by an operator
 
 
 class MarginMode(str, enum.Enum):

@@ -16,7 +16,7 @@ from perpd.engine import Engine
 from perpd.errors import ConfigError
 from perpd.journal import Journal
 from perpd.model import TradingState
-from perpd.state import AccountState
+from perpd.portfolio import AccountState
 
 
 async def offline_plan(new: config_mod.Config) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from decimal import Decimal
 from perpd.config import Config, StandingOrderConfig, TargetConfig
 from perpd.errors import PerpdError
 from perpd.model import (
+    BPS,
     ZERO,
     LeverageSetting,
     Order,
@@ -42,9 +43,8 @@ from perpd.model import (
     round_price,
     round_size,
 )
-from perpd.state import Portfolio
+from perpd.portfolio import Portfolio
 
-BPS = Decimal(10_000)
 
 # --------------------------------------------------------------------------- actions
 

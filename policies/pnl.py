@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from perpd.model import ZERO, Fill, Liquidity, Side
-from perpd.state import Portfolio
+from perpd.portfolio import Portfolio
 
 DAY_MS = 86_400_000
 

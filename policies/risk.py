@@ -44,12 +44,11 @@ from decimal import ROUND_CEILING, Decimal
 
 from perpd.config import PolicyConfig, PolicyScope
 from perpd.errors import Denied
-from perpd.model import ZERO, Market, Order, OrderSpec, base_asset
+from perpd.model import BPS, ZERO, Market, Order, OrderSpec, base_asset
 from perpd.ratelimit import TokenBucket
-from perpd.state import AccountState, Portfolio
+from perpd.portfolio import AccountState, Portfolio
 from policies.pnl import PnlTracker
 
-BPS = Decimal(10_000)
 _CENT = Decimal("0.01")
 
 

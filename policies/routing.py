@@ -33,7 +33,7 @@ from decimal import Decimal
 from perpd.config import RouteConfig
 from perpd.errors import Denied
 from perpd.model import ONE, ZERO, Market, OrderSpec, Side, base_asset, round_size
-from perpd.state import LocalBook, Portfolio
+from perpd.portfolio import LocalBook, Portfolio
 from policies.risk import BPS
 
 Enabled = Callable[[str], bool]

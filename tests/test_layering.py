@@ -21,7 +21,7 @@ VENUES = ROOT / "venues"
 
 # What venues must never import (the brief of issue 16, and everything above them).
 FORBIDDEN = (
-    "perpd.engine", "perpd.api", "perpd.daemon", "perpd.orders", "perpd.sync", "perpd.state",
+    "perpd.engine", "perpd.api", "perpd.daemon", "perpd.orders", "perpd.sync", "perpd.portfolio",
     "perpd.reconcile", "perpd.journal", "perpd.bus", "perpd.cli", "perpd.client", "perpd.perpctl",
     "perpd.magics", "policies",
 )

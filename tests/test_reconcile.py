@@ -23,7 +23,7 @@ from perpd.model import (
     TradingState,
 )
 from perpd.reconcile import Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan
-from perpd.state import AccountState, Portfolio
+from perpd.portfolio import AccountState, Portfolio
 
 BASE = """
 [venues.sim]

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from perpd.api.hub import refined_topics
 from perpd.api.models import Name, Symbol
 from perpd.bus import Message
-from perpd.state import LocalBook
+from perpd.portfolio import LocalBook
 from perpd.wire import to_data
 
 if TYPE_CHECKING:

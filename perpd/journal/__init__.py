@@ -10,7 +10,8 @@
 
 from perpd.journal.schema import LATEST as SCHEMA_VERSION
 from perpd.journal.schema import JournalVersionError
-from perpd.journal.records import AuditEvent, ConfigRevision, Intent, IntentState
+from perpd.journal.records import AuditEvent, ConfigRevision, Intent
+from perpd.model import IntentState
 from perpd.journal.store import FILE_NAME, Durability, Journal
 from perpd.journal.writer import JournalClosed, JournalWriteError
 

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from perpd.journal import codec
-from perpd.model import OrderSpec
-
-
-class IntentState(str, enum.Enum):
-    OPEN = "open"
-    DONE = "done"
-    CANCELLED = "cancelled"
+from perpd.model import IntentState, OrderSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from perpd.client.results import Account, AuditRecord, Books, Positions, Status
-from perpd.model import Balance, FundingRate, Market, Order, Trade
+from perpd.model import BPS, Balance, FundingRate, Market, Order, Trade
 
 
 @dataclass
@@ -124,7 +124,7 @@ def trades(items: Sequence[Trade]) -> Table:
 
 def funding(items: Sequence[FundingRate]) -> Table:
     rows = [
-        (f.symbol, f.venue, f.rate, (f.rate * Decimal(10_000)).normalize(), f.interval_secs // 3600 if f.interval_secs else None,
+        (f.symbol, f.venue, f.rate, (f.rate * BPS).normalize(), f.interval_secs // 3600 if f.interval_secs else None,
          f.mark_price, when(f.next_funding_ms))
         for f in items
     ]

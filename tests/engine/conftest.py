@@ -96,7 +96,7 @@ class Harness:
     async def quiesce(self, timeout: float = 10.0) -> None:
         """Wait until no account lane has actions in flight (their journal writes landed)."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while any(lane.busy for lane in self.engine._lanes.values()):
+        while any(lane.busy for lane in self.engine.state.lanes.values()):
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("account lanes stayed busy")
             await asyncio.sleep(0.01)
@@ -106,13 +106,13 @@ class Harness:
     async def paused(self):
         """Stop the engine's own reconcile loop (the caller drives passes), then restart it."""
         engine = self.engine
-        engine._cancel_task("reconciler")
+        engine.lifecycle.cancel_task("reconciler")
         await self.quiesce()
         try:
             yield engine
         finally:
             if self.daemon is not None and self.daemon.engine is engine:
-                engine._spawn("reconciler", engine._reconcile_loop())
+                engine.lifecycle.spawn("reconciler", engine.loop.run())
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
         """Run reconcile passes until `predicate()` holds."""

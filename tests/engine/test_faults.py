@@ -58,8 +58,8 @@ async def assert_consistent(h: Harness, account: str = "paper") -> None:
 
 
 def rule_live(h: Harness, rule: str) -> list[str]:
-    ids = h.engine.rule_intents.get(rule, [])
-    cids = {c for i in ids for c in h.engine.intents[i].client_ids}
+    ids = h.engine.state.rule_intents.get(rule, [])
+    cids = {c for i in ids for c in h.engine.state.intents[i].client_ids}
     return [cid for cid in venue_orders(h) if cid in cids]
 
 

@@ -148,7 +148,7 @@ async def test_the_dead_mans_switch_is_kept_armed_and_fires_when_the_daemon_goes
     (order,) = await engine.submit(bid())
     await asyncio.sleep(3)  # longer than the horizon: only the daemon's refreshes keep it
     assert h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.OPEN
-    engine._tasks["watchdog"].cancel()  # the daemon goes quiet
+    engine.lifecycle.tasks["watchdog"].cancel()  # the daemon goes quiet
     await h.until(
         lambda: h.exchange.order("paper", client_id=order.client_id).status is OrderStatus.CANCELLED,
         timeout=6, what="the venue's switch to fire",
@@ -169,7 +169,7 @@ async def test_client_ids_never_repeat_across_journals(tmp_path):
             (placed,) = await engine.submit(bid())
             ids.append(placed.client_id)
             engine = await h.restart()  # the same journal keeps its salt: still derivable
-            assert engine.client_id_salt and engine.journal.order(placed.client_id) is not None
+            assert engine.state.client_id_salt and engine.journal.order(placed.client_id) is not None
             (again,) = await engine.submit(bid())
             assert again.client_id not in ids
         finally:

@@ -35,7 +35,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from perpd import sync
 from perpd.errors import AuthError, PerpdError
 from perpd.model import ZERO, OrderSpec, OrderStatus, OrderType, Side, TimeInForce, TradingState
 from tests.engine.conftest import Harness
@@ -273,14 +272,14 @@ class DaemonMachine(RuleBasedStateMachine):
             await asyncio.wait(late)
         await asyncio.sleep(max(GRACE_SECS, *(s.delays.get("positions", 0) for s in self.h.sessions.values())) + 0.35)
         for account in ACCOUNTS:
-            self.engine.account_errors.pop(account, None)
+            self.engine.state.account_errors.pop(account, None)
         # Until a pass has nothing left to do: act, let the lanes land, then read the venue
         # afresh (a stream may be reconnecting; resync is what catches up). The engine's own
         # loop is paused meanwhile, so nothing acts behind the comparison's back.
         async with self.h.paused() as engine:
             for _ in range(8):
                 for account in ACCOUNTS:
-                    await sync.resync(engine, account)
+                    await engine.sync.resync(account)
                 await self.h.quiesce()
                 actions = await engine.reconcile_once()
                 await self.h.quiesce()
@@ -343,7 +342,7 @@ class DaemonMachine(RuleBasedStateMachine):
             bids = [o for o in exchange.open_orders("paper") if o.symbol == "BTC-PERP" and engine.journal.intent_id_of(o.client_id)
                     and (engine.journal.intent(engine.journal.intent_id_of(o.client_id)).source == "standing:bid")]
             standing = engine.journal.latest_intent("standing:bid")
-            backing_off = engine.retry_after.get("standing:bid", 0) > engine.clock.now_ms()  # after a failed action
+            backing_off = engine.state.retry_after.get("standing:bid", 0) > engine.clock.now_ms()  # after a failed action
             if standing is not None and standing.state.value == "open" and not backing_off:
                 assert len(bids) == 1, f"the standing bid is live {len(bids)} times after a settle"
 

@@ -41,7 +41,7 @@ class Mutant:
 MUTANTS = (
     Mutant(
         "resend-new-id", "a timed-out order is re-sent under a new client id",
-        "perpd/orders.py",
+        "perpd/engine/desk.py",
         "            acked = await session.create_order(request)\n",
         "            try:\n                acked = await session.create_order(request)\n"
         "            except OutcomeUnknown:\n                acked = await session.create_order(replace(request, client_id=request.client_id + 'x'))\n",
@@ -49,21 +49,21 @@ MUTANTS = (
     ),
     Mutant(
         "no-write-ahead", "a re-placement is sent before its journal record is committed",
-        "perpd/orders.py",
+        "perpd/engine/desk.py",
         "        await self.journal.insert_order(pending, intent_id=intent.id, attempt=attempt)\n",
         "        asyncio.ensure_future(self.journal.insert_order(pending, intent_id=intent.id, attempt=attempt))\n",
         ("tests/engine/test_faults.py",),
     ),
     Mutant(
         "reduce-only-flag", "an order admitted under reduce-only is sent without the flag",
-        "perpd/orders.py",
+        "perpd/engine/desk.py",
         "            request = replace(request, reduce_only=True)  # the venue holds the line too\n",
         "            pass\n",
         ("tests/engine/test_safety_states.py",),
     ),
     Mutant(
         "reported-only", "a target counts only the reported position",
-        "perpd/state.py",
+        "perpd/portfolio.py",
         "    def position_size(self, symbol: str) -> Decimal:\n        return self.ledger.size(symbol)\n",
         "    def position_size(self, symbol: str) -> Decimal:\n"
         "        position = self.positions.get(symbol)\n        return position.size if position is not None else ZERO\n",
@@ -71,21 +71,21 @@ MUTANTS = (
     ),
     Mutant(
         "system-cancel-retires", "a halt's cancel retires standing orders like an operator's",
-        "perpd/orders.py",
+        "perpd/engine/controls.py",
         "        if intent is not None and retire:\n",
         "        if intent is not None and (retire or actor != 'reconciler'):\n",
         ("tests/engine/test_safety_states.py",),
     ),
     Mutant(
         "no-fill-dedupe", "a fill seen twice is counted twice",
-        "perpd/sync.py",
-        "    if row is None:\n        return False\n",
-        "    if row is None:\n        row = 0\n",
+        "perpd/engine/sync.py",
+        "        if row is None:\n            return False\n",
+        "        if row is None:\n            row = 0\n",
         ("tests/engine/test_targets.py",),
     ),
     Mutant(
         "unknown-rejected", "an unknown outcome is taken for a rejection",
-        "perpd/orders.py",
+        "perpd/engine/desk.py",
         "            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=exc.message, updated_ms=self.clock.now_ms())\n",
         "            result = pending.evolve(status=OrderStatus.REJECTED, reason=exc.message, updated_ms=self.clock.now_ms())\n",
         ("tests/engine/test_faults.py",),
@@ -99,21 +99,21 @@ MUTANTS = (
     ),
     Mutant(
         "obligation-dropped", "an order journaled but never sent is dropped after a restart",
-        "perpd/sync.py",
-        "        await engine.finish_obligation(order)  # journaled before a restart, never sent\n        return\n",
-        "        pass\n",
+        "perpd/engine/sync.py",
+        "            await self._desk.finish_obligation(order)  # journaled before a restart, never sent\n            return\n",
+        "            pass\n",
         ("tests/engine/test_faults.py",),
     ),
     Mutant(
         "lookup-unguarded", "a lookup's error escapes its order and account",
-        "perpd/sync.py",
-        "    except PerpdError as exc:\n        engine.note_account_error(session.account, f\"lookup of {order.client_id}: {exc.type_name}: {exc.message}\")\n        return\n",
+        "perpd/engine/sync.py",
+        "        except PerpdError as exc:\n            self.note_account_error(session.account, f\"lookup of {order.client_id}: {exc.type_name}: {exc.message}\")\n            return\n",
         "",
         ("tests/engine/test_safety_states.py",),
-        more=(("            except Exception as exc:  # noqa: BLE001 - a bug on one order must not stop the rest\n"
-               "                log.exception(\"resolving %s failed\", client_id)\n"
-               "                engine.note_account_error(order.account, f\"resolving {client_id}: {exc!r}\")\n",
-               "            except ZeroDivisionError:\n                pass\n"),),
+        more=(("                except Exception as exc:  # noqa: BLE001 - a bug on one order must not stop the rest\n"
+               "                    log.exception(\"resolving %s failed\", client_id)\n"
+               "                    self.note_account_error(order.account, f\"resolving {client_id}: {exc!r}\")\n",
+               "                except ZeroDivisionError:\n                    pass\n"),),
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Builders for the policy tests: real perpd.model and perpd.state objects, no mocks.
+"""Builders for the policy tests: real perpd.model and perpd.portfolio objects, no mocks.
 
 The standard world is two sim venues (`sim-a`, `sim-b`) and three accounts: `alpha` and
 `beta` on sim-a, `gamma` on sim-b, all trading BTC-PERP and ETH-PERP.
@@ -25,7 +25,7 @@ from perpd.model import (
     Side,
     Ticker,
 )
-from perpd.state import AccountState, Portfolio
+from perpd.portfolio import AccountState, Portfolio
 from policies.risk import OrderCheck
 
 D = Decimal

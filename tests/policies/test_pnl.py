@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perpd.model import Side
-from perpd.state import Portfolio
+from perpd.portfolio import Portfolio
 from policies.pnl import Baseline, PnlTracker, window_start
 from policy_world import D, fill, set_mark, set_position, world
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from perpd.config import PolicyConfig
 from perpd.errors import Denied
 from perpd.model import OrderStatus, Side
-from perpd.state import Portfolio
+from perpd.portfolio import Portfolio
 from policies.pnl import PnlTracker
 from policies.risk import BPS, CHECKS, LOSS_LIMITS, OrderCheck, RiskGate
 from policy_world import D, add_order, check, fill, policy, set_mark, set_position, world

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from perpd.config import RouteConfig
 from perpd.errors import Denied
 from perpd.model import OrderSpec, OrderType, Side, is_multiple
-from perpd.state import Portfolio
+from perpd.portfolio import Portfolio
 from policies.risk import OrderCheck, RiskGate
 from policies.routing import Quote, RouteDecision, allocate, decide
 from policy_world import D, market, policy, set_book, set_mark, set_position, world

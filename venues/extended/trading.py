@@ -19,7 +19,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from perpd.errors import InvalidRequest, NotFound, NotSupported, OutcomeUnknown, PerpdError, VenueRejected
-from perpd.model import MarginMode, Order, OrderRequest, OrderStatus, OrderType, Side, round_to_step
+from perpd.model import BPS, MarginMode, Order, OrderRequest, OrderStatus, OrderType, Side, round_to_step
 from venues.base import AccountSession, check_against_market
 from venues.extended import orders, parse
 from venues.extended.errors import DUPLICATE_ORDER
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from venues.extended.config import ExtendedAccountConfig
     from venues.extended.venue import ExtendedVenue
 
-BPS = Decimal(10_000)
 IOC_EXPIRY_MS = 3_600_000  # the SDK's default: one hour
 
 

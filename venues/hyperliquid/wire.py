@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from perpd.model import Side
+from perpd.model import BPS, Side
 
 MAX_DECIMALS_PERP = 6
 SIG_FIGS = 5
@@ -108,7 +108,7 @@ def is_valid_size(size: Decimal, sz_decimals: int) -> bool:
 def slippage_price(mark: Decimal, side: Side, slippage_bps: Decimal, sz_decimals: int) -> Decimal:
     """The limit of a market order: mark moved against us by the cap, rounded so it
     never exceeds the cap (the SDK's `_slippage_price`, done in Decimal)."""
-    factor = _ONE + slippage_bps / Decimal(10_000) * side.sign
+    factor = _ONE + slippage_bps / BPS * side.sign
     return round_price(mark * factor, sz_decimals, side)
 
 

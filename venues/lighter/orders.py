@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from perpd.errors import InvalidRequest
-from perpd.model import OrderRequest, OrderType, Side, TimeInForce, round_to_step
+from perpd.model import BPS, OrderRequest, OrderType, Side, TimeInForce, round_to_step
 from venues.lighter.constants import (
     DEFAULT_28_DAY_ORDER_EXPIRY,
     IOC_EXPIRY,
@@ -27,7 +27,6 @@ from venues.lighter.constants import (
 )
 from venues.lighter.parse import LighterMarket
 
-BPS = Decimal(10_000)
 _MARKET_LIKE = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
 
 
