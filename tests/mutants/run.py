@@ -50,8 +50,8 @@ MUTANTS = (
     Mutant(
         "no-write-ahead", "a re-placement is sent before its journal record is committed",
         "perpd/engine/desk.py",
-        "        await self.journal.insert_order(pending, intent_id=intent.id, attempt=attempt)\n",
-        "        asyncio.ensure_future(self.journal.insert_order(pending, intent_id=intent.id, attempt=attempt))\n",
+        "        await self._journal.insert_order(pending, intent_id=intent.id, attempt=attempt)\n",
+        "        asyncio.ensure_future(self._journal.insert_order(pending, intent_id=intent.id, attempt=attempt))\n",
         ("tests/engine/test_faults.py",),
     ),
     Mutant(
@@ -86,8 +86,8 @@ MUTANTS = (
     Mutant(
         "unknown-rejected", "an unknown outcome is taken for a rejection",
         "perpd/engine/desk.py",
-        "            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=exc.message, updated_ms=self.clock.now_ms())\n",
-        "            result = pending.evolve(status=OrderStatus.REJECTED, reason=exc.message, updated_ms=self.clock.now_ms())\n",
+        "            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=exc.message, updated_ms=self._clock.now_ms())\n",
+        "            result = pending.evolve(status=OrderStatus.REJECTED, reason=exc.message, updated_ms=self._clock.now_ms())\n",
         ("tests/engine/test_faults.py",),
     ),
     Mutant(
