@@ -30,6 +30,7 @@ from decimal import Decimal
 from perpd.config import Config, StandingOrderConfig, TargetConfig
 from perpd.errors import PerpdError
 from perpd.model import (
+    IntentState,
     BPS,
     ZERO,
     LeverageSetting,
@@ -113,31 +114,24 @@ class RuleState:
     rule: str
     intent_id: int | None = None
     intent_spec: OrderSpec | None = None
-    intent_state: str | None = None  # open | done | cancelled
+    intent_state: IntentState | None = None
     orders: tuple[Order, ...] = ()  # of the current intent (or all slices, for targets)
     retry_after_ms: int = 0  # backoff after a rejection or denial
-    _memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
-
-    @functools.cached_property
-    def _live(self) -> tuple[Order, ...]:
-        return tuple(o for o in self.orders if o.status.is_live)
 
     def live(self) -> tuple[Order, ...]:
-        return self._live  # computed once per RuleState; the engine caches RuleStates
+        return tuple(o for o in self.orders if o.status.is_live)
 
     def filled(self) -> Decimal:
         return sum((o.filled_size for o in self.orders), ZERO)
 
     def asks_for(self, desired: OrderSpec) -> bool:
-        """Is the current intent the order `desired` describes? Memoised per desired spec:
-        the engine reuses a RuleState until the rule changes, so a steady pass is cheap."""
-        memo = self._memo.get("asks_for")
-        if memo is not None and memo[0] is desired:
-            return memo[1]
+        """Is the current intent the order `desired` describes?"""
         spec = self.intent_spec
-        same = spec is not None and (spec == desired or _same_order(spec, desired))
-        self._memo["asks_for"] = (desired, same)
-        return same
+        return spec is not None and (spec == desired or _same_order(spec, desired))
+
+    @property
+    def finished(self) -> bool:
+        return self.intent_state in (IntentState.DONE, IntentState.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -150,6 +144,9 @@ class Observed:
     now_ms: int
     owned_live: Callable[[str], Sequence[Order]] = lambda account: ()  # account -> our live orders
     stopped: Mapping[str, str] = field(default_factory=dict)  # target rule -> why it was stopped
+    # Standing rules an earlier pass found resting or finished for this desired order,
+    # whose state has not changed since (the caller keeps this; see `plan_pass`).
+    settled: Mapping[str, OrderSpec] = field(default_factory=dict)
 
 
 Router = Callable[[OrderSpec], str]
@@ -161,7 +158,15 @@ Router = Callable[[OrderSpec], str]
 
 def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
     """Every action that moves observed state toward the desired state of `config`."""
+    return plan_pass(config, observed, router)[0]
+
+
+def plan_pass(config: Config, observed: Observed, router: Router) -> tuple[list[Action], dict[str, OrderSpec]]:
+    """`plan`, and the standing rules found settled (resting or finished, as desired):
+    a caller that passes them back as `Observed.settled` while their state is unchanged
+    lets a steady pass over thousands of rules plan nothing twice."""
     actions: list[Action] = []
+    settled: dict[str, OrderSpec] = {}
     halted = {a for a in observed.portfolio.accounts if observed.trading_state(a) is TradingState.HALTED}
     for account in sorted(halted):
         for order in observed.owned_live(account):
@@ -184,11 +189,12 @@ def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
         rule, desired = _standing_entry(standing)
         wanted_rules.add(rule)
         state = rules.get(rule)
-        if state is not None and state._memo.get("settled") is desired:
+        if observed.settled.get(rule) == desired:
+            settled[rule] = desired
             continue  # unchanged since a pass found it resting or finished: nothing to do
         actions.extend(_standing(standing, rule, observed, router, halted))
-        if state is not None and state.asks_for(desired) and (state.live() or state.intent_state in ("done", "cancelled")):
-            state._memo["settled"] = desired  # holds until the engine builds a new RuleState
+        if state is not None and state.asks_for(desired) and (state.live() or state.finished):
+            settled[rule] = desired
     for target in config.targets:
         rule = f"target:{target.key}"
         if target.enabled:
@@ -198,7 +204,7 @@ def plan(config: Config, observed: Observed, router: Router) -> list[Action]:
         for order in observed.rules[rule].live():
             if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
                 actions.append(Cancel(order.account, order.client_id, rule, "rule removed or disabled"))
-    return _dedupe(actions)
+    return _dedupe(actions), settled
 
 
 def converge(config: Config, observed: Observed, router: Router) -> tuple[list[Action], list[Action]]:
@@ -214,7 +220,8 @@ def converge(config: Config, observed: Observed, router: Router) -> tuple[list[A
 
     after = replace(
         observed,
-        rules={r: replace(st, orders=without(st.orders), _memo={}) for r, st in observed.rules.items()},
+        rules={r: replace(st, orders=without(st.orders)) for r, st in observed.rules.items()},
+        settled={},
         owned_live=lambda account: tuple(o for o in observed.owned_live(account) if o.client_id not in gone),
     )
     then = [a for a in plan(config, after, router) if isinstance(a, Place)]
@@ -266,7 +273,7 @@ def _standing(
         if live:
             return cancels
         state = RuleState(rule)
-    if state.intent_state in ("done", "cancelled"):
+    if state.finished:
         return []
     live = state.live()
     if len(live) > 1:
@@ -298,20 +305,11 @@ def _standing(
     return [Place(account, spec.with_account(account), rule, reason, intent_id=state.intent_id)]
 
 
-_ENTRIES: dict[int, tuple[StandingOrderConfig, str, OrderSpec]] = {}
-
-
+@functools.lru_cache(maxsize=65_536)
 def _standing_entry(standing: StandingOrderConfig) -> tuple[str, OrderSpec]:
-    """The rule name and the OrderSpec a standing order asks for, memoised per (immutable)
-    config object: a steady pass over thousands of rules builds nothing."""
-    cached = _ENTRIES.get(id(standing))
-    if cached is not None and cached[0] is standing:
-        return cached[1], cached[2]
-    if len(_ENTRIES) > 65_536:
-        _ENTRIES.clear()
-    rule, spec = f"standing:{standing.name}", _build_standing_spec(standing)
-    _ENTRIES[id(standing)] = (standing, rule, spec)
-    return rule, spec
+    """The rule name and the OrderSpec a standing order asks for: a pure function of the
+    (frozen, hashable) config, cached by value, so a steady pass builds nothing."""
+    return f"standing:{standing.name}", _build_standing_spec(standing)
 
 
 def _build_standing_spec(standing: StandingOrderConfig) -> OrderSpec:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from perpd import config as config_mod
 from perpd.errors import Denied
 from perpd.model import (
+    IntentState,
     LeverageSetting,
     MarginMode,
     Market,
@@ -89,7 +90,7 @@ price = 50000
 """
 
 
-def standing_rule(*orders: Order, state: str = "open") -> dict[str, RuleState]:
+def standing_rule(*orders: Order, state: IntentState = IntentState.OPEN) -> dict[str, RuleState]:
     from perpd.reconcile import _standing_entry
 
     spec = _standing_entry(make_config(STANDING).orders[0])[1]
@@ -119,12 +120,12 @@ def test_a_standing_order_cancelled_by_the_venue_is_replaced_with_what_remains()
 
 
 def test_a_standing_order_cancelled_by_an_operator_stays_cancelled():
-    rules = standing_rule(order(OrderStatus.CANCELLED), state="cancelled")
+    rules = standing_rule(order(OrderStatus.CANCELLED), state=IntentState.CANCELLED)
     assert plan(make_config(STANDING), observed(portfolio(), rules), no_route) == []
 
 
 def test_a_filled_standing_order_is_done():
-    rules = standing_rule(order(OrderStatus.FILLED, filled="0.5"), state="done")
+    rules = standing_rule(order(OrderStatus.FILLED, filled="0.5"), state=IntentState.DONE)
     assert plan(make_config(STANDING), observed(portfolio(), rules), no_route) == []
 
 
@@ -143,7 +144,7 @@ def test_a_removed_standing_order_is_cancelled():
 
 def test_backoff_blocks_a_retry_until_it_expires():
     rule = standing_rule(order(OrderStatus.REJECTED))["standing:bid"]
-    rules = {"standing:bid": RuleState(rule.rule, 1, rule.intent_spec, "open", rule.orders, retry_after_ms=2_000_000)}
+    rules = {"standing:bid": RuleState(rule.rule, 1, rule.intent_spec, IntentState.OPEN, rule.orders, retry_after_ms=2_000_000)}
     (blocked,) = plan(make_config(STANDING), observed(portfolio(), rules, now=1_000_000), no_route)
     assert isinstance(blocked, Blocked)
     (place,) = plan(make_config(STANDING), observed(portfolio(), rules, now=2_000_000), no_route)

@@ -26,8 +26,8 @@ from perpd.engine.losses import LossLimits
 from perpd.engine.state import EngineState, Lane
 from perpd.engine.sync import Sync
 from perpd.errors import PerpdError
-from perpd.model import IntentState, Order, OrderStatus, TradingState
-from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, converge, plan
+from perpd.model import IntentState, Order, OrderSpec, OrderStatus, TradingState
+from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, converge, plan, plan_pass
 from venues.base import EditMode
 
 log = logging.getLogger("perpd.engine")
@@ -45,6 +45,9 @@ class Reconciler:
         self._clock = clock
         self._wake = asyncio.Event()
         state.wake = self._wake.set
+        # Standing rules a pass found settled, with the rule's stamp then: the planner skips
+        # them while the stamp holds (Observed.settled).
+        self._settled: dict[str, tuple[int, OrderSpec]] = {}
 
     # ------------------------------------------------------------------ what a pass sees
 
@@ -82,6 +85,7 @@ class Reconciler:
             now_ms=self._clock.now_ms(),
             owned_live=self._owned_live,
             stopped=state.stopped_targets(),
+            settled={r: spec for r, (stamp, spec) in self._settled.items() if state.rule_stamps.get(r, 0) == stamp},
         )
 
     def _owned_live(self, account: str) -> tuple[Order, ...]:
@@ -137,7 +141,8 @@ class Reconciler:
         await self._guarded("loss limits", self._check_loss_limits())
         await self._guarded("resolving unknown outcomes", self._sync.resolve_unknown())
         planned = state.config
-        actions = self.plan()
+        actions, settled = plan_pass(state.config, self.observed(), self._desk.route_one)
+        self._settled = {rule: (state.rule_stamps.get(rule, 0), spec) for rule, spec in settled.items()}
         by_account: dict[str, list[Action]] = {}
         for action in actions:
             if isinstance(action, Blocked):
