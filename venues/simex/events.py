@@ -174,6 +174,29 @@ class BookSnapshot(NamedTuple):
     ts_ms: int
 
 
+class RestingOrder(NamedTuple):
+    """One order resting on the book, as a public order-by-order (L3) book shows it."""
+
+    oid: int
+    account: str
+    client_id: str | None
+    side: Side
+    price: Decimal
+    size: Decimal  # as placed (or as last edited)
+    remaining: Decimal
+    created_ms: int
+
+
+class BookOrders(NamedTuple):
+    """Resting orders, best price first and in time priority within a price."""
+
+    symbol: str
+    seq: int
+    bids: tuple[RestingOrder, ...]
+    asks: tuple[RestingOrder, ...]
+    ts_ms: int
+
+
 class MarketView(NamedTuple):
     """Mark, index, last trade and funding of one market."""
 

@@ -22,6 +22,8 @@ Quick reference (every price/size is a Decimal; ids are ints; times are ms)::
     engine.open_orders("alice"); engine.fills("alice", since_ms); engine.funding_payments("alice")
     engine.balance("alice"); engine.positions("alice"); engine.position("alice", "BTC-PERP")
     engine.book("BTC-PERP", depth=20); engine.market("BTC-PERP"); engine.recent_trades("BTC-PERP")
+    engine.level_counts("BTC-PERP", depth=20)                # orders per level, as book() lists them
+    engine.book_orders("BTC-PERP", limit=100)                # each resting order, price-time order
     engine.candles("BTC-PERP", interval_ms=60_000); engine.funding_history("BTC-PERP")
     unsubscribe = engine.subscribe(callback)                 # every event, see events.py
     engine.step(now_ms)                                      # advance the world to now_ms
@@ -49,14 +51,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
+from itertools import islice
 from decimal import Decimal
 from typing import Any
 
 from perpd.clock import Clock, SystemClock
 from perpd.model import MarginMode, OrderType, Side, TimeInForce
 from venues.simex.accounts import ZERO, Account, cash
+from venues.simex.book import BookSide
 from venues.simex.events import (
     BalanceView,
+    BookOrders,
     BookSnapshot,
     CandleView,
     FundingEvent,
@@ -66,6 +71,7 @@ from venues.simex.events import (
     PositionView,
     PublicTrade,
     Reason,
+    RestingOrder,
     SimFill,
     SimReject,
 )
@@ -155,6 +161,17 @@ class SimExchange(Trading, Timeline):
             tuple((p * tick, s * lot) for p, s in m.book.asks.depth(depth)),
             max(self._t, self._clock.now_ms()),
         )
+
+    def level_counts(self, symbol: str, depth: int | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """How many orders rest at each level `book(symbol, depth)` lists: (bids, asks)."""
+        book = self._market(symbol).book
+        return _counts(book.bids, depth), _counts(book.asks, depth)
+
+    def book_orders(self, symbol: str, limit: int | None = None) -> BookOrders:
+        """Every resting order (at most `limit` per side): best price first, then time priority."""
+        m = self._market(symbol)
+        return BookOrders(m.symbol, m.book.seq, _resting(m, m.book.bids, limit), _resting(m, m.book.asks, limit),
+                          max(self._t, self._clock.now_ms()))
 
     def market(self, symbol: str) -> MarketView:
         m = self._market(symbol)
@@ -346,6 +363,23 @@ class SimExchange(Trading, Timeline):
                 self._flow.quote(m)
         finally:
             self._end()
+
+
+def _counts(side: BookSide, depth: int | None) -> tuple[int, ...]:
+    levels = side.levels
+    prices = reversed(side.prices) if side.is_bid else side.prices
+    return tuple(len(levels[p].orders) for p in islice(prices, depth))
+
+
+def _resting(m: MarketState, side: BookSide, limit: int | None) -> tuple[RestingOrder, ...]:
+    out: list[RestingOrder] = []
+    for price in reversed(side.prices) if side.is_bid else side.prices:
+        for o in side.levels[price].orders.values():  # dict order is time priority
+            if limit is not None and len(out) >= limit:
+                return tuple(out)
+            out.append(RestingOrder(o.oid, o.acct.id, o.client_id, Side.BUY if o.is_buy else Side.SELL,
+                                    m.price(price), m.size(o.size), m.size(o.size - o.filled), o.created_ms))
+    return tuple(out)
 
 
 def _oid(o: SimOrder) -> int:
