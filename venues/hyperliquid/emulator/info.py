@@ -18,6 +18,7 @@ INTERVALS_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m
                 "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "8h": 28_800_000,
                 "12h": 43_200_000, "1d": 86_400_000, "3d": 259_200_000, "1w": 604_800_000}
 MAX_FILLS = 2000
+L2_LEVELS = 20
 ADDRESS_BUFFER = 10_000
 
 
@@ -96,7 +97,9 @@ def mids(emu: HyperliquidEmulator) -> dict[str, str]:
 
 
 def l2_book(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:
-    return shapes.l2_book(coin, emu.engine.book(_symbol(emu, coin), 20))
+    """Up to 20 levels a side, each with `n`, the number of orders resting there."""
+    symbol = _symbol(emu, coin)
+    return shapes.l2_book(coin, emu.engine.book(symbol, L2_LEVELS), emu.engine.level_counts(symbol, L2_LEVELS))
 
 
 def _l2_book(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:

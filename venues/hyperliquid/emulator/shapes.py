@@ -91,12 +91,13 @@ def asset_ctx(view: MarketView, book: BookSnapshot, day_volume: Decimal = ZERO) 
 # --------------------------------------------------------------------------- market data
 
 
-def l2_book(coin: str, book: BookSnapshot, counts: tuple[Sequence[int], Sequence[int]] | None = None) -> dict[str, Any]:
-    def side(levels: Iterable[tuple[Decimal, Decimal]], n: Sequence[int] | None) -> list[dict[str, Any]]:
-        return [{"px": num(px), "sz": num(sz), "n": n[i] if n else 1} for i, (px, sz) in enumerate(levels)]
+def l2_book(coin: str, book: BookSnapshot, counts: tuple[Sequence[int], Sequence[int]]) -> dict[str, Any]:
+    """`levels` [bids, asks], each level `{"px", "sz", "n"}` with `n` orders resting there."""
 
-    return {"coin": coin, "time": book.ts_ms, "levels": [side(book.bids, counts[0] if counts else None),
-                                                        side(book.asks, counts[1] if counts else None)]}
+    def side(levels: Iterable[tuple[Decimal, Decimal]], n: Sequence[int]) -> list[dict[str, Any]]:
+        return [{"px": num(px), "sz": num(sz), "n": count} for (px, sz), count in zip(levels, n, strict=True)]
+
+    return {"coin": coin, "time": book.ts_ms, "levels": [side(book.bids, counts[0]), side(book.asks, counts[1])]}
 
 
 def trade(coin: str, t: PublicTrade) -> dict[str, Any]:
