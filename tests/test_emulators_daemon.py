@@ -16,7 +16,7 @@ from tests.venues.hyperliquid.hl_support import serve
 from venues.hyperliquid.emulator import create_app as hyperliquid_app
 from venues.hyperliquid.signing import Signer
 from venues.lighter.emulator import create_app as lighter_app
-from venues.lighter.signing import create_api_key
+from venues.lighter.emulator.seeding import DEMO_API_PRIVATE_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -103,9 +103,8 @@ async def eventually(probe, timeout: float = 30.0, what: str = "condition"):
 
 
 async def test_the_daemon_holds_targets_and_standing_orders_on_both_emulators(tmp_path: Path, monkeypatch):
-    private_key, _ = create_api_key()
     monkeypatch.setenv("PERPD_TEST_HL_KEY", HL_KEY)
-    monkeypatch.setenv("PERPD_TEST_LIGHTER_KEY", private_key)
+    monkeypatch.setenv("PERPD_TEST_LIGHTER_KEY", DEMO_API_PRIVATE_KEY)  # registered at 1001:3 by the emulator
     async with serve(hyperliquid_app()) as hl_url, serve(lighter_app()) as lighter_url:
         path = tmp_path / "perpd.toml"
         path.write_text(config(hl_url, lighter_url))

@@ -43,7 +43,7 @@ def _lighter_key() -> str:
 # Values for the secret references the ready configs' headers tell a user to export.
 SECRETS: dict[str, Callable[[], str]] = {
     "HL_EMULATOR_KEY": lambda: "0x" + "e1" * 32,  # the documented throwaway key
-    "LIGHTER_EMULATOR_KEY": _lighter_key,
+    "LIGHTER_EMULATOR_KEY": lambda: "0x" + "1a" * 40,  # the emulator's documented demo key (configs header)
     # The Extended emulator registers its demo account under these (configs header).
     "EXTENDED_EMULATOR_API_KEY": lambda: "emulator-demo-api-key-0000000001",
     "EXTENDED_EMULATOR_STARK_KEY": lambda: "0xd31d5cc4fd48edc09528b02760ab73580a12c4372fe33673f53ae1ca5a99bd",

@@ -46,6 +46,15 @@ async def serve(app: Any) -> AsyncIterator[str]:
         await task
 
 
+def registered(api_key: str, account: int, *indices: int) -> str:
+    """The emulator's `api_keys` option registering `api_key`'s public key at `indices` of
+    `account` (as a ChangePubKey would have)."""
+    from venues.lighter.emulator.schnorr import public_key_of
+
+    public = public_key_of(bytes.fromhex(api_key.removeprefix("0x"))).hex()
+    return ",".join(f"{account}:{i}=0x{public}" for i in indices)
+
+
 def secrets_of(mapping: dict[str, str]) -> Any:
     """A SecretResolver over a dict of reference -> value (test-only)."""
 
@@ -70,7 +79,7 @@ async def lighter_world(
     from venues.lighter.emulator import create_app
     from venues.lighter.venue import LighterVenue
 
-    app = create_app(**app_options)
+    app = create_app(api_keys=registered(api_key, account_index, *key_indices), **app_options)
     async with serve(app) as url:
         config = LighterVenueConfig(rest_url=url, tier="premium", timeout_secs=timeout_secs, signer_threads=2)
         venue = LighterVenue("lighter", config)

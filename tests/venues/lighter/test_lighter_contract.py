@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import pytest
-from lighter_support import secrets_of, serve
+from lighter_support import registered, secrets_of, serve
 
 from perpd.clock import ManualClock, SystemClock
 from tests.contract import VenueContract
@@ -25,13 +25,13 @@ class TestLighterContract(VenueContract):
     balance_tolerance: ClassVar[Decimal] = Decimal("0.000005")
 
     @pytest.fixture
-    async def venue(self) -> AsyncIterator[LighterVenue]:
+    async def venue(self, api_key: str) -> AsyncIterator[LighterVenue]:
         # One manual clock for the emulator and the venue, so the market stands still
         # while a test looks at it (a live market moves its best ask away from a
         # post-only order priced at it). It starts at the wall clock because the native
         # signer stamps ExpiredAt from the wall clock.
         clock = ManualClock(start_ms=SystemClock().now_ms())
-        app = create_app(seed=5, clock=clock)
+        app = create_app(seed=5, clock=clock, api_keys=registered(api_key, 2002, 3))
         self.emulator: Any = app.state.lighter
         async with serve(app) as url:
             config = LighterVenueConfig(rest_url=url, tier="premium", timeout_secs=5.0, signer_threads=2,

@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 import websockets
-from lighter_support import serve
+from lighter_support import registered, serve
 from pydantic import SecretStr
 
 from perpd.clock import SystemClock
@@ -27,8 +27,8 @@ ACCOUNT, KEY = 3003, 5
 
 
 @pytest.fixture
-async def url() -> AsyncIterator[str]:
-    async with serve(create_app(seed=3)) as base:
+async def url(api_key: str) -> AsyncIterator[str]:
+    async with serve(create_app(seed=3, api_keys=registered(api_key, ACCOUNT, KEY))) as base:
         yield base
 
 

@@ -1,7 +1,11 @@
 """The official lighter-sdk clients work against the emulator over loopback.
 
 ApiClient (OrderApi, AccountApi, TransactionApi, CandlestickApi, FundingApi),
-SignerClient (signing with the native library and sending txs) and WsClient.
+SignerClient (signing with the native library and sending txs) and WsClient. The signer
+is set up the way lighter-sdk's examples/system_setup.py does it: find the account of an
+Ethereum address, make API keys, register them with `change_api_key` (signed by the
+Ethereum key), and `check_client()`; only the example's 10 s wait is left out, as the
+emulator executes a tx before it answers.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
+import eth_account
 import pytest
 from lighter_support import serve
 
@@ -27,19 +33,55 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated:DeprecationWarning"),
 ]
 
-ACCOUNT = 4242
+ETH_PRIVATE_KEY = "0x" + "4e" * 32  # a throwaway Ethereum key: the test account's owner
+ACCOUNT = 4242  # what accounts=... gives that owner
 KEY = 7
 
 
 @pytest.fixture
 async def url() -> AsyncIterator[str]:
-    async with serve(create_app(seed=11)) as base:
+    owner = eth_account.Account.from_key(ETH_PRIVATE_KEY).address
+    async with serve(create_app(seed=11, accounts=f"{ACCOUNT}:{owner}:100000")) as base:
         yield base
 
 
+async def system_setup(url: str, eth_private_key: str, first_index: int, count: int) -> tuple[int, dict[int, str]]:
+    """lighter-sdk's examples/system_setup.py with BASE_URL = the emulator's: (account, keys)."""
+    api_client = lighter.ApiClient(configuration=lighter.Configuration(host=url))
+    eth_acc = eth_account.Account.from_key(eth_private_key)
+    response = await lighter.AccountApi(api_client).accounts_by_l1_address(l1_address=eth_acc.address)
+    account_index = response.sub_accounts[0].index
+    await api_client.close()
+
+    private_keys, public_keys = {}, []
+    for i in range(count):
+        private_key, public_key, err = lighter.create_api_key()
+        assert err is None
+        private_keys[first_index + i] = private_key
+        public_keys.append(public_key)
+    tx_client = lighter.SignerClient(url=url, account_index=account_index, api_private_keys=private_keys)
+    for i in range(count):
+        response, err = await tx_client.change_api_key(eth_private_key=eth_private_key, new_pubkey=public_keys[i],
+                                                       api_key_index=first_index + i)
+        assert err is None, err
+    assert tx_client.check_client() is None
+    await tx_client.close()
+    return account_index, private_keys
+
+
+async def registered_keys(url: str, eth_private_key: str, first_index: int, count: int) -> tuple[int, dict[int, str]]:
+    # The native signer fetches the nonce and the registered keys over blocking HTTP: the
+    # example runs on its own thread and loop while the emulator serves on this one.
+    return await anyio.to_thread.run_sync(
+        lambda: asyncio.run(system_setup(url, eth_private_key, first_index, count))
+    )
+
+
 @pytest.fixture
-async def signer(url: str, api_key: str) -> AsyncIterator[lighter.SignerClient]:
-    client = lighter.SignerClient(url=url, account_index=ACCOUNT, api_private_keys={KEY: api_key})
+async def signer(url: str) -> AsyncIterator[lighter.SignerClient]:
+    account, keys = await registered_keys(url, ETH_PRIVATE_KEY, KEY, 1)
+    assert account == ACCOUNT
+    client = lighter.SignerClient(url=url, account_index=account, api_private_keys=keys)
     yield client
     await client.close()
 

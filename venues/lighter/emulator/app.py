@@ -16,25 +16,33 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
 from perpd.clock import Clock, SystemClock
+from venues.lighter.emulator import seeding
 from venues.lighter.emulator.exchange import LighterExchange
 from venues.lighter.emulator.hub import Hub
+from venues.lighter.emulator.keys import KeyRing
 from venues.lighter.emulator.markets import DEFAULT_MARKETS, MarketDef
 from venues.lighter.emulator.rest import json, rest_routes
 from venues.lighter.emulator.ws import stream
+from venues.simex import faults as random_faults
 from venues.simex.exchange import SimExchange
+from venues.simex.faults import FaultRates
 
 DEFAULT_PORT = 8782
+OPTIONS: dict[str, str] = {**seeding.OPTIONS, **random_faults.OPTIONS}
 
 
 class LighterEmulator:
     """Everything behind one emulator app: engine, exchange semantics, WS hub, faults."""
 
-    def __init__(self, engine: SimExchange, markets: tuple[MarketDef, ...], clock: Clock, step_ms: int) -> None:
+    def __init__(self, engine: SimExchange, markets: tuple[MarketDef, ...], clock: Clock, step_ms: int,
+                 keyring: KeyRing | None = None, rates: FaultRates | None = None) -> None:
         self.clock = clock
         self.engine = engine
-        self.exchange = LighterExchange(engine, markets, clock)
+        self.keyring = keyring or KeyRing()
+        self.exchange = LighterExchange(engine, markets, clock, self.keyring)
         self.hub = Hub(self.exchange)
         self.faults = self.exchange.faults
+        self.rates = rates or FaultRates()
         self.step_ms = step_ms
 
     def drop_ws(self) -> int:
@@ -68,6 +76,11 @@ async def faults(request: Request) -> Response:
 # --------------------------------------------------------------------------- the app
 
 
+async def not_found(request: Request, exc: Exception) -> Response:
+    """A path Lighter does not serve: what its Go HTTP server answers."""
+    return Response("404 page not found\n", status_code=404, media_type="text/plain")
+
+
 def routes() -> list[Any]:
     return [
         *rest_routes(),
@@ -86,19 +99,30 @@ def create_app(
     makers: bool = True,
     takers: bool = True,
     background: bool = True,
-    **engine_opts: Any,
+    accounts: str | Any = (),
+    api_keys: str | Any = (),
+    demo_account: bool | str = True,
+    chain_ids: str | tuple[int, ...] = (304, 300),
+    **options: Any,
 ) -> Starlette:
     """A Lighter emulator over one sim exchange; `app.state.lighter` is its LighterEmulator.
 
     `background`: step the engine every `step_ms` while served (market data keeps moving);
     requests always bring the engine up to the clock first, so a ManualClock works too.
+    Seeding (`accounts`, `api_keys`, `demo_account`, `chain_ids`: seeding.py) and random
+    faults (`latency_ms`, `rate_limit_rate`, `error_rate`, `drop_rate`, `drop_secs`:
+    venues/simex/faults.py) take command-line strings too; any other option is the sim
+    exchange's.
     """
     clock = clock or SystemClock()
+    rates = FaultRates.pop_from(options, seed)
     engine = SimExchange(
         [m.spec() for m in markets], clock=clock, seed=seed, starting_balance=starting_balance,
-        step_ms=step_ms, makers=makers, takers=takers, **engine_opts,
+        step_ms=step_ms, makers=makers, takers=takers, **options,
     )
-    emulator = LighterEmulator(engine, markets, clock, step_ms)
+    keyring = KeyRing(seeding.chain_ids(chain_ids))
+    emulator = LighterEmulator(engine, markets, clock, step_ms, keyring, rates)
+    seeding.seed(emulator.exchange, accounts=accounts, api_keys=api_keys, demo=seeding.flag(demo_account, "demo_account"))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -112,7 +136,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers={404: not_found})
     app.state.lighter = emulator
     return app
 

@@ -1,9 +1,10 @@
 """The emulator's state: Lighter accounts, API keys and nonces over one sim exchange.
 
-Account index N is engine account "N"; it (and any API key index of it) is created on
-first use with the starting balance, so a fresh key can trade at once. Each
-(account, key) has its own nonce: a tx must carry exactly the next one, which it then
-consumes. Refusals are synchronous (`TxError`, HTTP 400, nothing happens, the nonce is
+Account index N is engine account "N"; it is created on first use with the starting
+balance. Its API keys are not: a key signs only once a ChangePubKey registered it, and
+every tx's signature is verified against the key at its (account, key index) (keys.py).
+Each (account, key) has its own nonce: a tx must carry exactly the next one, which it
+then consumes. Refusals are synchronous (`TxError`, HTTP 400, nothing happens, the nonce is
 not consumed) for malformed txs and order-book rules; what Lighter decides at
 execution — post-only that would cross, reduce-only that would increase, not enough
 margin — is accepted (the nonce is consumed) and the order ends `canceled-*` on the
@@ -12,7 +13,6 @@ account streams and in the inactive orders, as on Lighter.
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,14 +32,18 @@ from venues.lighter.constants import (
     TIF_FROM_WIRE,
     TX_CANCEL_ALL_ORDERS,
     TX_CANCEL_ORDER,
+    TX_CHANGE_PUB_KEY,
     TX_CREATE_ORDER,
     TX_MODIFY_ORDER,
     TX_UPDATE_LEVERAGE,
 )
+from venues.lighter.emulator import markets as markets_json
 from venues.lighter.emulator import shapes
+from venues.lighter.emulator.keys import KeyRing
 from venues.lighter.emulator.markets import MarketDef
-from venues.lighter.emulator.txs import CLOCK_SLACK_MS, Tx, TxError
-from venues.simex.events import OrderEvent, OrderView, Reason, SimReject
+from venues.lighter.emulator.schnorr import fp5_to_bytes
+from venues.lighter.emulator.txs import CLOCK_SLACK_MS, Tx, TxError, message
+from venues.simex.events import OrderEvent, OrderView, Reason, RestingOrder, SimReject
 from venues.simex.exchange import SimExchange
 
 # Engine refusals -> Lighter codes (synchronous: HTTP 400, nothing happened).
@@ -69,6 +73,7 @@ AT_EXECUTION: dict[Reason, str] = {
 HOUSE_INDEX = {"~maker": 281474976710000, "~taker": 281474976710001, "~liquidator": 281474976710002}
 SYNTHETIC_BASE = MIN_ORDER_INDEX + 2**40  # order indices of orders refused at execution
 HISTORY = 5000
+DEFAULT_ORDER_EXPIRY_MS = 28 * 86_400_000  # the signer's default for a resting order
 
 
 @dataclass
@@ -85,8 +90,9 @@ class Faults:
 class LighterExchange:
     """Lighter's account, key, nonce and tx semantics over one SimExchange."""
 
-    def __init__(self, engine: SimExchange, markets: Sequence[MarketDef], clock: Clock) -> None:
+    def __init__(self, engine: SimExchange, markets: Sequence[MarketDef], clock: Clock, keyring: KeyRing) -> None:
         self.engine = engine
+        self.keyring = keyring
         self.clock = clock
         self.markets = {m.market_id: m for m in markets}
         self.by_symbol = {m.symbol: m for m in markets}
@@ -94,6 +100,7 @@ class LighterExchange:
         self.nonces: dict[tuple[int, int], int] = {}
         self.created_ms: dict[int, int] = {}
         self.order_nonce: dict[int, int] = {}  # engine oid -> nonce of its create tx
+        self.order_expiry: dict[int, int] = {}  # engine oid -> OrderExpiry of its create tx (ms)
         self.synthetic: dict[int, dict[int, dict[str, Any]]] = {}  # account -> order index -> order
         self.synthetic_by_client: dict[int, dict[int, int]] = {}
         self.inactive: dict[int, deque[int]] = {}  # account -> order indices, oldest first
@@ -134,6 +141,18 @@ class LighterExchange:
         if self.engine.ensure_account(self.engine_id(account_index)):
             self.created_ms[account_index] = self.clock.now_ms()
 
+    def accounts_of(self, address: str) -> list[int]:
+        """The accounts `address` owns; an unknown address opens a new account (its deposit)."""
+        owned = self.keyring.accounts_of(address)
+        if not owned:
+            index = 1
+            while self.engine.has_account(self.engine_id(index)) or self.keyring.owner(index) is not None:
+                index += 1
+            self.ensure_account(index)
+            self.keyring.bind(index, address)
+            owned = [index]
+        return owned
+
     def next_nonce(self, account_index: int, key: int) -> int:
         self.ensure_account(account_index)
         return self.nonces.setdefault((account_index, key), 0)
@@ -143,10 +162,8 @@ class LighterExchange:
         self.nonces[(account_index, key)] = self.next_nonce(account_index, key) + by
 
     def check_auth(self, token: str | None, account_index: int | None = None) -> int:
-        """Validate `{deadline}:{account}:{key}:{sig}`; returns the account. TxError if bad.
-
-        The signature cannot be verified (no ECgFp5 in Python): it must be 80 bytes of hex.
-        """
+        """Validate `{deadline}:{account}:{key}:{sig}` (signed by that registered key);
+        returns the account. TxError if bad."""
         if not token:
             raise TxError(20013, "auth required")
         parts = token.split(":")
@@ -166,6 +183,7 @@ class LighterExchange:
         if account_index is not None and account != account_index:
             raise TxError(20013, f"auth token is for account {account}, not {account_index}")
         self.ensure_account(account)
+        self.keyring.check_token(token, account, key)
         return account
 
     # ------------------------------------------------------------------ transactions
@@ -173,6 +191,7 @@ class LighterExchange:
     def submit(self, tx: Tx) -> str:
         """Apply one decoded tx in nonce order; returns its hash. TxError if refused."""
         self.ensure_account(tx.account)
+        self.keyring.check_tx(tx)
         key = (tx.account, tx.key)
         expected = self.next_nonce(tx.account, tx.key)
         skip_nonce = tx.attribute(4) == 1
@@ -181,7 +200,7 @@ class LighterExchange:
         self._apply(tx)
         if not skip_nonce:
             self.nonces[key] = expected + 1
-        return hashlib.blake2b(tx.raw.encode(), digest_size=40).hexdigest()
+        return fp5_to_bytes(message(tx, self.keyring.chain_ids[0])).hex()
 
     def submit_batch(self, txs: Sequence[Tx]) -> list[str]:
         """Txs one after the other; the first refusal stops the batch (earlier ones stand)."""
@@ -194,11 +213,15 @@ class LighterExchange:
             TX_CANCEL_ALL_ORDERS: self._cancel_all,
             TX_MODIFY_ORDER: self._modify,
             TX_UPDATE_LEVERAGE: self._update_leverage,
+            TX_CHANGE_PUB_KEY: self._change_pub_key,
         }[tx.tx_type]
         try:
             handler(tx)
         except SimReject as exc:
             raise TxError(REFUSALS.get(exc.reason, 21501), exc.message) from None
+
+    def _change_pub_key(self, tx: Tx) -> None:
+        self.keyring.apply_registration(tx, self.clock.now_ms())
 
     def _create(self, tx: Tx) -> None:
         info = tx.info
@@ -226,6 +249,8 @@ class LighterExchange:
             self._refused_at_execution(tx, market, client, side, otype, tif, size, price, trigger, status)
             return
         self.order_nonce[view.oid] = tx.nonce
+        if info["OrderExpiry"] > 0:
+            self.order_expiry[view.oid] = info["OrderExpiry"]
 
     def _refused_at_execution(
         self, tx: Tx, market: MarketDef, client: int, side: Side, otype: OrderType, tif: TimeInForce,
@@ -314,7 +339,8 @@ class LighterExchange:
 
     def order_json(self, account_index: int, view: OrderView) -> dict[str, Any]:
         market = self.by_symbol[view.symbol]
-        return shapes.order_json(view, market, account_index, nonce=self.order_nonce.get(view.oid, 0))
+        return shapes.order_json(view, market, account_index, nonce=self.order_nonce.get(view.oid, 0),
+                                 expiry_ms=self.order_expiry.get(view.oid))
 
     def order_by_index(self, account_index: int, idx: int) -> dict[str, Any] | None:
         synthetic = self.synthetic.get(account_index, {}).get(idx)
@@ -329,6 +355,23 @@ class LighterExchange:
             return self.order_json(account_index, view)
         idx = self.synthetic_by_client.get(account_index, {}).get(client)
         return self.synthetic[account_index][idx] if idx is not None else None
+
+    def book_orders_json(self, market: MarketDef, limit: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(asks, bids) of the public L3 book, at most `limit` orders each, with real owners.
+
+        The house makers' orders carry the signer's default 28-day expiry."""
+        book = self.engine.book_orders(market.symbol, limit)
+
+        def rows(orders: Sequence[RestingOrder]) -> list[dict[str, Any]]:
+            return [
+                markets_json.simple_order_json(
+                    market, o, self.account_index_of(o.account),
+                    self.order_expiry.get(o.oid) or o.created_ms + DEFAULT_ORDER_EXPIRY_MS,
+                )
+                for o in orders
+            ]
+
+        return rows(book.asks), rows(book.bids)
 
     def active_orders(self, account_index: int, market_id: int | None = None) -> list[dict[str, Any]]:
         symbol = self.market(market_id).symbol if market_id is not None else None
@@ -366,6 +409,7 @@ class LighterExchange:
             self.positions_json(account_index),
             len(self.engine.open_orders(account)),
             self.created_ms.get(account_index, 0),
+            self.keyring.owner(account_index),
         )
 
     def stats_json(self, market: MarketDef) -> dict[str, Any]:

@@ -11,10 +11,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from venues.lighter.constants import MARGIN_FRACTION_SCALE
+from venues.lighter.constants import MARGIN_FRACTION_SCALE, MIN_ORDER_INDEX
+from venues.simex.events import RestingOrder
 from venues.simex.markets import MarketSpec
 
 USDC_ASSET_ID = 3
+USDC_ASSET: dict[str, Any] = {  # assetDetails (rest_assetDetails.resp.ccxt.json)
+    "asset_id": USDC_ASSET_ID,
+    "symbol": "USDC",
+    "l1_decimals": 6,
+    "decimals": 6,
+    "min_transfer_amount": "1.000000",
+    "min_withdrawal_amount": "1.000000",
+    "margin_mode": "enabled",
+    "index_price": "1.000000",
+    "l1_address": "0x95Fd23d5110f9D89A4b0B7d63D78F5B5Ea5074D1",
+}
 HUNDRED = Decimal(100)
 
 
@@ -169,15 +181,16 @@ def order_book_json(market: MarketDef, stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def simple_order_json(market: MarketDef, idx: int, owner: int, price: Decimal, size: Decimal) -> dict[str, Any]:
-    """A `SimpleOrder` of orderBookOrders (the emulator shows one per price level)."""
+def simple_order_json(market: MarketDef, order: RestingOrder, owner: int, expiry_ms: int) -> dict[str, Any]:
+    """A `SimpleOrder` of orderBookOrders: one resting order and its owner."""
+    idx = MIN_ORDER_INDEX + order.oid
     return {
         "order_index": idx,
         "order_id": str(idx),
         "owner_account_index": owner,
-        "initial_base_amount": market.fmt_size(size),
-        "remaining_base_amount": market.fmt_size(size),
-        "price": market.fmt_price(price),
-        "order_expiry": 0,
-        "transaction_time": 0,
+        "initial_base_amount": market.fmt_size(order.size),
+        "remaining_base_amount": market.fmt_size(order.remaining),
+        "price": market.fmt_price(order.price),
+        "order_expiry": expiry_ms,
+        "transaction_time": 0,  # what the live capture shows
     }

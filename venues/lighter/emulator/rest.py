@@ -2,7 +2,8 @@
 
 Answers carry `"code": 200`; refusals are HTTP 400 with `{"code", "message"}` (what
 lighter-sdk raises as BadRequestException), throttling HTTP 429 with code 23000, and a
-bad or missing auth token HTTP 401. Private reads (`accountActiveOrders`,
+bad or missing auth token HTTP 401. A path Lighter does not serve gets what its Go HTTP
+server answers: 404 `404 page not found` (text/plain). Private reads (`accountActiveOrders`,
 `accountInactiveOrders`, `accountOrders`, `trades` of an account, `accountLimits`) need
 the `authorization` header (or `auth` query parameter); `account` is public, as on Lighter.
 """
@@ -37,6 +38,18 @@ def json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+class DroppedResponse(Response):
+    """An answer cut off after its headers: the server closes the connection mid-response."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")]})
+        await send({"type": "http.response.body", "body": b'{"code":', "more_body": True})
+
+
 def ok(**fields: Any) -> Response:
     return json({"code": 200, **fields})
 
@@ -53,9 +66,16 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
     async def wrapped(request: Request) -> Response:
         emu: LighterEmulator = request.app.state.lighter
+        if emu.rates.latency_ms:
+            await anyio.sleep(emu.rates.latency_secs)
         if emu.faults.rate_limited > 0:
             emu.faults.rate_limited -= 1
             return json({"code": 23000, "message": "Too Many Requests!"}, emu.faults.rate_limit_status)
+        status = emu.rates.roll_refusal()
+        if status == 429:
+            return json({"code": 23000, "message": "Too Many Requests!"}, 429)
+        if status is not None:
+            return Response(f"{status} Service Unavailable", status_code=status, media_type="text/plain")
         emu.exchange.step()
         try:
             return await handler(request, emu)
@@ -108,12 +128,10 @@ async def order_books(request: Request, emu: LighterEmulator) -> Response:
 
 
 async def order_book_orders(request: Request, emu: LighterEmulator) -> Response:
+    """The L3 book: each resting order with its owner, best price first, then time priority."""
     market = emu.exchange.market(_int(request, "market_id"))
     limit = max(1, min(_int(request, "limit", 100), 250))
-    book = emu.engine.book(market.symbol, limit)
-    owner = emu.exchange.account_index_of("~maker")
-    asks = [markets_json.simple_order_json(market, shapes.order_index(10**9 + i), owner, p, s) for i, (p, s) in enumerate(book.asks)]
-    bids = [markets_json.simple_order_json(market, shapes.order_index(2 * 10**9 + i), owner, p, s) for i, (p, s) in enumerate(book.bids)]
+    asks, bids = emu.exchange.book_orders_json(market, limit)
     return ok(total_asks=len(asks), asks=asks, total_bids=len(bids), bids=bids)
 
 
@@ -175,8 +193,9 @@ async def funding_rates(request: Request, emu: LighterEmulator) -> Response:
 async def account(request: Request, emu: LighterEmulator) -> Response:
     by = request.query_params.get("by", "index")
     value = request.query_params.get("value", "")
-    index = int(value, 16) if by == "l1_address" else int(value)
-    return ok(total=1, accounts=[emu.exchange.account_json(index)], next_cursor="")
+    indices = emu.exchange.accounts_of(value) if by == "l1_address" else [int(value)]
+    rows = [emu.exchange.account_json(i) for i in indices]
+    return ok(total=len(rows), accounts=rows, next_cursor="")
 
 
 async def account_limits(request: Request, emu: LighterEmulator) -> Response:
@@ -190,12 +209,15 @@ async def account_limits(request: Request, emu: LighterEmulator) -> Response:
 
 
 async def api_keys(request: Request, emu: LighterEmulator) -> Response:
+    """The keys ChangePubKey registered (lighter-sdk's check_client compares `public_key`)."""
     ex = emu.exchange
     index = _int(request, "account_index")
     wanted = _int(request, "api_key_index", 255)
-    keys = sorted(k for (a, k) in ex.nonces if a == index and wanted in (255, k))
-    rows = [{"account_index": index, "api_key_index": k, "nonce": ex.nonces[(index, k)], "public_key": "",
-             "transaction_time": 0} for k in keys]
+    rows = [
+        {"account_index": index, "api_key_index": k.index, "nonce": ex.nonces.get((index, k.index), 0),
+         "public_key": k.public_hex, "transaction_time": k.registered_ms * 1000}
+        for k in ex.keyring.keys_of(index) if wanted in (255, k.index)
+    ]
     return ok(api_keys=rows)
 
 
@@ -275,10 +297,15 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body.decode(), keep_blank_values=True))
 
 
-async def _late(emu: LighterEmulator) -> None:
+async def _late(emu: LighterEmulator) -> bool:
+    """Faults after a write was applied: answer late, or (True) not at all."""
     if emu.faults.accept_then_timeout > 0:
         emu.faults.accept_then_timeout -= 1
         await anyio.sleep(emu.faults.timeout_secs)  # applied; the answer comes too late
+    elif emu.rates.roll_drop():
+        await anyio.sleep(emu.rates.drop_secs)  # applied; the answer is lost
+        return True
+    return False
 
 
 async def send_tx(request: Request, emu: LighterEmulator) -> Response:
@@ -286,7 +313,8 @@ async def send_tx(request: Request, emu: LighterEmulator) -> Response:
     now = emu.clock.now_ms()
     tx = decode(form.get("tx_type"), form.get("tx_info"), now)
     tx_hash = emu.exchange.submit(tx)
-    await _late(emu)
+    if await _late(emu):
+        return DroppedResponse()
     return ok(
         message='{"ratelimit": "didn\'t use volume quota"}', tx_hash=tx_hash,
         predicted_execution_time_ms=now + PREDICTED_LATENCY_MS, volume_quota_remaining=VOLUME_QUOTA,
@@ -298,8 +326,24 @@ async def send_tx_batch(request: Request, emu: LighterEmulator) -> Response:
     now = emu.clock.now_ms()
     txs = decode_batch(form.get("tx_types"), form.get("tx_infos"), now, MAX_BATCH_TXS)
     hashes = emu.exchange.submit_batch(txs)
-    await _late(emu)
+    if await _late(emu):
+        return DroppedResponse()
     return ok(tx_hash=hashes, predicted_execution_time_ms=now + PREDICTED_LATENCY_MS, volume_quota_remaining=VOLUME_QUOTA)
+
+
+async def asset_details(request: Request, emu: LighterEmulator) -> Response:
+    wanted = request.query_params.get("asset_id")
+    rows = [markets_json.USDC_ASSET] if wanted in (None, "", str(markets_json.USDC_ASSET_ID)) else []
+    return ok(asset_details=rows)
+
+
+async def accounts_by_l1_address(request: Request, emu: LighterEmulator) -> Response:
+    address = request.query_params.get("l1_address", "")
+    if not (address.startswith("0x") and len(address) == 42):
+        raise ValueError("l1_address must be 0x and 40 hex digits")
+    ex = emu.exchange
+    rows = [shapes.sub_account_json(ex.account_json(i)) for i in ex.accounts_of(address)]
+    return ok(l1_address=address, sub_accounts=rows)
 
 
 def rest_routes(get: Callable[[Handler], Any] = endpoint) -> list[Route]:
@@ -316,6 +360,8 @@ def rest_routes(get: Callable[[Handler], Any] = endpoint) -> list[Route]:
         Route("/api/v1/fundings", get(fundings)),
         Route("/api/v1/funding-rates", get(funding_rates)),
         Route("/api/v1/account", get(account)),
+        Route("/api/v1/accountsByL1Address", get(accounts_by_l1_address)),
+        Route("/api/v1/assetDetails", get(asset_details)),
         Route("/api/v1/accountLimits", get(account_limits)),
         Route("/api/v1/apikeys", get(api_keys)),
         Route("/api/v1/nextNonce", get(next_nonce)),

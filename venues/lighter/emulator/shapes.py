@@ -66,6 +66,7 @@ def order_json(
     account_index: int,
     *,
     nonce: int = 0,
+    expiry_ms: int | None = None,
     synthetic: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An `Order` object. `synthetic` describes an order that never reached the engine
@@ -81,7 +82,7 @@ def order_json(
     return _order(
         market, account_index, idx, client, view.side, view.type, view.tif, view.size, view.filled,
         filled_quote, price, view.trigger_price, view.reduce_only, status, trigger_status, nonce,
-        view.created_ms, view.updated_ms,
+        view.created_ms, view.updated_ms, expiry_ms,
     )
 
 
@@ -126,6 +127,7 @@ def _order(
     nonce: int,
     created_ms: int,
     updated_ms: int,
+    expiry_ms: int | None = None,
 ) -> dict[str, Any]:
     remaining = size - filled if status in ("open", "pending") else Decimal(0)
     wire_tif = TIF_WIRE_NAMES.get(tif, "good-till-time")
@@ -152,7 +154,8 @@ def _order(
         "time_in_force": wire_tif,
         "reduce_only": reduce_only,
         "trigger_price": market.fmt_price(trigger),
-        "order_expiry": 0 if wire_tif == "immediate-or-cancel" and not otype.is_trigger else created_ms + 28 * 86_400_000,
+        "order_expiry": (0 if wire_tif == "immediate-or-cancel" and not otype.is_trigger
+                         else expiry_ms or created_ms + 28 * 86_400_000),
         "status": status,
         "trigger_status": trigger_status,
         "trigger_time": 0,
@@ -322,7 +325,8 @@ def asset_json(balance: BalanceView) -> dict[str, Any]:
 
 
 def account_json(
-    account_index: int, balance: BalanceView, positions: list[dict[str, Any]], open_orders: int, created_ms: int
+    account_index: int, balance: BalanceView, positions: list[dict[str, Any]], open_orders: int, created_ms: int,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """A `DetailedAccount` (REST account)."""
     return {
@@ -330,7 +334,7 @@ def account_json(
         "account_type": 0,
         "account_trading_mode": 0,
         "index": account_index,
-        "l1_address": f"0x{account_index:040x}",
+        "l1_address": owner or "0x" + "0" * 40,
         "cancel_all_time": 0,
         "total_order_count": open_orders,
         "total_isolated_order_count": 0,
@@ -371,6 +375,16 @@ def account_json(
         "metadata": {"color": ""},
         "agent_enabled": False,
     }
+
+
+SUB_ACCOUNT_FIELDS = ("code", "account_type", "index", "l1_address", "cancel_all_time", "total_order_count",
+                      "total_isolated_order_count", "pending_order_count", "available_balance", "status",
+                      "collateral", "transaction_time", "account_trading_mode")
+
+
+def sub_account_json(account: dict[str, Any]) -> dict[str, Any]:
+    """An `Account` row of accountsByL1Address: the summary fields of a DetailedAccount."""
+    return {name: account[name] for name in SUB_ACCOUNT_FIELDS}
 
 
 def user_stats_json(balance: BalanceView) -> dict[str, Any]:

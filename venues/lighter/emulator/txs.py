@@ -7,10 +7,14 @@ nobody has ported ECgFp5/Poseidon2; nautilus_trader did it in Rust):
 - every field has its type and range (prices uint32 >= 1, amounts <= 2^48-1, client
   order index <= 2^48-1, booleans 0/1, enums);
 - `Sig` is base64 of exactly 80 bytes (a Schnorr signature over ECgFp5): else 21120;
+- a ChangePubKey's `PubKey` is base64 of 40 bytes, its `L1Sig` 65 bytes of 0x-hex;
 - `ExpiredAt` is in the future and at most ~10 minutes ahead (what the signer sets);
 - order-shape rules of lighter-go `Validate` (market => IOC and no expiry; GTT and
   post-only need an expiry 5 min .. 30 days ahead; triggers need a trigger price).
-Nonce order and client-index uniqueness need state: `exchange.py` checks them.
+Nonce order, client-index uniqueness and whose key signed need state: `exchange.py` and
+`keys.py` check them, on `message(tx, chain_id)`, the hash the signature covers
+(lighter-go's `Hash()` of each tx type: Poseidon2 over the chain id, the tx type and
+its fields, combined with the hash of its non-default attributes).
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ from venues.lighter.constants import (
     TIF_POST_ONLY,
     TX_CANCEL_ALL_ORDERS,
     TX_CANCEL_ORDER,
+    TX_CHANGE_PUB_KEY,
     TX_CREATE_ORDER,
     TX_MODIFY_ORDER,
     TX_UPDATE_LEVERAGE,
 )
+from venues.lighter.emulator.schnorr import Fp5, hash_to_fp5
 
 COMMON = frozenset({"AccountIndex", "ApiKeyIndex", "ExpiredAt", "Nonce", "Sig", "L2TxAttributes"})
 FIELDS: dict[int, frozenset[str]] = {
@@ -47,8 +53,25 @@ FIELDS: dict[int, frozenset[str]] = {
     TX_CANCEL_ALL_ORDERS: COMMON | {"TimeInForce", "Time"},
     TX_MODIFY_ORDER: COMMON | {"MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"},
     TX_UPDATE_LEVERAGE: COMMON | {"MarketIndex", "InitialMarginFraction", "MarginMode"},
+    TX_CHANGE_PUB_KEY: COMMON | {"PubKey", "L1Sig"},
 }
+# The fields each tx type's hash covers, in order (after chain id, tx type, Nonce, ExpiredAt).
+HASHED: dict[int, tuple[str, ...]] = {
+    TX_CREATE_ORDER: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "ClientOrderIndex", "BaseAmount", "Price",
+                      "IsAsk", "Type", "TimeInForce", "ReduceOnly", "TriggerPrice", "OrderExpiry"),
+    TX_CANCEL_ORDER: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "Index"),
+    TX_CANCEL_ALL_ORDERS: ("AccountIndex", "ApiKeyIndex", "TimeInForce", "Time"),
+    TX_MODIFY_ORDER: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"),
+    TX_UPDATE_LEVERAGE: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "InitialMarginFraction", "MarginMode"),
+    TX_CHANGE_PUB_KEY: ("AccountIndex", "ApiKeyIndex"),  # then the new public key's five limbs
+}
+TEXT_FIELDS = frozenset({"Sig", "L2TxAttributes", "PubKey", "L1Sig"})
+# Attribute id -> its "not set" value; set ones enter the hash (lighter-go tx_attributes.go).
+ATTRIBUTE_NIL = {1: 0, 2: 0, 3: 0, 4: 0, 5: 255, 6: 0, 7: 0}
+ATTRIBUTES_PER_TX = 4
 SIG_BYTES = 80
+PUB_KEY_BYTES = 40
+L1_SIG_BYTES = 65
 MAX_TX_LIFETIME_MS = 11 * 60 * 1000  # the signer sets ExpiredAt = now + 10 min - 1 s
 CLOCK_SLACK_MS = 60 * 1000
 
@@ -67,6 +90,15 @@ class Tx:
     tx_type: int
     info: dict[str, Any]
     raw: str
+
+    @property
+    def signature(self) -> bytes:
+        return base64.b64decode(self.info["Sig"])
+
+    @property
+    def pub_key(self) -> bytes:
+        """The key a ChangePubKey registers (40 bytes)."""
+        return base64.b64decode(self.info["PubKey"])
 
     @property
     def account(self) -> int:
@@ -111,7 +143,7 @@ def decode(tx_type: Any, tx_info: Any, now_ms: int) -> Tx:
     if missing or extra:
         raise TxError(21501, f"invalid tx info for tx type {kind}: missing {sorted(missing)}, unexpected {sorted(extra)}")
     for name, value in info.items():
-        if name in ("Sig", "L2TxAttributes"):
+        if name in TEXT_FIELDS:
             continue
         if not isinstance(value, int) or isinstance(value, bool):
             raise TxError(21501, f"invalid tx info: {name} must be an integer")
@@ -140,7 +172,41 @@ def decode(tx_type: Any, tx_info: Any, now_ms: int) -> Tx:
     elif kind == TX_UPDATE_LEVERAGE:
         _range("InitialMarginFraction", info["InitialMarginFraction"], 1, 10_000, 21604)
         _range("MarginMode", info["MarginMode"], 0, 1, 21613)
+    elif kind == TX_CHANGE_PUB_KEY:
+        _check_change_pub_key(info)
     return tx
+
+
+def message(tx: Tx, chain_id: int) -> Fp5:
+    """The hash a tx's `Sig` signs, as lighter-go computes it for the sequencer."""
+    info = tx.info
+    elements = [chain_id, tx.tx_type, info["Nonce"], info["ExpiredAt"], *(info[f] for f in HASHED[tx.tx_type])]
+    if tx.tx_type == TX_CHANGE_PUB_KEY:
+        elements.extend(int.from_bytes(tx.pub_key[i : i + 8], "little") for i in range(0, 40, 8))
+    digest = hash_to_fp5([e % 2**64 for e in elements])
+    attributes = sorted((int(k), int(v)) for k, v in (info.get("L2TxAttributes") or {}).items()
+                        if int(v) != ATTRIBUTE_NIL[int(k)])
+    if not attributes:
+        return digest
+    attributes += [(0, 0)] * (ATTRIBUTES_PER_TX - len(attributes))
+    attributes_hash = hash_to_fp5([n for pair in attributes for n in pair])
+    return hash_to_fp5([*digest, *attributes_hash])
+
+
+def _check_change_pub_key(info: dict[str, Any]) -> None:
+    key, l1 = info["PubKey"], info["L1Sig"]
+    try:
+        raw = base64.b64decode(key, validate=True) if isinstance(key, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != PUB_KEY_BYTES:
+        raise TxError(21136, "invalid PublicKey: PubKey must be base64 of 40 bytes")
+    if not (isinstance(l1, str) and l1.startswith("0x") and len(l1) == 2 + 2 * L1_SIG_BYTES):
+        raise TxError(21504, "fail to l1 signature: L1Sig must be 0x and 65 bytes of hex")
+    try:
+        bytes.fromhex(l1[2:])
+    except ValueError:
+        raise TxError(21504, "fail to l1 signature: L1Sig is not hex") from None
 
 
 def _range(name: str, value: int, low: int, high: int, code: int = 21501) -> None:
@@ -162,7 +228,7 @@ def _check_sig(sig: Any) -> None:
 def _check_attributes(attrs: Any) -> None:
     if attrs is None:
         return
-    if not isinstance(attrs, dict) or not all(k in {"1", "2", "3", "4", "5"} for k in attrs):
+    if not isinstance(attrs, dict) or not all(k in {"1", "2", "3", "4", "5", "6", "7"} for k in attrs):
         raise TxError(21501, "invalid tx info: L2TxAttributes")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in attrs.values()):
         raise TxError(21501, "invalid tx info: L2TxAttributes values must be integers")

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 QUEUE_MAX = 20_000
 CLOSE = object()
+DROP: dict[str, Any] = {}  # a reply that is never sent: the connection closes instead
 
 
 def error(code: int, message: str) -> dict[str, Any]:
@@ -98,13 +99,19 @@ async def _receiver(websocket: WebSocket, conn: Connection, emu: LighterEmulator
         except orjson.JSONDecodeError:
             conn.push(orjson.dumps(error(30001, "Invalid JSON")).decode())
             continue
+        if emu.rates.latency_ms:
+            await anyio.sleep(emu.rates.latency_secs)
         reply = _handle_frame(frame, conn, emu)
-        if reply is not None:
+        if reply is DROP:
+            conn.close()  # the tx stood; its answer (and the connection) are lost
+        elif reply is not None:
             conn.push(orjson.dumps(reply).decode())
 
 
 def _handle_frame(frame: Any, conn: Connection, emu: LighterEmulator) -> dict[str, Any] | None:
     kind = frame.get("type") if isinstance(frame, dict) else None
+    if not isinstance(frame, dict):
+        return error(30001, "Invalid message")
     if kind == "ping":
         return {"type": "pong"}
     if kind == "pong":
@@ -117,6 +124,10 @@ def _handle_frame(frame: Any, conn: Connection, emu: LighterEmulator) -> dict[st
     if kind in ("jsonapi/sendtx", "jsonapi/sendtxbatch"):
         data = frame.get("data") or {}
         now = emu.clock.now_ms()
+        status = emu.rates.roll_refusal()
+        if status is not None:
+            code, text = (23000, "Too Many Requests!") if status == 429 else (status, "Service Unavailable")
+            return {"type": kind, "id": data.get("id"), **error(code, text)}
         try:
             if kind == "jsonapi/sendtx":
                 hashes: Any = emu.exchange.submit(decode(data.get("tx_type"), data.get("tx_info"), now))
@@ -125,6 +136,8 @@ def _handle_frame(frame: Any, conn: Connection, emu: LighterEmulator) -> dict[st
                 hashes = emu.exchange.submit_batch(txs)
         except TxError as exc:
             return {"type": kind, "id": data.get("id"), **error(exc.code, exc.message)}
+        if emu.rates.roll_drop():
+            return DROP
         return {"type": kind, "id": data.get("id"), "code": 200, "tx_hash": hashes,
                 "predicted_execution_time_ms": now + PREDICTED_LATENCY_MS}
     return error(30001, f"Invalid message type {kind!r}")
