@@ -21,13 +21,13 @@ VENUES = ROOT / "venues"
 
 # What venues must never import (the brief of issue 16, and everything above them).
 FORBIDDEN = (
-    "perpd.engine", "perpd.api", "perpd.daemon", "perpd.orders", "perpd.sync", "perpd.portfolio",
+    "perpd.engine", "perpd.api", "perpd.daemon", "perpd.preview", "perpd.portfolio", "perpd.ledger", "perpd.turnover",
     "perpd.reconcile", "perpd.journal", "perpd.bus", "perpd.cli", "perpd.client", "perpd.perpctl",
     "perpd.magics", "policies",
 )
 # The perpd modules below venues: the only ones a venue module may import.
 BELOW_VENUES = ("perpd.model", "perpd.errors", "perpd.clock", "perpd.ratelimit", "perpd.config",
-                "perpd.secrets", "perpd.wire")
+                "perpd.secrets", "perpd.wire", "perpd.plugins")
 SHARED = ("venues.base", "venues.registry", "venues.simex")  # what every venue package may use
 
 
@@ -109,6 +109,45 @@ def test_a_venue_package_imports_no_other_venue_package():
     assert sorted(offenders) == []
 
 
+def modules_under(package: str) -> dict[str, Path]:
+    folder = ROOT / package.replace(".", "/")
+    return {module_name(p): p for p in sorted(folder.rglob("*.py")) if "__pycache__" not in p.parts}
+
+
+def test_the_config_imports_no_venue():
+    """Config and venues stop importing each other: the base models sit below both, and
+    venue kinds reach the loader through the plug-in registry (perpd.plugins)."""
+    offenders = sorted(
+        f"{module} imports {name}"
+        for module, path in {**modules_under("perpd.config"), "perpd.plugins": ROOT / "perpd/plugins.py"}.items()
+        for name in imports_of(module, path)
+        if within(name, ("venues", "perpd.engine", "perpd.api", "perpd.daemon"))
+    )
+    assert offenders == []
+
+
+def test_engine_modules_import_each_other_one_way_only():
+    """No cycle among perpd/engine/ modules, type-only imports included."""
+    modules = modules_under("perpd.engine")
+    graph = {m: {i for i in imports_of(m, p) if i in modules and i != m} for m, p in modules.items()}
+    graph["perpd.engine"] = set()  # the package wires them all; nothing imports it back
+    seen: dict[str, int] = {}
+
+    def visit(node: str, path: tuple[str, ...]) -> None:
+        if seen.get(node) == 1:
+            raise AssertionError(f"import cycle: {' -> '.join((*path, node))}")
+        if seen.get(node) == 2:
+            return
+        seen[node] = 1
+        for nxt in graph.get(node, ()):
+            visit(nxt, (*path, node))
+        seen[node] = 2
+
+    for module in modules:
+        visit(module, ())
+    assert not any(i == "perpd.engine" for m, deps in graph.items() for i in deps), "an engine module imports the package"
+
+
 def test_the_import_reader_sees_nested_type_only_and_relative_imports(tmp_path: Path):
     path = tmp_path / "module.py"
     path.write_text(
@@ -122,9 +161,10 @@ def test_the_import_reader_sees_nested_type_only_and_relative_imports(tmp_path: 
     assert within("perpd.engine.desk", FORBIDDEN) and not within("perpd.engineering", FORBIDDEN)
 
 
-def test_every_venue_module_imports_on_its_own():
-    """As `python -c "import X"` would, one fresh interpreter state per module."""
-    modules = sorted(venue_modules())
+def test_every_module_imports_on_its_own():
+    """As `python -c "import X"` would, one fresh interpreter state per module: every
+    module of venues/, perpd/ and policies/."""
+    modules = sorted(m for m in {*venue_modules(), *modules_under("perpd"), *modules_under("policies")} if not m.endswith("__main__"))
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "import_each.py"), *modules],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,

@@ -1,0 +1,250 @@
+"""The sections of `perpd.toml`: daemon, api, policies, routes, targets, standing orders,
+and the whole `Config` (venues and accounts are validated by their kind's own models)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from perpd.config.base import (
+    AccountConfig,
+    Model,
+    Name,
+    NonNegativeDecimal,
+    PositiveDecimal,
+    SecretRef,
+    Symbol,
+    SymbolOrStar,
+    VenueConfig,
+)
+from perpd.model import OrderType, Side, TimeInForce
+
+class DaemonConfig(Model):
+    state_dir: Path = Path("~/.local/state/perpd")
+    http: str | Literal[False] = "127.0.0.1:8700"
+    socket: Path | None = None  # default <state_dir>/run/perpd.sock
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    durability: Literal["full", "fast"] = "full"
+    reconcile_interval_secs: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    watchdog_secs: Annotated[int, Field(ge=0)] = 60  # 0 = off
+    unknown_grace_secs: Annotated[float, Field(gt=0, le=3600)] = 10.0  # unseen this long after send = never arrived
+    # An order journaled but never sent (the daemon died first) is sent after a restart
+    # while it is younger than this; older, it ends expired ("not sent before restart").
+    resume_pending_secs: Annotated[float, Field(ge=0, le=86_400)] = 30.0
+    resync_secs: Annotated[float, Field(ge=0)] = 60.0  # periodic full resync; 0 = only after gaps
+    # The longest a venue's position report may trail its fills (perpd/ledger.py).
+    position_report_lag_secs: Annotated[float, Field(gt=0, le=600)] = 10.0
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
+    allowed_origins: tuple[str, ...] = ()
+
+    @field_validator("http")
+    @classmethod
+    def _host_port(cls, value: str | Literal[False]) -> str | Literal[False]:
+        if value is False:
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be HOST:PORT or false (got {value!r})")
+        return value
+
+    @property
+    def socket_path(self) -> Path:
+        return self.socket if self.socket is not None else self.state_dir / "run" / "perpd.sock"
+
+    @property
+    def http_host_port(self) -> tuple[str, int] | None:
+        if self.http is False:
+            return None
+        host, _, port = self.http.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+Scope = Literal["read", "trade", "admin"]
+
+
+class ApiToken(Model):
+    name: Name
+    secret: SecretRef
+    scopes: frozenset[Scope] = frozenset({"read"})
+
+
+class ApiConfig(Model):
+    tokens: tuple[ApiToken, ...] = ()
+    requests_per_sec: Annotated[float, Field(gt=0)] = 50.0
+
+
+class PolicyScope(Model):
+    accounts: tuple[str, ...] = ("*",)
+    venues: tuple[str, ...] = ("*",)
+    symbols: tuple[SymbolOrStar, ...] = ("*",)
+
+    def covers(self, account: str, venue: str, symbol: str | None) -> bool:
+        return (
+            ("*" in self.accounts or account in self.accounts)
+            and ("*" in self.venues or venue in self.venues)
+            and (symbol is None or "*" in self.symbols or symbol in self.symbols)
+        )
+
+
+class PolicyConfig(Model):
+    """A risk policy; every limit is optional and all present ones must pass."""
+
+    name: Name
+    scope: PolicyScope = PolicyScope()
+    max_order_size: PositiveDecimal | None = None
+    max_order_notional: PositiveDecimal | None = None
+    max_position_notional: PositiveDecimal | None = None
+    aggregate: bool = False  # max_position_notional summed per asset across venues/accounts
+    max_gross_notional: PositiveDecimal | None = None
+    max_leverage: PositiveDecimal | None = None
+    max_open_orders: PositiveInt | None = None
+    max_orders_per_second: PositiveDecimal | None = None
+    price_band_bps: PositiveDecimal | None = None
+    allow_symbols: tuple[Symbol, ...] | None = None
+    block_symbols: tuple[Symbol, ...] = ()
+    daily_loss_limit: PositiveDecimal | None = None
+    max_drawdown: PositiveDecimal | None = None
+    reset_time_utc: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "00:00"
+    reduce_only: bool = False
+
+
+RouteStrategy = Literal["fixed", "best_price", "split", "least_exposure"]
+
+
+class RouteConfig(Model):
+    name: Name
+    symbols: tuple[SymbolOrStar, ...] = ("*",)
+    accounts: tuple[Name, ...]
+    strategy: RouteStrategy = "fixed"
+    weights: dict[Name, PositiveDecimal] | None = None  # split: by weight, else by depth
+    limit_bps: PositiveDecimal = Decimal(50)  # split by depth: depth within this band
+
+    @model_validator(mode="after")
+    def _check(self) -> RouteConfig:
+        if not self.accounts:
+            raise ValueError("a route needs at least one account")
+        if len(set(self.accounts)) != len(self.accounts):
+            raise ValueError("accounts are listed twice")
+        if self.weights is not None:
+            if self.strategy != "split":
+                raise ValueError("weights apply only to strategy = \"split\"")
+            stray = set(self.weights) - set(self.accounts)
+            if stray:
+                raise ValueError(f"weights name accounts not in the route: {sorted(stray)}")
+        return self
+
+    def covers(self, symbol: str) -> bool:
+        return "*" in self.symbols or symbol in self.symbols
+
+
+class _Placement(Model):
+    account: Name | None = None
+    route: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> _Placement:
+        if (self.account is None) == (self.route is None):
+            raise ValueError("name exactly one of account or route")
+        return self
+
+    @property
+    def via(self) -> str:
+        return self.account or self.route or ""
+
+
+class TargetConfig(_Placement):
+    """A target position: perpd trades toward `position` in slices of `max_slice`."""
+
+    name: Name | None = None
+    symbol: Symbol
+    position: Annotated[Decimal, Field(allow_inf_nan=False)]
+    tolerance: NonNegativeDecimal = Decimal(0)  # |position - actual| within this is done
+    max_slice: PositiveDecimal
+    limit_bps: PositiveDecimal = Decimal(10)  # limit no worse than mark +/- this
+    # Circuit breaker (perpd/turnover.py): size placed per rolling hour (default four times
+    # the larger of |position| and max_slice) and slices per minute; past either the
+    # target stops until an operator resumes it.
+    max_turnover: PositiveDecimal | None = None
+    max_slices_per_minute: PositiveInt = 20
+    enabled: bool = True
+
+    @property
+    def key(self) -> str:
+        return self.name or f"{self.via}:{self.symbol}"
+
+
+class StandingOrderConfig(_Placement):
+    """An order kept live until filled; re-placed if the venue cancels it."""
+
+    name: Name
+    symbol: Symbol
+    side: Side
+    size: PositiveDecimal
+    price: PositiveDecimal | None = None
+    type: OrderType = OrderType.LIMIT
+    trigger_price: PositiveDecimal | None = None
+    tif: Literal[TimeInForce.GTC, TimeInForce.POST_ONLY] = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _shape(self) -> StandingOrderConfig:
+        if self.type is OrderType.MARKET:
+            raise ValueError("a standing order rests on the book: use a limit or trigger type")
+        if self.type.has_limit_price and self.price is None:
+            raise ValueError(f"a {self.type.value} order needs a price")
+        if self.type.is_trigger and self.trigger_price is None:
+            raise ValueError(f"a {self.type.value} order needs a trigger_price")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def effective_tif(self) -> TimeInForce:
+        return TimeInForce.POST_ONLY if self.post_only else self.tif
+
+
+class Config(Model):
+    daemon: DaemonConfig = DaemonConfig()
+    api: ApiConfig = ApiConfig()
+    venues: dict[Name, VenueConfig] = Field(default_factory=dict)
+    accounts: dict[Name, AccountConfig] = Field(default_factory=dict)
+    policies: tuple[PolicyConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    targets: tuple[TargetConfig, ...] = ()
+    orders: tuple[StandingOrderConfig, ...] = ()
+
+    def route(self, name: str) -> RouteConfig | None:
+        return next((r for r in self.routes if r.name == name), None)
+
+    def venue_of(self, account: str) -> VenueConfig:
+        return self.venues[self.accounts[account].venue]
+
+    def dump(self) -> dict[str, Any]:
+        """The whole config as plain data (secret *references* only), each venue and
+        account dumped with its own kind's model."""
+        data = self.model_dump(mode="json", exclude={"venues", "accounts"})
+        data["venues"] = {n: v.model_dump(mode="json") for n, v in self.venues.items()}
+        data["accounts"] = {n: a.model_dump(mode="json") for n, a in self.accounts.items()}
+        return data
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+class Overrides(BaseSettings):
+    """Daemon settings that may be set without editing the file: flags or PERPD_*."""
+
+    model_config = SettingsConfigDict(env_prefix="PERPD_", extra="ignore")
+
+    state_dir: Path | None = None
+    http: str | None = None  # "HOST:PORT" or "false"
+
+
