@@ -112,7 +112,7 @@ class TooManyRequests(PerpdError):
     happened. Not a venue's RateLimited, which leaves an order's outcome unknown."""
 
     http_status = 429
-    type_name = "rate_limited"
+    type_name = "too_many_requests"
 
     def __init__(self, message: str, *, retry_after_secs: float | None = None) -> None:
         retry = round(retry_after_secs, 3) if retry_after_secs is not None else None

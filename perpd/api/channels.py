@@ -222,7 +222,7 @@ class EventsChannel(Channel):
 
     def snapshot(self, engine: Engine) -> Any:
         states = {scope: {"state": s.value, "reason": r} for scope, (s, r) in engine.trading.items()}
-        recent = engine.journal.events(limit=50, newest_first=True)
+        recent = engine.reads.recent_events(50)
         return {"trading_states": states, "events": [dataclasses.asdict(e) for e in reversed(recent)]}
 
 

@@ -80,7 +80,7 @@ class _EngineCollector(Collector):
         for status, count in sorted(Counter(o.status.value for o in engine.orders.values()).items()):
             orders.add_metric((status,), count)
         yield orders
-        stats = engine.state.stats
+        stats = engine.status()["stats"]
         yield CounterMetricFamily("perpd_reconcile_passes", "Reconcile passes run.", value=stats.get("passes", 0))
         yield GaugeMetricFamily("perpd_reconcile_last_pass_seconds", "Duration of the last reconcile pass.", value=stats.get("last_pass_ms", 0.0) / 1000)
         yield CounterMetricFamily("perpd_risk_denials", "Orders refused by trading state or a risk policy.", value=stats.get("denials", 0))

@@ -54,11 +54,8 @@ def _venue(cls: type[VenueError]) -> Callable[[str, dict[str, Any]], PerpdError]
 
 
 def _rate_limited(message: str, d: dict[str, Any]) -> PerpdError:
-    # One JSON type, two meanings: a venue throttled us (an order's outcome is unknown),
-    # or the daemon throttled this client (nothing happened). Only the venue names itself.
-    if "venue" in d:
-        return RateLimited(message, venue=d.get("venue"), code=d.get("code"), retry_after_secs=d.get("retry_after_secs"))
-    return TooManyRequests(message, retry_after_secs=d.get("retry_after_secs"))
+    """A venue throttled us: an order's outcome is unknown."""
+    return RateLimited(message, venue=d.get("venue"), code=d.get("code"), retry_after_secs=d.get("retry_after_secs"))
 
 
 ERRORS: dict[str, Callable[[str, dict[str, Any]], PerpdError]] = {
@@ -74,6 +71,7 @@ ERRORS: dict[str, Callable[[str, dict[str, Any]], PerpdError]] = {
     "outcome_unknown": _venue(OutcomeUnknown),
     "unavailable": _venue(Unavailable),
     "rate_limited": _rate_limited,
+    "too_many_requests": lambda message, d: TooManyRequests(message, retry_after_secs=d.get("retry_after_secs")),
     "unauthorized": _plain(Unauthorized),
     "forbidden": _plain(Forbidden),
     "conflict": _plain(Conflict),

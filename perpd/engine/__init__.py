@@ -11,6 +11,7 @@ concern, built in this order (each may use those before it, never after):
     sync      Sync: streams, resyncs, unknown outcomes, watchdogs, position ledgers
     loop      Reconciler: the reconcile passes and account lanes
     reload    Lifecycle: start, stop, reload (start new -> swap -> stop old)
+    reads     Reads: market data, orders and the audit log as clients read them
 
 `Engine` wires them and is the one surface the daemon, the API and the clients use.
 """
@@ -30,6 +31,7 @@ from perpd.engine.controls import Controls
 from perpd.engine.desk import OrderDesk
 from perpd.engine.losses import LossLimits
 from perpd.engine.loop import Reconciler
+from perpd.engine.reads import Reads
 from perpd.engine.reload import Lifecycle
 from perpd.engine.state import EngineState, Intent, Lane
 from perpd.engine.sync import Sync
@@ -69,6 +71,7 @@ class Engine:
         self.controls = Controls(self.state, self.desk, self.losses, journal, self.audit, self.clock)
         self.sync = Sync(self.state, self.desk, self.controls, journal, self.bus, self.clock)
         self.loop = Reconciler(self.state, self.desk, self.controls, self.sync, self.losses, self.audit, self.clock)
+        self.reads = Reads(self.state, journal)
         self.lifecycle = Lifecycle(self.state, self.sync, self.loop, self.losses, journal, self.audit, self.clock,
                                    secrets=secrets, source=source, wrap_session=wrap_session)
         # The order path and controls, as the API and clients call them.

@@ -105,7 +105,7 @@ async def test_a_token_over_its_rate_limit_gets_429_with_retry_after(tmp_path: P
     finally:
         await stop_api(api)
     assert first.status_code == 200
-    assert second.status_code == 429 and second.json()["error"]["type"] == "rate_limited"
+    assert second.status_code == 429 and second.json()["error"]["type"] == "too_many_requests"
     assert int(second.headers["Retry-After"]) >= 1
     assert other_token.status_code == 200  # per token
     assert local.status_code == 200  # the socket is not rate limited

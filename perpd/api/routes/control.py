@@ -40,8 +40,7 @@ async def resume(call: Call) -> TradingStateOut:
 
 async def events(call: Call) -> Events:
     q: EventsQuery = call.query
-    await call.engine.journal.flush()  # read-your-writes: audit records are queued, not awaited
-    found = call.engine.journal.events(
+    found = await call.engine.reads.events(
         action=q.action, actor=q.actor, account=q.account, venue=q.venue, symbol=q.symbol, client_id=q.client_id,
         result=q.result, since_id=q.since_id, since_ms=q.since, limit=q.limit, newest_first=q.newest_first,
     )

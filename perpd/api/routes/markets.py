@@ -29,18 +29,14 @@ from perpd.model import FundingRate, OrderBook
 
 
 async def list_markets(call: Call) -> Markets:
-    engine = call.engine
-    venue = _venue(engine, call.query.venue)
-    markets = engine.portfolio.market_data.markets
-    chosen = [m for (v, _), m in sorted(markets.items()) if venue is None or v == venue]
-    return Markets(markets=chosen)
+    return Markets(markets=call.engine.reads.markets(call.query.venue))
 
 
 async def get_market(call: Call) -> MarketOut:
     engine = call.engine
     symbol = path_symbol(call)
     data = engine.portfolio.market_data
-    venues = _venues_for(engine, symbol, call.query.venue)
+    venues = engine.reads.venues_for(symbol, call.query.venue)
     out = [
         VenueMarket(market=data.markets[(v, symbol)], ticker=data.tickers.get((v, symbol)), funding=data.funding.get((v, symbol)))
         for v in venues
@@ -49,52 +45,33 @@ async def get_market(call: Call) -> MarketOut:
 
 
 async def orderbook(call: Call) -> OrderBooks:
-    q: BookQuery = call.query
-    engine = call.engine
+    q = call.query
+    reads = call.engine.reads
     symbol = path_symbol(call)
-    venues = _venues_for(engine, symbol, q.venue)
-    books = await asyncio.gather(*(_book(engine, v, symbol, q.depth) for v in venues))
+    venues = reads.venues_for(symbol, q.venue)
+    books = await asyncio.gather(*(reads.order_book(v, symbol, q.depth) for v in venues))
     return OrderBooks(symbol=symbol, books=list(books), merged=merge_books(symbol, books, q.depth))
 
 
 async def trades(call: Call) -> Trades:
     q: TradesQuery = call.query
-    engine = call.engine
+    reads = call.engine.reads
     symbol = path_symbol(call)
-    venues = _venues_for(engine, symbol, q.venue)
-    lists = await asyncio.gather(*(engine.venues[v].fetch_trades(symbol, q.limit) for v in venues))
-    merged = sorted((t for batch in lists for t in batch), key=lambda t: (t.ts_ms, t.venue, t.trade_id))
-    return Trades(trades=merged[-q.limit:])
+    return Trades(trades=await reads.trades(symbol, reads.venues_for(symbol, q.venue), q.limit))
 
 
 async def funding(call: Call) -> Fundings:
-    engine = call.engine
+    reads = call.engine.reads
     symbol = path_symbol(call)
-    venues = _venues_for(engine, symbol, call.query.venue)
-    known = engine.portfolio.market_data.funding
-
-    async def one(venue: str) -> FundingRate:
-        return known.get((venue, symbol)) or await engine.venues[venue].fetch_funding(symbol)
-
-    return Fundings(funding=list(await asyncio.gather(*(one(v) for v in venues))))
+    return Fundings(funding=await reads.funding(symbol, reads.venues_for(symbol, call.query.venue)))
 
 
 async def candles(call: Call) -> Candles:
     q: CandlesQuery = call.query
-    engine = call.engine
+    reads = call.engine.reads
     symbol = path_symbol(call)
-    venues = _venues_for(engine, symbol, q.venue)
-    lists = await asyncio.gather(
-        *(engine.venues[v].fetch_candles(symbol, q.interval, start_ms=q.start, end_ms=q.end, limit=q.limit) for v in venues)
-    )
-    return Candles(candles=[c for batch in lists for c in batch])
-
-
-async def _book(engine: Engine, venue: str, symbol: str, depth: int) -> OrderBook:
-    local = engine.portfolio.market_data.books.get((venue, symbol))
-    if local is not None and local.ready:
-        return local.snapshot(depth)
-    return await engine.venues[venue].fetch_order_book(symbol, depth)
+    venues = reads.venues_for(symbol, q.venue)
+    return Candles(candles=await reads.candles(symbol, venues, q.interval, start_ms=q.start, end_ms=q.end, limit=q.limit))
 
 
 def merge_books(symbol: str, books: list[OrderBook], depth: int) -> MergedBook:
@@ -116,22 +93,3 @@ def merge_books(symbol: str, books: list[OrderBook], depth: int) -> MergedBook:
 def _levels(side: dict[Decimal, dict[str, Decimal]], *, reverse: bool, depth: int) -> list[MergedLevel]:
     prices = sorted(side, reverse=reverse)[:depth]
     return [MergedLevel(price=p, size=sum(side[p].values(), Decimal(0)), venues=side[p]) for p in prices]
-
-
-def _venue(engine: Engine, venue: str | None) -> str | None:
-    if venue is not None and venue not in engine.venues:
-        raise NotFound(f"no running venue named {venue!r}", details={"field": "venue"})
-    return venue
-
-
-def _venues_for(engine: Engine, symbol: str, venue: str | None) -> list[str]:
-    """Running venues that list `symbol` (just `venue` if given); 404 if none does."""
-    _venue(engine, venue)
-    listed = [v for v in engine.portfolio.market_data.venues_trading(symbol) if v in engine.venues]
-    if venue is not None:
-        listed = [v for v in listed if v == venue]
-    if not listed:
-        where = f"venue {venue!r}" if venue else "any running venue"
-        raise NotFound(f"{symbol} is not listed on {where}", details={"field": "symbol"})
-    return listed
-

@@ -30,7 +30,7 @@ async def place(call: Call) -> Orders:
     lock = locks.setdefault(key, asyncio.Lock())
     try:
         async with lock:
-            replay = engine.journal.intent_by_key(key) is not None
+            replay = engine.reads.replayed(key)
             orders = await engine.submit(spec, source="api", actor=call.actor, idempotency_key=key)
     finally:
         if not lock.locked() and locks.get(key) is lock:
@@ -43,21 +43,7 @@ async def place(call: Call) -> Orders:
 
 def _known_placement(call: Call, body: OrderIn) -> None:
     """Unknown accounts, routes and symbols are the caller's mistake: 404 before anything."""
-    engine = call.engine
-    if body.account is not None:
-        if body.account not in engine.config.accounts:
-            raise NotFound(f"no account named {body.account!r}", details={"field": "account"})
-        venue = engine.config.accounts[body.account].venue
-        if (venue, body.symbol) not in engine.portfolio.market_data.markets and venue in engine.venues:
-            raise NotFound(f"{venue} has no market {body.symbol}", details={"field": "symbol"})
-    elif body.route is not None:
-        route = engine.config.route(body.route)
-        if route is None:
-            raise NotFound(f"no route named {body.route!r}", details={"field": "route"})
-        venues = {engine.config.accounts[a].venue for a in route.accounts if a in engine.config.accounts}
-        markets = engine.portfolio.market_data.markets
-        if venues & set(engine.venues) and not any((v, body.symbol) in markets for v in venues):
-            raise NotFound(f"no venue of route {route.name!r} lists {body.symbol}", details={"field": "symbol"})
+    call.engine.reads.check_placement(account=body.account, route=body.route, symbol=body.symbol)
 
 
 async def list_orders(call: Call) -> OrderPage:
@@ -65,13 +51,9 @@ async def list_orders(call: Call) -> OrderPage:
     engine = call.engine
     if q.account is not None and q.account not in engine.config.accounts:
         raise NotFound(f"no account named {q.account!r}", details={"field": "account"})
-    await engine.journal.flush()  # read-your-writes: status updates are queued, not awaited
-    found = engine.journal.orders(
-        account=q.account, symbol=q.symbol, status=q.status, live=q.live, since_ms=q.since, limit=q.limit + 1, offset=q.offset
+    orders, more = await engine.reads.orders(
+        account=q.account, symbol=q.symbol, status=q.status, live=q.live, since_ms=q.since, limit=q.limit, offset=q.offset
     )
-    more = len(found) > q.limit
-    # The engine's in-memory copy is the freshest view of a live order.
-    orders = [engine.orders.get(o.client_id, o) for o in found[: q.limit]]
     return OrderPage(orders=orders, next_offset=q.offset + q.limit if more else None)
 
 
