@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from perpd.model import MarginMode, OrderStatus, OrderType, Side, TimeInForce
-from venues.simex.accounts import Account
+from venues.simex.accounts import Account, cash
 from venues.simex.events import OrderView, Reason, SimReject
 from venues.simex.markets import MarketState
 from venues.simex.matching import MatchingCore
@@ -355,6 +355,26 @@ class Trading(MatchingCore):
             if leverage < old[0] and acct.available(self._markets) < 0:
                 acct.set_lev(m, *old)
                 raise SimReject(Reason.INSUFFICIENT_MARGIN, "not enough margin for that leverage")
+            self._touch(acct, m.symbol)
+        finally:
+            self._end()
+
+    def adjust_isolated_margin(self, account: str, symbol: str, amount: Decimal) -> None:
+        """Add (or with a negative amount, remove) collateral of an open isolated position.
+        Adding needs that much available; what stays must cover the position's initial margin."""
+        self._begin()
+        try:
+            m = self._market(symbol)
+            acct = self._account(account)
+            pos = acct.positions.get(m.symbol)
+            if pos is None or not pos.lots or acct.lev(m)[1] is not MarginMode.ISOLATED:
+                raise SimReject(Reason.POSITION_OPEN, f"no open isolated position on {m.symbol}")
+            if amount > 0 and acct.available(self._markets) < amount:
+                raise SimReject(Reason.INSUFFICIENT_MARGIN, "not enough available collateral to add")
+            if amount < 0 and pos.iso_margin + amount < abs(pos.lots) * m.mark * acct.k(m):
+                raise SimReject(Reason.INSUFFICIENT_MARGIN, "the position would fall below its initial margin")
+            pos.iso_margin = cash(pos.iso_margin + amount)
+            acct.base = None
             self._touch(acct, m.symbol)
         finally:
             self._end()

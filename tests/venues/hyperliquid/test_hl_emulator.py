@@ -65,12 +65,15 @@ async def test_nonces_must_be_fresh_for_the_signer() -> None:
         assert stale.startswith("Invalid nonce")
 
 
-async def test_undecodable_bodies_get_a_422_text_and_unknown_info_a_500_null() -> None:
+async def test_undecodable_bodies_and_unknown_info_types_get_a_422_text_as_on_the_venue() -> None:
     async with serve(create_app()) as url, httpx.AsyncClient(base_url=url) as http:
         for body in (b"{", b'{"action": {"type": "nope"}, "nonce": 1, "signature": {}}', b"[]"):
             response = await http.post("/exchange", content=body)
             assert (response.status_code, response.text) == (422, errors.DESERIALIZE)
             assert response.headers["content-type"].startswith("text/plain")
+        for body in (b'{"type": "noSuchType"}', b"{", b'{"user": "0x"}'):
+            response = await http.post("/info", content=body)
+            assert (response.status_code, response.text) == (422, errors.DESERIALIZE)
         response = await http.post("/info", json={"type": "batchClearinghouseStates", "users": []})
         assert (response.status_code, response.text) == (500, (FIXTURES / "info_batchClearinghouseStates--http500.response.json").read_text().strip())
 
@@ -93,7 +96,7 @@ async def test_every_recorded_info_request_the_venue_uses_is_served() -> None:
             "info_activeAssetData", "info_userRateLimit", "info_spotMeta", "info_perpDexs", "info_userRole",
             "info_spotClearinghouseState", "info_historicalOrders"}
     assert uses <= set(served), sorted(uses - set(served))
-    assert "info_portfolio" in refused  # not served: the venue answers what it cannot serve with 500 null
+    assert refused == ["info_batchClearinghouseStates--http500"]  # recorded as the venue's 500 null
 
 
 async def test_the_sdk_generated_requests_verify_and_get_well_formed_answers() -> None:
@@ -113,8 +116,11 @@ async def test_the_sdk_generated_requests_verify_and_get_well_formed_answers() -
     for name, answer in answers.items():
         assert "does not exist" not in str(answer), name  # every signature recovered the SDK key
         assert answer["status"] in ("ok", "err"), name
-    for name in ("exchange_twapOrder", "exchange_twapCancel", "exchange_updateIsolatedMargin"):
-        assert answers[name] == {"status": "err", "response": f"{name.split('_')[1]} is not supported by the perpd emulator"}
+    running = load("exchange_twapOrder--running.docs.response.json")
+    running["response"]["data"]["status"]["running"]["twapId"] = 1
+    assert answers["exchange_twapOrder"] == running
+    assert answers["exchange_twapCancel"] == load("exchange_twapCancel--error.docs.response.json")  # no TWAP 77738308
+    assert answers["exchange_updateIsolatedMargin"] == {"status": "err", "response": "no open isolated position on ETH-PERP"}
     assert answers["exchange_approveBuilderFee"]["status"] == "ok"
     assert answers["exchange_order--gtc"]["response"]["data"]["statuses"][0]["resting"]["oid"] > 0
     assert answers["exchange_approveAgent"] == {"status": "ok", "response": {"type": "default"}}

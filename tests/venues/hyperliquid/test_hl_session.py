@@ -10,7 +10,7 @@ import anyio
 import pytest
 from hl_support import AGENT, MASTER, MASTER_KEY, cid, limit, rig
 
-from perpd.errors import ConfigError
+from perpd.errors import ConfigError, PerpdError
 from perpd.model import (
     BalanceUpdate,
     BookUpdate,
@@ -62,7 +62,10 @@ async def test_the_agent_signs_for_the_account_and_no_builder_fee_is_sent_by_def
         assert "builder" not in action and r.emulator.received[-1]["vaultAddress"] is None
         builder = "0x" + "be" * 20
         b = r.session("b", builder_address=builder, builder_fee_tenths_bp=10)
-        await b.create_order(limit(81, Side.BUY, "0.001", "60000"))
+        with pytest.raises(PerpdError, match="Builder fee has not been approved"):  # the master approves first
+            await b.create_order(limit(81, Side.BUY, "0.001", "60000"))
+        r.emulator.builder_fees[(MASTER.lower(), builder)] = 10  # as an approveBuilderFee of 0.01% would
+        await b.create_order(limit(82, Side.BUY, "0.001", "60000"))
         assert r.emulator.received[-1]["action"]["builder"] == {"b": builder, "f": 10}
 
 

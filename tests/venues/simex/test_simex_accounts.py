@@ -152,3 +152,21 @@ def test_isolated_liquidation_leaves_the_rest_of_the_account_alone() -> None:
     assert engine.position("i", BTC).size == 0
     assert engine.position("i", "ETH-PERP").size == D(1)
     assert engine.fills("i")[-1].realized_pnl == D("0.1") * (58800 - 65010)
+
+
+def test_isolated_margin_can_be_added_and_removed_down_to_the_initial_margin() -> None:
+    engine = quiet_engine(makers=True)
+    engine.set_leverage("iso", BTC, 10, MarginMode.ISOLATED)
+    engine.place("iso", BTC, Side.BUY, D("0.1"), type=OrderType.MARKET)
+    before = engine.position("iso", BTC)
+    available = engine.balance("iso").available
+    engine.adjust_isolated_margin("iso", BTC, D(100))
+    assert engine.position("iso", BTC).margin_used == before.margin_used + 100
+    assert engine.balance("iso").available == available - 100
+    engine.adjust_isolated_margin("iso", BTC, D(-100))
+    assert engine.position("iso", BTC).margin_used == before.margin_used
+    with pytest.raises(SimReject) as refused:
+        engine.adjust_isolated_margin("iso", BTC, -before.margin_used)
+    assert refused.value.reason is Reason.INSUFFICIENT_MARGIN
+    with pytest.raises(SimReject):
+        engine.adjust_isolated_margin("flat", BTC, D(10))

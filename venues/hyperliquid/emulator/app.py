@@ -24,6 +24,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from perpd.clock import Clock, SystemClock
 from venues.hyperliquid.emulator import exchange, info, shapes
+from venues.hyperliquid.emulator.twap import Twaps
 from venues.hyperliquid.emulator.ws import WsHub
 from venues.simex.events import OrderEvent, OrderView
 from venues.simex.exchange import SimExchange
@@ -89,7 +90,10 @@ class HyperliquidEmulator:
         self.sz_decimals = {spec.symbol: -int(spec.lot_size.normalize().as_tuple().exponent) for spec in specs}
         self.max_leverage = {spec.symbol: spec.max_leverage for spec in specs}
         self.users: set[str] = set()
+        self.created_ms: dict[str, int] = {}  # user -> when it was "deposited" (first use)
         self.agents: dict[str, str] = {}  # agent address -> user address
+        self.agent_names: dict[str, tuple[str, int | None]] = {}  # agent -> (name, valid until ms)
+        self.builder_fees: dict[tuple[str, str], int] = {}  # (user, builder) -> max fee, tenths of a bp
         self.nonces = exchange.NonceBook()
         self.faults = Faults()
         self.action_counts: dict[str, int] = {}
@@ -100,10 +104,12 @@ class HyperliquidEmulator:
         self._children: dict[tuple[str, int], list[dict[str, Any]]] = {}  # parent -> TP/SL wires
         self._deferred: list[tuple[str, int]] = []
         self.hub = WsHub(self)
+        self.twaps = Twaps(self.engine)
+        self.twaps.listeners.append(self.hub.on_twap_fills)
         self._states: dict[str, deque[tuple[int, Any]]] = {}  # user -> clearinghouseState answers
         for agent, user in (agents or {}).items():
             self.ensure_user(user.lower())
-            self.approve_agent(agent.lower(), user.lower())
+            self.agents[agent.lower()] = user.lower()  # pre-approved: none replaces another
         self.engine.subscribe(self._on_event)
 
     # ------------------------------------------------------------------ identities
@@ -129,10 +135,20 @@ class HyperliquidEmulator:
         address = address.lower()
         if address not in self.users:
             self.users.add(address)
+            self.created_ms[address] = self.now_ms()
             self.engine.ensure_account(address)
 
-    def approve_agent(self, agent: str, user: str) -> None:
-        self.agents[agent.lower()] = user.lower()
+    def approve_agent(self, agent: str, user: str, name: str = "") -> None:
+        """Approve `agent` for `user`; an unnamed one (or one of the same name) replaces the
+        user's previous one, as on the venue. `name` may end in " valid_until <ms>"."""
+        agent, user = agent.lower(), user.lower()
+        base, _, until = name.partition(" valid_until ")
+        for other, owner in list(self.agents.items()):
+            if owner == user and self.agent_names.get(other, ("", None))[0] == base and other != agent:
+                del self.agents[other]
+                self.agent_names.pop(other, None)
+        self.agents[agent] = user
+        self.agent_names[agent] = (base, int(until) if until.isdigit() else None)
 
     def user_of_signer(self, signer: str) -> str | None:
         signer = signer.lower()
@@ -215,6 +231,7 @@ class HyperliquidEmulator:
             account, oid = self._deferred.pop(0)
             for child in self._children.pop((account, oid), []):
                 self._place_child(account, child)
+        self.twaps.step(now)
         self.hub.flush()
 
     def step(self) -> None:

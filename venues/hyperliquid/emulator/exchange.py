@@ -29,6 +29,7 @@ NONCE_PAST_MS = 2 * 86_400_000
 NONCE_FUTURE_MS = 86_400_000
 SCHEDULE_MIN_MS = 5_000
 SCHEDULE_TRIGGERS_PER_DAY = 10
+BUILDER_NOT_APPROVED = "Builder fee has not been approved."
 _USER_SIGNED = {
     "approveAgent": ([
         {"name": "hyperliquidChain", "type": "string"},
@@ -215,6 +216,11 @@ def _order(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> di
     orders = action["orders"]
     if not orders:
         return _err("Order list is empty")
+    builder = action.get("builder")
+    if builder is not None:
+        approved = emu.builder_fees.get((account, str(builder["b"]).lower()))
+        if approved is None or int(builder["f"]) > approved:
+            return _err(BUILDER_NOT_APPROVED)
     grouping = action.get("grouping", "na")
     if grouping in ("normalTpsl", "positionTpsl"):
         children = orders[1:] if grouping == "normalTpsl" else orders
@@ -330,13 +336,42 @@ def _user_signed(emu: HyperliquidEmulator, kind: str, action: dict[str, Any], no
         return _err(refusal)
     emu.ensure_user(master)
     if kind == "approveAgent":
-        emu.approve_agent(str(action["agentAddress"]).lower(), master)
+        emu.approve_agent(str(action["agentAddress"]).lower(), master, str(action.get("agentName") or ""))
+    else:
+        rate = str(action["maxFeeRate"])
+        try:
+            tenths = Decimal(rate.removesuffix("%")) * 1000  # "0.001%" = 0.1 bp = 1 tenth of a bp
+        except InvalidOperation as exc:
+            raise Malformed from exc
+        if not rate.endswith("%") or tenths < 0 or tenths != tenths.to_integral_value():
+            return _err(f"Invalid max fee rate {rate}")
+        emu.builder_fees[(master, str(action["builder"]).lower())] = int(tenths)
     return _ok()
 
 
-def _not_emulated(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dict[str, Any]:
-    # Real venue actions the engine has no model for: refused as a whole, never faked.
-    return _err(f"{action['type']} is not supported by the perpd emulator")
+def _twap_order(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dict[str, Any]:
+    twap = action["twap"]
+    symbol, sz_decimals = emu.asset_symbol(int(twap["a"]))
+    size = Decimal(twap["s"])
+    status = emu.twaps.start(account, symbol, Side.BUY if twap["b"] else Side.SELL, size,
+                             Decimal(1).scaleb(-sz_decimals), bool(twap["r"]), int(twap["m"]), emu.now_ms())
+    return {"status": "ok", "response": {"type": "twapOrder", "data": {"status": status}}}
+
+
+def _twap_cancel(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dict[str, Any]:
+    symbol, _ = emu.asset_symbol(int(action["a"]))
+    status = emu.twaps.cancel(account, symbol, int(action["t"]))
+    return {"status": "ok", "response": {"type": "twapCancel", "data": {"status": status}}}
+
+
+def _update_isolated_margin(emu: HyperliquidEmulator, account: str, action: dict[str, Any]) -> dict[str, Any]:
+    """`ntli`: USDC x 1e6 to add (negative: remove) to an open isolated position."""
+    symbol, _ = emu.asset_symbol(int(action["asset"]))
+    try:
+        emu.engine.adjust_isolated_margin(account, symbol, Decimal(int(action["ntli"])).scaleb(-6))
+    except SimReject as exc:
+        return _err(_REJECT_TEXT.get(exc.reason, exc.message) if exc.reason is not Reason.POSITION_OPEN else exc.message)
+    return _ok()
 
 
 _HANDLERS = {
@@ -348,7 +383,7 @@ _HANDLERS = {
     "updateLeverage": _update_leverage,
     "scheduleCancel": _schedule_cancel,
     "noop": _noop,
-    "updateIsolatedMargin": _not_emulated,
-    "twapOrder": _not_emulated,
-    "twapCancel": _not_emulated,
+    "updateIsolatedMargin": _update_isolated_margin,
+    "twapOrder": _twap_order,
+    "twapCancel": _twap_cancel,
 }

@@ -7,9 +7,10 @@ emulator's stand-in for a deposit, so a fresh key can trade after one query.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
-from venues.hyperliquid.emulator import shapes
+from venues.hyperliquid.emulator import info_more, shapes
 
 if TYPE_CHECKING:
     from venues.hyperliquid.emulator.app import HyperliquidEmulator
@@ -27,15 +28,17 @@ class Malformed(Exception):
 
 
 class Unknown(Exception):
-    """A request type the emulator does not serve: HTTP 500 `null`, like the venue."""
+    """A well-formed request the venue cannot serve (an unknown coin or dex): HTTP 500 `null`."""
 
 
 def answer(emu: HyperliquidEmulator, body: Any) -> Any:
+    """The answer to one /info body. A type the venue does not know does not deserialize
+    (Malformed: HTTP 422 text), as on the venue."""
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         raise Malformed
     handler = _HANDLERS.get(body["type"])
     if handler is None:
-        raise Unknown(body["type"])
+        raise Malformed(body["type"])
     try:
         return handler(emu, body)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -65,10 +68,18 @@ def _meta_entries(emu: HyperliquidEmulator) -> list[dict[str, Any]]:
             for coin in emu.coins]
 
 
+def meta_of(emu: HyperliquidEmulator) -> dict[str, Any]:
+    return shapes.meta(_meta_entries(emu))
+
+
 def _meta(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
     if body.get("dex"):
         raise Unknown("dex")
-    return shapes.meta(_meta_entries(emu))
+    return meta_of(emu)
+
+
+def _all_perp_metas(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
+    return [_meta_and_ctxs(emu, {})]  # [meta, asset contexts] per perp dex: only the first here
 
 
 def _meta_and_ctxs(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
@@ -96,14 +107,41 @@ def mids(emu: HyperliquidEmulator) -> dict[str, str]:
     return out
 
 
-def l2_book(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:
-    """Up to 20 levels a side, each with `n`, the number of orders resting there."""
+def l2_book(emu: HyperliquidEmulator, coin: str, sig_figs: int | None = None, mantissa: int | None = None) -> dict[str, Any]:
+    """Up to 20 levels a side, each with `n`, the number of orders resting there; with
+    `nSigFigs` (2 .. 5) levels merge into prices of that many significant figures (bids
+    rounded down, asks up; `mantissa` 2 or 5 widens the step at 5 figures)."""
     symbol = _symbol(emu, coin)
-    return shapes.l2_book(coin, emu.engine.book(symbol, L2_LEVELS), emu.engine.level_counts(symbol, L2_LEVELS))
+    if sig_figs is None:
+        return shapes.l2_book(coin, emu.engine.book(symbol, L2_LEVELS), emu.engine.level_counts(symbol, L2_LEVELS))
+    if sig_figs not in (2, 3, 4, 5) or (mantissa is not None and (sig_figs != 5 or mantissa not in (1, 2, 5))):
+        raise ValueError("nSigFigs 2..5; mantissa 1, 2 or 5 with nSigFigs 5")
+    book = emu.engine.book(symbol)
+    bid_counts, ask_counts = emu.engine.level_counts(symbol)
+    bids = _merge(book.bids, bid_counts, sig_figs, mantissa or 1, ROUND_FLOOR)
+    asks = _merge(book.asks, ask_counts, sig_figs, mantissa or 1, ROUND_CEILING)
+    merged = book._replace(bids=tuple((p, s) for p, s, _ in bids), asks=tuple((p, s) for p, s, _ in asks))
+    return shapes.l2_book(coin, merged, (tuple(n for *_, n in bids), tuple(n for *_, n in asks)))
+
+
+def _merge(levels: Any, counts: Any, sig_figs: int, mantissa: int, rounding: str) -> list[tuple[Decimal, Decimal, int]]:
+    out: list[tuple[Decimal, Decimal, int]] = []
+    for (price, size), n in zip(levels, counts, strict=True):
+        step = Decimal(mantissa).scaleb(price.adjusted() - sig_figs + 1)
+        bucket = (price / step).to_integral_value(rounding) * step
+        if out and out[-1][0] == bucket:
+            out[-1] = (bucket, out[-1][1] + size, out[-1][2] + n)
+        elif len(out) < L2_LEVELS:
+            out.append((bucket, size, n))
+        else:
+            break
+    return out
 
 
 def _l2_book(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
-    return l2_book(emu, str(body["coin"]))
+    sig_figs, mantissa = body.get("nSigFigs"), body.get("mantissa")
+    return l2_book(emu, str(body["coin"]), int(sig_figs) if sig_figs is not None else None,
+                   int(mantissa) if mantissa is not None else None)
 
 
 def _recent_trades(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
@@ -139,12 +177,21 @@ def _perp_dexs(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------- users
 
 
+def clearinghouse_of(emu: HyperliquidEmulator, user: str) -> dict[str, Any]:
+    positions = [(emu.symbol_coin[p.symbol], p, emu.max_leverage[p.symbol]) for p in emu.engine.positions(user)]
+    return emu.lagged_state(user, shapes.clearinghouse_state(positions, emu.engine.balance(user), emu.now_ms()))
+
+
 def _clearinghouse(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
     if body.get("dex"):
         raise Unknown("dex")
-    user = _user(emu, body)
-    positions = [(emu.symbol_coin[p.symbol], p, emu.max_leverage[p.symbol]) for p in emu.engine.positions(user)]
-    return emu.lagged_state(user, shapes.clearinghouse_state(positions, emu.engine.balance(user), emu.now_ms()))
+    return clearinghouse_of(emu, _user(emu, body))
+
+
+def _batch_clearinghouse(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
+    # The one recording of this type is the venue's HTTP 500 `null`
+    # (info_batchClearinghouseStates--http500): answered as recorded, not invented.
+    raise Unknown("batchClearinghouseStates")
 
 
 def _coin(emu: HyperliquidEmulator, symbol: str) -> str:
@@ -174,7 +221,7 @@ def _order_status(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
 def _fills(emu: HyperliquidEmulator, user: str, start: int, end: int | None) -> list[dict[str, Any]]:
     rows = [f for f in emu.engine.fills(user, start) if end is None or f.ts_ms <= end]
     rows.sort(key=lambda f: (f.ts_ms, f.trade_id), reverse=True)  # newest first, as the venue
-    return [shapes.fill(_coin(emu, f.symbol), f) for f in rows[:MAX_FILLS]]
+    return [shapes.fill(_coin(emu, f.symbol), f, emu.twaps.slice_of.get(f.oid)) for f in rows[:MAX_FILLS]]
 
 
 def _user_fills(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
@@ -189,7 +236,13 @@ def _user_fills_by_time(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
     rows.sort(key=lambda f: (f.ts_ms, f.trade_id))  # the oldest page first when paging forward
     page = rows[:MAX_FILLS]
     page.reverse()
-    return [shapes.fill(_coin(emu, f.symbol), f) for f in page]
+    return [shapes.fill(_coin(emu, f.symbol), f, emu.twaps.slice_of.get(f.oid)) for f in page]
+
+
+def _twap_slice_fills(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
+    """TWAP slice fills, newest first (at most 2000)."""
+    rows = emu.twaps.fills.get(_user(emu, body), [])[-MAX_FILLS:]
+    return [{"fill": shapes.fill(_coin(emu, f.symbol), f, twap_id), "twapId": twap_id} for f, twap_id in reversed(rows)]
 
 
 def _user_funding(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
@@ -214,8 +267,8 @@ def _active_asset_data(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
 def _user_rate_limit(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
     user = _user(emu, body)
     volume = sum(f.price * f.size for f in emu.engine.fills(user))
-    return {"cumVlm": shapes.num(volume), "nRequestsUsed": emu.action_counts.get(user, 0),
-            "nRequestsCap": ADDRESS_BUFFER + int(volume)}
+    used, cap = emu.action_counts.get(user, 0), ADDRESS_BUFFER + int(volume)
+    return {"cumVlm": shapes.num(volume), "nRequestsUsed": used, "nRequestsCap": cap, "nRequestsSurplus": 0}
 
 
 def _user_role(emu: HyperliquidEmulator, body: dict[str, Any]) -> Any:
@@ -260,4 +313,8 @@ _HANDLERS: dict[str, Callable[[HyperliquidEmulator, dict[str, Any]], Any]] = {
     "activeAssetData": _active_asset_data,
     "userRateLimit": _user_rate_limit,
     "userRole": _user_role,
+    "allPerpMetas": _all_perp_metas,
+    "userTwapSliceFills": _twap_slice_fills,
+    "batchClearinghouseStates": _batch_clearinghouse,
+    **info_more.HANDLERS,
 }

@@ -227,13 +227,13 @@ def direction(side: Side, start: Decimal, size: Decimal) -> str:
     return "Close Long" if end >= 0 else "Long > Short"
 
 
-def fill(coin: str, f: SimFill) -> dict[str, Any]:
+def fill(coin: str, f: SimFill, twap_id: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "coin": coin, "px": num(f.price), "sz": num(f.size), "side": side_of(f.side), "time": f.ts_ms,
         "startPosition": num(f.start_position), "dir": direction(f.side, f.start_position, f.size),
         "closedPnl": num(f.realized_pnl), "hash": tx_hash(f.trade_id), "oid": f.oid,
         "crossed": f.liquidity.value == "taker", "fee": num(f.fee), "tid": f.trade_id,
-        "feeToken": "USDC", "twapId": None,
+        "feeToken": "USDC", "twapId": twap_id,
     }
     if f.client_id is not None:
         out["cloid"] = f.client_id

@@ -17,14 +17,14 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from venues.hyperliquid.emulator import exchange, info, shapes
-from venues.simex.events import BookDelta, FillEvent, MarkEvent, OrderEvent, TradeEvent
+from venues.simex.events import BookDelta, CandleView, FillEvent, MarkEvent, OrderEvent, TradeEvent
 
 if TYPE_CHECKING:
     from venues.hyperliquid.emulator.app import HyperliquidEmulator
 
 ESTABLISHED = "Websocket connection established."
 COIN_TYPES = frozenset({"l2Book", "trades", "activeAssetCtx", "bbo"})
-USER_TYPES = frozenset({"orderUpdates", "userFills", "userEvents"})
+USER_TYPES = frozenset({"orderUpdates", "userFills", "userEvents", "userTwapSliceFills"})
 BUFFER = 10_000  # messages queued per connection before it is dropped as too slow
 
 
@@ -57,6 +57,7 @@ class WsHub:
         self.listeners: dict[tuple[str, ...], set[Connection]] = {}
         self._dirty_books: set[str] = set()
         self._dirty_marks: set[str] = set()
+        self._last_bbo: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ engine events
 
@@ -76,6 +77,9 @@ class WsHub:
         elif isinstance(event, TradeEvent):
             coin = emu.symbol_coin[event.symbol]
             self._send(("trades", coin), {"channel": "trades", "data": [shapes.trade(coin, event.trade)]})
+            for interval in info.INTERVALS_MS:
+                if self.listeners.get(("candle", coin, interval)):
+                    self._send(("candle", coin, interval), {"channel": "candle", "data": candle(emu, coin, interval)})
         elif isinstance(event, OrderEvent):
             coin = emu.symbol_coin[event.order.symbol]
             self._send(("orderUpdates", event.account), {"channel": "orderUpdates", "data": [shapes.order_update(coin, event.order)]})
@@ -83,6 +87,13 @@ class WsHub:
             fill = shapes.fill(emu.symbol_coin[event.fill.symbol], event.fill)
             self._send(("userFills", event.account), {"channel": "userFills", "data": {"user": event.account, "fills": [fill]}})
             self._send(("userEvents", event.account), {"channel": "user", "data": {"fills": [fill]}})
+
+    def on_twap_fills(self, user: str, fills: list[Any]) -> None:
+        if fills:
+            rows = [{"fill": shapes.fill(self.emu.symbol_coin[f.symbol], f, twap_id), "twapId": twap_id}
+                    for f, twap_id in fills]
+            self._send(("userTwapSliceFills", user), {"channel": "userTwapSliceFills",
+                                                      "data": {"user": user, "twapSliceFills": rows}})
 
     def flush(self) -> None:
         """Push the coalesced updates: full books, asset contexts, mids."""
@@ -92,6 +103,11 @@ class WsHub:
             coin = emu.symbol_coin[symbol]
             if self.listeners.get(("l2Book", coin)):
                 self._send(("l2Book", coin), {"channel": "l2Book", "data": emu_l2(emu, coin)})
+            if self.listeners.get(("bbo", coin)):
+                top = bbo(emu, coin)
+                if top["bbo"] != self._last_bbo.get(coin):  # only when the best levels change
+                    self._last_bbo[coin] = top["bbo"]
+                    self._send(("bbo", coin), {"channel": "bbo", "data": top})
         marks, self._dirty_marks = self._dirty_marks, set()
         for symbol in marks:
             coin = emu.symbol_coin[symbol]
@@ -198,6 +214,10 @@ class WsHub:
         if kind in COIN_TYPES:
             coin = subscription.get("coin")
             return (kind, coin) if coin in self.emu.coin_symbol else None
+        if kind == "candle":
+            coin, interval = subscription.get("coin"), subscription.get("interval")
+            ok = coin in self.emu.coin_symbol and interval in info.INTERVALS_MS
+            return ("candle", coin, interval) if ok else None
         if kind in USER_TYPES:
             user = str(subscription.get("user", "")).lower()
             return (kind, user) if user.startswith("0x") and len(user) == 42 else None
@@ -216,6 +236,16 @@ class WsHub:
             emu.ensure_user(key[1])
             fills = info.answer(emu, {"type": "userFills", "user": key[1]})
             conn.push(_dumps({"channel": "userFills", "data": {"isSnapshot": True, "user": key[1], "fills": fills}}))
+        elif kind == "userTwapSliceFills":
+            rows = info.answer(emu, {"type": "userTwapSliceFills", "user": key[1]})
+            conn.push(_dumps({"channel": "userTwapSliceFills",
+                              "data": {"isSnapshot": True, "user": key[1], "twapSliceFills": rows}}))
+        elif kind == "bbo":
+            top = bbo(emu, key[1])
+            self._last_bbo[key[1]] = top["bbo"]
+            conn.push(_dumps({"channel": "bbo", "data": top}))
+        elif kind == "candle":
+            conn.push(_dumps({"channel": "candle", "data": candle(emu, key[1], key[2])}))
 
     def _post(self, conn: Connection, message: dict[str, Any]) -> None:
         """POST over WS: the same answers as HTTP, wrapped in a `post` message."""
@@ -239,6 +269,26 @@ class WsHub:
 
 def emu_l2(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:
     return info.l2_book(emu, coin)
+
+
+def bbo(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:
+    """`{"coin", "time", "bbo": [bid level | null, ask level | null]}`."""
+    book = info.l2_book(emu, coin)
+    bids, asks = book["levels"]
+    return {"coin": coin, "time": book["time"], "bbo": [bids[0] if bids else None, asks[0] if asks else None]}
+
+
+def candle(emu: HyperliquidEmulator, coin: str, interval: str) -> dict[str, Any]:
+    """The current (last) candle of `interval`; an empty one at the mark before any trade."""
+    step = info.INTERVALS_MS[interval]
+    symbol = emu.coin_symbol[coin]
+    rows = emu.engine.candles(symbol, step, limit=1)
+    if rows:
+        return shapes.candle(coin, interval, step, rows[-1])
+    now = emu.now_ms()
+    mark = emu.engine.market(symbol).mark_price
+    empty = CandleView(symbol, now - now % step, mark, mark, mark, mark, shapes.ZERO, 0)
+    return shapes.candle(coin, interval, step, empty)
 
 
 def asset_ctx(emu: HyperliquidEmulator, coin: str) -> dict[str, Any]:
