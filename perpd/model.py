@@ -13,7 +13,7 @@ import enum
 import time
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 ZERO = Decimal(0)
 BPS = Decimal(10_000)  # basis points in one
@@ -592,3 +592,21 @@ Event = (
     | BalanceUpdate
     | StreamGap
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit record: who did what, under which config revision and rule, with what result."""
+
+    id: int
+    ts_ms: int
+    actor: str
+    action: str
+    account: str | None
+    venue: str | None
+    symbol: str | None
+    client_id: str | None
+    config_revision: int | None
+    rule: str | None
+    result: str
+    details: Any

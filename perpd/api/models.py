@@ -20,21 +20,32 @@ from pydantic import (
     model_validator,
 )
 
-from perpd.journal import AuditEvent
+from perpd.wire import (  # the answers shared with the client, re-exported for the routes
+    AccountOut as AccountOut,
+    AssetExposure as AssetExposure,
+    ConfigOut as ConfigOut,
+    MarketOut as MarketOut,
+    MergedBook as MergedBook,
+    MergedLevel as MergedLevel,
+    OrderBooks as OrderBooks,
+    Out,
+    Plan as Plan,
+    Positions as Positions,
+    Status as Status,
+    TradingStateOut as TradingStateOut,
+    VenueMarket as VenueMarket,
+)
 from perpd.model import (
-    Balance,
+    AuditEvent,
     Candle,
     FundingRate,
     MarginMode,
     Market,
     Order,
-    OrderBook,
     OrderSpec,
     OrderStatus,
     OrderType,
-    Position,
     Side,
-    Ticker,
     TimeInForce,
     Trade,
     normalize_symbol,
@@ -56,8 +67,7 @@ class In(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Out(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=False)
+# The answers shared with the client live in perpd.wire (defined once, imported by both).
 
 
 # --------------------------------------------------------------------------- orders
@@ -157,16 +167,6 @@ class CloseIn(In):
     slippage_bps: Bps | None = None
 
 
-class AssetExposure(Out):
-    asset: str
-    size: Decimal = Field(description="signed size summed across accounts and venues")
-    notional: Decimal = Field(description="|net size| x mark")
-    accounts: list[str]
-
-
-class Positions(Out):
-    positions: list[Position]
-    by_asset: list[AssetExposure]
 
 
 # --------------------------------------------------------------------------- accounts
@@ -191,19 +191,6 @@ class AccountIn(In):
         description="the other keys of the account table (secrets as references only)",
     )
 
-
-class AccountOut(Out):
-    name: str
-    venue: str
-    enabled: bool
-    connected: bool
-    synced: bool
-    trading_state: str
-    reason: str
-    open_orders: int
-    balance: Balance | None
-    positions: list[Position]
-    config: dict[str, Any] | None = Field(None, description="the account's config (secret references only)")
 
 
 class Accounts(Out):
@@ -243,33 +230,9 @@ class Markets(Out):
     markets: list[Market]
 
 
-class VenueMarket(Out):
-    market: Market
-    ticker: Ticker | None
-    funding: FundingRate | None
 
 
-class MarketOut(Out):
-    symbol: str
-    venues: list[VenueMarket]
 
-
-class MergedLevel(Out):
-    price: Decimal
-    size: Decimal
-    venues: dict[str, Decimal]
-
-
-class MergedBook(Out):
-    symbol: str
-    bids: list[MergedLevel]
-    asks: list[MergedLevel]
-
-
-class OrderBooks(Out):
-    symbol: str
-    books: list[OrderBook] = Field(description="one book per venue")
-    merged: MergedBook = Field(description="every venue's levels summed by price")
 
 
 class Trades(Out):
@@ -299,12 +262,6 @@ class ResumeIn(In):
     reason: Annotated[str, Field(max_length=500)] = ""
 
 
-class TradingStateOut(Out):
-    scope: str
-    state: str
-    reason: str
-    cancelled: int = 0
-
 
 class EventsQuery(In):
     action: Annotated[str, Field(max_length=64)] | None = None
@@ -324,28 +281,7 @@ class Events(Out):
     events: list[AuditEvent]
 
 
-class Plan(Out):
-    diff: dict[str, dict[str, list[str]]]
-    actions: list[str]
-    config_hash: str
 
-
-class ConfigOut(Out):
-    path: str
-    revision: int
-    hash: str
-    config: dict[str, Any]
-
-
-class Status(Out):
-    config_revision: int
-    config_hash: str
-    trading_states: dict[str, dict[str, Any]]
-    venues: dict[str, dict[str, Any]]
-    accounts: dict[str, dict[str, Any]]
-    blocked: dict[str, str]
-    stats: dict[str, float]
-    ws_clients: int
 
 
 class ErrorBody(Out):

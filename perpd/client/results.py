@@ -13,15 +13,24 @@ adapters cached per type.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from perpd.model import Balance, FundingRate, Market, OrderBook, Position, Ticker
+from perpd.model import AuditEvent as AuditRecord
+from perpd.wire import AccountOut as Account
+from perpd.wire import AssetExposure, MergedBook, MergedLevel, Plan, Positions, Status, VenueMarket
+from perpd.wire import ConfigOut as ConfigInfo
+from perpd.wire import MarketOut as MarketInfo
+from perpd.wire import OrderBooks as Books
+from perpd.wire import TradingStateOut as TradingStateChange
+
+__all__ = [
+    "Account", "AssetExposure", "AuditRecord", "Books", "ConfigInfo", "MarketInfo", "MergedBook", "MergedLevel", "Plan",
+    "Positions", "Status", "StreamMessage", "TradingStateChange", "VenueMarket", "decode",
+]
 
 T = TypeVar("T")
 
@@ -34,150 +43,6 @@ def _adapter(kind: Any) -> TypeAdapter[Any]:
 def decode(kind: type[T] | Any, data: Any) -> T:
     """Validate JSON data (Decimals as strings) into `kind`: a model, a record, a list of them."""
     return _adapter(kind).validate_python(data)
-
-
-@dataclass(frozen=True, slots=True)
-class AssetExposure:
-    """One asset's net position across accounts and venues."""
-
-    asset: str
-    size: Decimal  # signed, summed
-    notional: Decimal  # |net size| x mark
-    accounts: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Positions:
-    """Positions per account and venue, and their exposure aggregated by asset."""
-
-    positions: list[Position]
-    by_asset: list[AssetExposure]
-
-    def __iter__(self) -> Iterator[Position]:
-        return iter(self.positions)
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """An account's live state: connection, sync, trading state, balance, positions."""
-
-    name: str
-    venue: str
-    enabled: bool
-    connected: bool
-    synced: bool
-    trading_state: str
-    reason: str
-    open_orders: int
-    balance: Balance | None
-    positions: list[Position]
-    config: dict[str, Any] | None = None  # with `account(name)`; secret references only
-
-
-@dataclass(frozen=True, slots=True)
-class VenueMarket:
-    market: Market
-    ticker: Ticker | None
-    funding: FundingRate | None
-
-
-@dataclass(frozen=True, slots=True)
-class MarketInfo:
-    """One symbol on each venue that lists it: rules, ticker, funding."""
-
-    symbol: str
-    venues: list[VenueMarket]
-
-
-@dataclass(frozen=True, slots=True)
-class MergedLevel:
-    price: Decimal
-    size: Decimal
-    venues: dict[str, Decimal]
-
-
-@dataclass(frozen=True, slots=True)
-class MergedBook:
-    symbol: str
-    bids: list[MergedLevel]
-    asks: list[MergedLevel]
-
-
-@dataclass(frozen=True, slots=True)
-class Books:
-    """One book per venue, and every venue's levels summed by price."""
-
-    symbol: str
-    books: list[OrderBook]
-    merged: MergedBook
-
-    def venue(self, name: str) -> OrderBook:
-        for book in self.books:
-            if book.venue == name:
-                return book
-        raise KeyError(name)
-
-
-@dataclass(frozen=True, slots=True)
-class TradingStateChange:
-    """What `halt` / `resume` did."""
-
-    scope: str
-    state: str
-    reason: str
-    cancelled: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One row of the audit log: who did what, under which config revision and rule."""
-
-    id: int
-    ts_ms: int
-    actor: str
-    action: str
-    account: str | None
-    venue: str | None
-    symbol: str | None
-    client_id: str | None
-    config_revision: int | None
-    rule: str | None
-    result: str
-    details: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What applying a config would change (`diff`) and do (`actions`), without acting."""
-
-    diff: dict[str, dict[str, list[str]]]
-    actions: list[str]
-    config_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigInfo:
-    path: str
-    revision: int
-    hash: str
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """The daemon's health: venues, accounts, config revision, trading states, stats."""
-
-    config_revision: int
-    config_hash: str
-    trading_states: dict[str, dict[str, Any]]
-    venues: dict[str, dict[str, Any]]
-    accounts: dict[str, dict[str, Any]]
-    blocked: dict[str, str]
-    stats: dict[str, float]
-    ws_clients: int = 0
 
 
 @dataclass(frozen=True, slots=True)

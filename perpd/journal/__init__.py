@@ -3,15 +3,15 @@
     schema.py   numbered migrations; STRICT tables; PRAGMA user_version; connect()
     writer.py   the single writer thread with group commit
     codec.py    rows and JSON <-> domain dataclasses, Decimals exact
-    records.py  Intent, AuditEvent, ConfigRevision and their row decoders
+    records.py  Intent, ConfigRevision and their row decoders (AuditEvent is perpd.model's)
     query.py    WHERE-clause building for the readers
     store.py    `Journal`: typed reads and writes per table
 """
 
 from perpd.journal.schema import LATEST as SCHEMA_VERSION
 from perpd.journal.schema import JournalVersionError
-from perpd.journal.records import AuditEvent, ConfigRevision, Intent
-from perpd.model import IntentState
+from perpd.journal.records import ConfigRevision, Intent
+from perpd.model import AuditEvent, IntentState
 from perpd.journal.store import FILE_NAME, Durability, Journal
 from perpd.journal.writer import JournalClosed, JournalWriteError
 

@@ -25,24 +25,6 @@ class Intent:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One audit record: who did what, under which config revision and rule, with what result."""
-
-    id: int
-    ts_ms: int
-    actor: str
-    action: str
-    account: str | None
-    venue: str | None
-    symbol: str | None
-    client_id: str | None
-    config_revision: int | None
-    rule: str | None
-    result: str
-    details: Any
-
-
-@dataclass(frozen=True, slots=True)
 class ConfigRevision:
     revision: int
     hash: str

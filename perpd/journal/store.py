@@ -27,9 +27,9 @@ from perpd.clock import Clock, SystemClock
 from perpd.errors import InvalidRequest, NotFound
 from perpd.journal import codec, schema
 from perpd.journal.query import Where, clamp_limit
-from perpd.journal.records import AuditEvent, ConfigRevision, Intent, intent_of, revision_of
+from perpd.journal.records import ConfigRevision, Intent, intent_of, revision_of
 from perpd.journal.writer import GroupCommitWriter, WriteFn
-from perpd.model import Fill, IntentState, Order, OrderSpec, OrderStatus, TradingState
+from perpd.model import AuditEvent, Fill, IntentState, Order, OrderSpec, OrderStatus, TradingState
 
 T = TypeVar("T")
 log = logging.getLogger("perpd.journal")
