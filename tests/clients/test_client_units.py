@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import subprocess
-import dataclasses
 import inspect
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,6 @@ from perpd.client import results
 from perpd.client.calls import order_body
 from perpd.client.errors import DaemonUnreachable, TooManyRequests, from_body
 from perpd.client.locate import Endpoint, locate
-from perpd.journal import AuditEvent
 from perpd.model import OrderSpec, OrderType, Side, TimeInForce
 
 

@@ -79,3 +79,13 @@ class FaultRates:
     def roll_drop(self) -> bool:
         """Should the answer to this (applied) write be dropped?"""
         return bool(self.drop_rate) and self._rng.random() < self.drop_rate
+
+
+class CutOffAnswer:
+    """An ASGI answer cut off after its headers: the server closes the connection mid-body,
+    so the client sees the write's answer lost (an emulator returns it for a dropped write)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")]})
+        await send({"type": "http.response.body", "body": b'{"status":', "more_body": True})

@@ -27,7 +27,9 @@ from venues.hyperliquid.emulator import exchange, info, shapes
 from venues.hyperliquid.emulator.twap import Twaps
 from venues.hyperliquid.emulator.ws import WsHub
 from venues.simex.events import OrderEvent, OrderView
+from venues.simex import faults as random_faults
 from venues.simex.exchange import SimExchange
+from venues.simex.faults import CutOffAnswer, FaultRates
 from venues.simex.markets import MarketSpec, default_specs
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class HyperliquidEmulator:
         self.builder_fees: dict[tuple[str, str], int] = {}  # (user, builder) -> max fee, tenths of a bp
         self.nonces = exchange.NonceBook()
         self.faults = Faults()
+        self.rates = FaultRates()
         self.action_counts: dict[str, int] = {}
         self._dms_armed: dict[str, int] = {}  # account -> when its switch fires
         self._dms_fired: dict[str, list[int]] = {}  # account -> times its switch fired
@@ -253,11 +256,22 @@ async def _body(request: Request) -> Any:
         return None
 
 
+async def _refusal(emu: HyperliquidEmulator, path: str) -> Response | None:
+    """Injected faults before a request is served: latency, then a refusal (nothing done)."""
+    if emu.rates.latency_ms:
+        await anyio.sleep(emu.rates.latency_secs)
+    status = emu.faults.take_status(path)
+    if status is None:
+        status = emu.rates.roll_refusal()
+    if status is None:
+        return None
+    return PlainTextResponse("" if status != 500 else "null", status_code=status)
+
+
 async def post_info(request: Request) -> Response:
     emu: HyperliquidEmulator = request.app.state.emulator
-    status = emu.faults.take_status("/info")
-    if status is not None:
-        return PlainTextResponse("" if status != 500 else "null", status_code=status)
+    if (refused := await _refusal(emu, "/info")) is not None:
+        return refused
     body = await _body(request)
     try:
         return _json(info.answer(emu, body))
@@ -269,9 +283,8 @@ async def post_info(request: Request) -> Response:
 
 async def post_exchange(request: Request) -> Response:
     emu: HyperliquidEmulator = request.app.state.emulator
-    status = emu.faults.take_status("/exchange")
-    if status is not None:
-        return PlainTextResponse("" if status != 500 else "null", status_code=status)
+    if (refused := await _refusal(emu, "/exchange")) is not None:
+        return refused
     body = await _body(request)
     try:
         answer = exchange.answer(emu, body)
@@ -281,12 +294,33 @@ async def post_exchange(request: Request) -> Response:
         emu.settle()
     if emu.faults.accept_then_delay_secs:
         await anyio.sleep(emu.faults.accept_then_delay_secs.pop(0))
+    elif emu.rates.roll_drop():
+        await anyio.sleep(emu.rates.drop_secs)  # applied; the answer is lost
+        return CutOffAnswer()  # type: ignore[return-value] - an ASGI callable, as Starlette accepts
     return _json(answer)
 
 
 OPTIONS: dict[str, str] = {
     "position_lag_secs": "clearinghouseState shows each account as it was this many seconds ago (the venue's own lag)",
+    "accounts": "ADDRESS[:BALANCE][,...]: users funded at start (BALANCE default --balance); others still "
+                "open on their first lookup",
+    "agents": "AGENT=USER[,...]: agent addresses approved for users at start (as approveAgent would)",
+    "mainnet": "true: check signatures as mainnet's (source 'a'); by default as testnet's, what any client "
+               "pointed at a URL other than mainnet's signs",
+    **random_faults.OPTIONS,
 }
+
+
+def _pairs(value: str, what: str) -> list[tuple[str, str]]:
+    out = []
+    for item in (i.strip() for i in value.split(",")):
+        if not item:
+            continue
+        left, sep, right = item.partition("=" if what == "agents" else ":")
+        if not (left.startswith("0x") and len(left) == 42) or (what == "agents" and not right.startswith("0x")):
+            raise ValueError(f"{what}: {item!r} is not {'AGENT=USER' if what == 'agents' else 'ADDRESS[:BALANCE]'}")
+        out.append((left.lower(), right))
+    return out
 
 
 def create_app(
@@ -299,11 +333,34 @@ def create_app(
     """The emulator as a Starlette app; its state is `app.state.emulator`.
 
     Options: `mainnet` (sign-check as mainnet), `agents` ({agent: user} pre-approved),
-    `markets` (MarketSpecs), `step_interval_secs` (how often the engine moves on),
-    `ws_idle_secs`, and any SimExchange option (`makers`, `takers`, `step_ms`, ...).
+    `accounts` (users funded at start), `markets` (MarketSpecs), `step_interval_secs` (how
+    often the engine moves on), `ws_idle_secs`, random faults (`latency_ms`,
+    `rate_limit_rate`, `error_rate`, `error_status`, `drop_rate`, `drop_secs`:
+    venues/simex/faults.py) and any SimExchange option (`makers`, `takers`, `step_ms`, ...).
+    The OPTIONS take command-line strings too (`perpd emulate hyperliquid -o NAME=VALUE`).
     """
     lag = options.pop("position_lag_secs", None)
+    rates = FaultRates.pop_from(options, seed)
+    accounts = options.pop("accounts", "")
+    agents = options.pop("agents", None) or {}
+    if isinstance(agents, str):
+        agents = dict(_pairs(agents, "agents"))
+    if isinstance(options.get("mainnet"), str):
+        if options["mainnet"].lower() not in ("true", "false"):
+            raise ValueError(f"mainnet must be true or false (got {options['mainnet']!r})")
+        options["mainnet"] = options["mainnet"].lower() == "true"
     emu = HyperliquidEmulator(seed=seed, starting_balance=starting_balance, clock=clock, **options)
+    emu.rates = rates
+    for address, balance in _pairs(accounts, "accounts") if isinstance(accounts, str) else accounts:
+        try:
+            amount = Decimal(balance) if balance else None
+        except ArithmeticError:
+            raise ValueError(f"accounts: {address}:{balance}: the balance must be a number") from None
+        emu.engine.ensure_account(address, amount)
+        emu.ensure_user(address)
+    for agent, user in agents.items():  # pre-approved: none replaces another
+        emu.ensure_user(user.lower())
+        emu.agents[agent.lower()] = user.lower()
     if lag is not None:
         try:
             emu.faults.position_lag_secs = float(lag)

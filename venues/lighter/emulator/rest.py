@@ -26,6 +26,7 @@ from venues.lighter.constants import MAX_BATCH_TXS, RESOLUTION_MS
 from venues.lighter.emulator import markets as markets_json
 from venues.lighter.emulator import shapes
 from venues.lighter.emulator.txs import TxError, decode, decode_batch
+from venues.simex.faults import CutOffAnswer
 
 if TYPE_CHECKING:
     from venues.lighter.emulator.app import LighterEmulator
@@ -36,18 +37,6 @@ VOLUME_QUOTA = 1_000_000
 
 def json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-class DroppedResponse(Response):
-    """An answer cut off after its headers: the server closes the connection mid-response."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")]})
-        await send({"type": "http.response.body", "body": b'{"code":', "more_body": True})
 
 
 def ok(**fields: Any) -> Response:
@@ -314,7 +303,7 @@ async def send_tx(request: Request, emu: LighterEmulator) -> Response:
     tx = decode(form.get("tx_type"), form.get("tx_info"), now)
     tx_hash = emu.exchange.submit(tx)
     if await _late(emu):
-        return DroppedResponse()
+        return CutOffAnswer()  # type: ignore[return-value] - an ASGI callable, as Starlette accepts
     return ok(
         message='{"ratelimit": "didn\'t use volume quota"}', tx_hash=tx_hash,
         predicted_execution_time_ms=now + PREDICTED_LATENCY_MS, volume_quota_remaining=VOLUME_QUOTA,
@@ -327,7 +316,7 @@ async def send_tx_batch(request: Request, emu: LighterEmulator) -> Response:
     txs = decode_batch(form.get("tx_types"), form.get("tx_infos"), now, MAX_BATCH_TXS)
     hashes = emu.exchange.submit_batch(txs)
     if await _late(emu):
-        return DroppedResponse()
+        return CutOffAnswer()  # type: ignore[return-value] - an ASGI callable, as Starlette accepts
     return ok(tx_hash=hashes, predicted_execution_time_ms=now + PREDICTED_LATENCY_MS, volume_quota_remaining=VOLUME_QUOTA)
 
 
