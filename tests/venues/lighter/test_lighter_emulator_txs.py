@@ -108,6 +108,12 @@ def test_a_batch_from_two_keys_or_with_a_nonce_hole_is_refused() -> None:
         decode_batch(form["tx_types"], form["tx_infos"], now, limit=1)
 
 
-def test_grouped_orders_are_not_supported_by_the_emulator() -> None:
+def test_the_signed_grouped_orders_sample_decodes_and_malformed_groups_are_refused() -> None:
     info = fixture("tx_info.L2CreateGroupedOrders.otoco.generated.json")
-    assert refusal(28, json.dumps(info), just_before(info)) == 21505
+    now = just_before(info)
+    assert [o["Type"] for o in decode(28, json.dumps(info), now).info["Orders"]] == [0, 5, 3]
+    no_pair = {**info, "Orders": info["Orders"][:2]}  # OTOCO needs a parent and an SL/TP pair
+    assert refusal(28, json.dumps(no_pair), now) == 21501
+    sized_child = {**info, "Orders": [info["Orders"][0], {**info["Orders"][1], "BaseAmount": 5}, info["Orders"][2]]}
+    assert refusal(28, json.dumps(sized_child), now) == 21701
+    assert refusal(28, json.dumps({**info, "GroupingType": 9}), now) == 21501

@@ -44,6 +44,7 @@ class LighterEmulator:
         self.faults = self.exchange.faults
         self.rates = rates or FaultRates()
         self.step_ms = step_ms
+        self.ws_ping_secs = 60.0  # a quiet /stream gets the server's {"type": "ping"} this often
 
     def drop_ws(self) -> int:
         return self.hub.drop_all()
@@ -103,6 +104,7 @@ def create_app(
     api_keys: str | Any = (),
     demo_account: bool | str = True,
     chain_ids: str | tuple[int, ...] = (304, 300),
+    ws_ping_secs: float = 60.0,
     **options: Any,
 ) -> Starlette:
     """A Lighter emulator over one sim exchange; `app.state.lighter` is its LighterEmulator.
@@ -122,6 +124,7 @@ def create_app(
     )
     keyring = KeyRing(seeding.chain_ids(chain_ids))
     emulator = LighterEmulator(engine, markets, clock, step_ms, keyring, rates)
+    emulator.ws_ping_secs = ws_ping_secs
     seeding.seed(emulator.exchange, accounts=accounts, api_keys=api_keys, demo=seeding.flag(demo_account, "demo_account"))
 
     @contextlib.asynccontextmanager
@@ -145,3 +148,4 @@ async def _step_forever(emulator: LighterEmulator) -> None:
     while True:
         await asyncio.sleep(emulator.step_ms / 1000)
         emulator.exchange.step()
+        emulator.hub.tick()

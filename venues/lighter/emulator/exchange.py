@@ -33,6 +33,7 @@ from venues.lighter.constants import (
     TX_CANCEL_ALL_ORDERS,
     TX_CANCEL_ORDER,
     TX_CHANGE_PUB_KEY,
+    TX_CREATE_GROUPED_ORDERS,
     TX_CREATE_ORDER,
     TX_MODIFY_ORDER,
     TX_UPDATE_LEVERAGE,
@@ -42,7 +43,8 @@ from venues.lighter.emulator import shapes
 from venues.lighter.emulator.keys import KeyRing
 from venues.lighter.emulator.markets import MarketDef
 from venues.lighter.emulator.schnorr import fp5_to_bytes
-from venues.lighter.emulator.txs import CLOCK_SLACK_MS, Tx, TxError, message
+from venues.lighter.emulator.groups import Groups
+from venues.lighter.emulator.txs import CLOCK_SLACK_MS, GROUPING_OCO, Tx, TxError, message
 from venues.simex.events import OrderEvent, OrderView, Reason, RestingOrder, SimReject
 from venues.simex.exchange import SimExchange
 
@@ -106,12 +108,15 @@ class LighterExchange:
         self.inactive: dict[int, deque[int]] = {}  # account -> order indices, oldest first
         self._next_synthetic = SYNTHETIC_BASE
         self.on_synthetic: list[Callable[[int, MarketDef, dict[str, Any]], None]] = []
+        self.groups = Groups(self._place_child, lambda account, oid: self.engine.cancel(account, oid=oid) and None)
         engine.subscribe(self._on_event)
+        engine.subscribe(self.groups.on_event)
 
     # ------------------------------------------------------------------ time and ids
 
     def step(self) -> None:
         self.engine.step(self.clock.now_ms())
+        self.groups.settle()
 
     @staticmethod
     def engine_id(account_index: int) -> str:
@@ -200,6 +205,7 @@ class LighterExchange:
         self._apply(tx)
         if not skip_nonce:
             self.nonces[key] = expected + 1
+        self.groups.settle()
         return fp5_to_bytes(message(tx, self.keyring.chain_ids[0])).hex()
 
     def submit_batch(self, txs: Sequence[Tx]) -> list[str]:
@@ -214,6 +220,7 @@ class LighterExchange:
             TX_MODIFY_ORDER: self._modify,
             TX_UPDATE_LEVERAGE: self._update_leverage,
             TX_CHANGE_PUB_KEY: self._change_pub_key,
+            TX_CREATE_GROUPED_ORDERS: self._create_grouped,
         }[tx.tx_type]
         try:
             handler(tx)
@@ -224,21 +231,27 @@ class LighterExchange:
         self.keyring.apply_registration(tx, self.clock.now_ms())
 
     def _create(self, tx: Tx) -> None:
-        info = tx.info
+        self._place(tx.account, tx.info, tx.nonce)
+
+    def _place(self, account: int, info: dict[str, Any], nonce: int, size_lots: int | None = None) -> OrderView | None:
+        """Place one wire order (a create-order tx's fields, or one of a group's orders).
+        Refusals at the API raise; those Lighter finds at execution end a synthetic order
+        `canceled-*` (None is returned)."""
         market = self.market(info["MarketIndex"])
         client = info["ClientOrderIndex"]
-        if client and client in self.synthetic_by_client.get(tx.account, {}):
+        if client and client in self.synthetic_by_client.get(account, {}):
             raise TxError(21728, f"client order index {client} already exists")
         otype = ORDER_TYPE_FROM_WIRE[info["Type"]]
         tif = TIF_FROM_WIRE[info["TimeInForce"]]
         if otype in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET):
             tif = TimeInForce.IOC
         side = Side.SELL if info["IsAsk"] else Side.BUY
-        size, price = market.size(info["BaseAmount"]), market.price(info["Price"])
+        size = market.size(size_lots if size_lots is not None else info["BaseAmount"])
+        price = market.price(info["Price"])
         trigger = market.price(info["TriggerPrice"]) if info["TriggerPrice"] else None
         try:
             view = self.engine.place(
-                self.engine_id(tx.account), market.symbol, side, size,
+                self.engine_id(account), market.symbol, side, size,
                 type=otype, price=price, trigger_price=trigger, tif=tif,
                 reduce_only=bool(info["ReduceOnly"]), client_id=str(client) if client else None,
             )
@@ -246,28 +259,48 @@ class LighterExchange:
             status = AT_EXECUTION.get(exc.reason)
             if status is None:
                 raise
-            self._refused_at_execution(tx, market, client, side, otype, tif, size, price, trigger, status)
-            return
-        self.order_nonce[view.oid] = tx.nonce
+            self._refused_at_execution(account, nonce, market, client, side, otype, tif, size, price, trigger,
+                                       bool(info["ReduceOnly"]), status)
+            return None
+        self.order_nonce[view.oid] = nonce
         if info["OrderExpiry"] > 0:
             self.order_expiry[view.oid] = info["OrderExpiry"]
+        return view
+
+    def _create_grouped(self, tx: Tx) -> None:
+        orders, grouping = tx.info["Orders"], tx.info["GroupingType"]
+        if grouping == GROUPING_OCO:
+            views = [v for v in (self._place(tx.account, o, tx.nonce) for o in orders) if v is not None]
+            self.groups.pair_placed(self.engine_id(tx.account), views)
+            return
+        parent = self._place(tx.account, orders[0], tx.nonce)
+        if parent is not None:
+            self.groups.parent_placed(self.engine_id(tx.account), parent, [dict(o, Nonce=tx.nonce) for o in orders[1:]])
+
+    def _place_child(self, engine_account: str, order: dict[str, Any], filled: Any) -> OrderView | None:
+        """A triggered child of a group: the parent's filled size (its own BaseAmount is 0)."""
+        market = self.market(order["MarketIndex"])
+        try:
+            return self._place(int(engine_account), order, order["Nonce"], market.wire_size(filled))
+        except (SimReject, TxError):
+            return None  # a child the book refuses (reduce-only with nothing to reduce) is dropped
 
     def _refused_at_execution(
-        self, tx: Tx, market: MarketDef, client: int, side: Side, otype: OrderType, tif: TimeInForce,
-        size: Decimal, price: Decimal, trigger: Decimal | None, status: str,
+        self, account: int, nonce: int, market: MarketDef, client: int, side: Side, otype: OrderType,
+        tif: TimeInForce, size: Decimal, price: Decimal, trigger: Decimal | None, reduce_only: bool, status: str,
     ) -> None:
         idx = self._next_synthetic
         self._next_synthetic += 1
         order = shapes.synthetic_order(
-            market, tx.account, idx, client, side, otype, tif, size, price, trigger,
-            bool(tx.info["ReduceOnly"]), status, tx.nonce, self.clock.now_ms(),
+            market, account, idx, client, side, otype, tif, size, price, trigger,
+            reduce_only, status, nonce, self.clock.now_ms(),
         )
-        self.synthetic.setdefault(tx.account, {})[idx] = order
+        self.synthetic.setdefault(account, {})[idx] = order
         if client:
-            self.synthetic_by_client.setdefault(tx.account, {})[client] = idx
-        self._finished(tx.account, idx)
+            self.synthetic_by_client.setdefault(account, {})[client] = idx
+        self._finished(account, idx)
         for callback in self.on_synthetic:
-            callback(tx.account, market, order)
+            callback(account, market, order)
 
     def _target(self, tx: Tx) -> tuple[int | None, str | None]:
         """(oid, client id) named by a cancel/modify `Index`, checked against MarketIndex."""
@@ -425,6 +458,7 @@ class LighterExchange:
             "open_interest_limit": "72057594037927936.000000",
             "funding_clamp_small": "0.0500",
             "funding_clamp_big": "4.0000",
+            "base_interest_rate": "0.0100",
             "last_trade_price": market.fmt_price(view.last_price if view.last_price is not None else view.mark_price),
             "current_funding_rate": f"{view.funding_rate * 100:.6f}",
             "funding_rate": f"{view.funding_rate * 100:.6f}",

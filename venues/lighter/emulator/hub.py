@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from venues.lighter.constants import RESOLUTION_MS
 from venues.lighter.emulator import shapes
 from venues.lighter.emulator.exchange import LighterExchange
 from venues.lighter.emulator.markets import USDC_ASSET_ID, MarketDef
@@ -37,7 +38,7 @@ ACCOUNT_CHANNELS = frozenset(
     {"account_all", "account_all_orders", "account_orders", "account_all_trades", "account_all_positions",
      "account_all_assets", "user_stats", "account_tx", "notification"}
 )
-PUBLIC_CHANNELS = frozenset({"order_book", "trade", "market_stats", "ticker"})
+PUBLIC_CHANNELS = frozenset({"order_book", "trade", "market_stats", "ticker", "candle", "height"})
 
 
 class Hub:
@@ -49,6 +50,7 @@ class Hub:
         self.connections: set[Connection] = set()
         self.subs: dict[str, set[Connection]] = defaultdict(set)
         self.offsets: dict[int, int] = defaultdict(int)
+        self._last_height = 0
         self.engine.subscribe(self.on_event)
         exchange.on_synthetic.append(self._synthetic_order)
 
@@ -116,6 +118,15 @@ class Hub:
         ex = self.exchange
         now = ex.clock.now_ms()
         if name in PUBLIC_CHANNELS:
+            if name == "height":
+                if args:
+                    raise ValueError(name)
+                return {"height": self.height(), "timestamp": now}
+            if name == "candle":
+                market, resolution = ex.markets[int(args[0])], args[1]
+                if len(args) != 2 or resolution not in RESOLUTION_MS:
+                    raise ValueError(name)
+                return {"candles": self._candles(market, resolution), "timestamp": now}
             if name == "market_stats" and args == ["all"]:
                 return {"market_stats": {str(m.market_id): ex.stats_json(m) for m in ex.markets.values()}, "timestamp": now}
             market = ex.markets[int(args[0])]
@@ -129,7 +140,9 @@ class Hub:
                 return {"trades": rows, "liquidation_trades": [], "nonce": self.engine.book(market.symbol, 0).seq}
             if name == "market_stats":
                 return {"market_stats": ex.stats_json(market), "timestamp": now}
-            return {"ticker": self._ticker(market), "nonce": self.engine.book(market.symbol, 0).seq, "timestamp": now}
+            tick = self._ticker(market)
+            return {"ticker": tick, "last_updated_at": tick["last_updated_at"],
+                    "nonce": self.engine.book(market.symbol, 0).seq, "timestamp": now}
         if name not in ACCOUNT_CHANNELS:
             raise ValueError(name)
         account = int(args[-1])
@@ -184,6 +197,23 @@ class Hub:
         }
         return {"offset": offset, "last_updated_at": now * 1000, "order_book": payload, "timestamp": now}
 
+    def tick(self) -> None:
+        """After each background step: a new height to `height` subscribers."""
+        if self.has("height"):
+            height = self.height()
+            if height != self._last_height:
+                self._last_height = height
+                self.publish("height", {"channel": "height", "height": height,
+                                        "timestamp": self.exchange.clock.now_ms(), "type": "update/height"})
+
+    def height(self) -> int:
+        """The block height: one block per 100 ms of the exchange's time (as block_height is)."""
+        return self.exchange.clock.now_ms() // 100
+
+    def _candles(self, market: MarketDef, resolution: str) -> list[dict[str, Any]]:
+        rows = self.engine.candles(market.symbol, RESOLUTION_MS[resolution], limit=1)
+        return [shapes.candle_json(c) for c in rows]
+
     def _ticker(self, market: MarketDef) -> dict[str, Any]:
         book = self.engine.book(market.symbol, 1)
         bid = book.bids[0] if book.bids else (0, 0)
@@ -216,6 +246,11 @@ class Hub:
                     "channel": channel, "liquidation_trades": [], "nonce": event.trade.trade_id,
                     "trades": [self._public_trade(event.trade, market)], "type": "update/trade",
                 })
+            for resolution in RESOLUTION_MS:
+                channel = f"candle:{market.market_id}:{resolution}"
+                if self.has(channel):
+                    self.publish(channel, {"candles": self._candles(market, resolution), "channel": channel,
+                                           "timestamp": ex.clock.now_ms(), "type": "update/candle"})
         elif isinstance(event, (MarkEvent, FundingEvent)):
             market = ex.by_symbol[event.symbol]
             for channel in (f"market_stats:{market.market_id}", "market_stats:all"):
@@ -289,7 +324,9 @@ class Hub:
                                "order_book": payload, "timestamp": now, "type": "update/order_book"})
         ticker = f"ticker:{market.market_id}"
         if self.has(ticker):
-            self.publish(ticker, {"channel": ticker, "nonce": event.seq, "ticker": self._ticker(market),
+            tick = self._ticker(market)
+            self.publish(ticker, {"channel": ticker, "last_updated_at": tick["last_updated_at"],
+                                  "nonce": event.seq, "ticker": tick,
                                   "timestamp": now, "type": "update/ticker"})
 
     def _account_order(self, account: int, market: MarketDef, order: dict[str, Any]) -> None:

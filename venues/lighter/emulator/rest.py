@@ -143,11 +143,7 @@ async def candles(request: Request, emu: LighterEmulator) -> Response:
         market.symbol, interval, _int(request, "start_timestamp", 0), _int(request, "end_timestamp", 2**62),
         max(1, min(_int(request, "count_back", 500), 500)),
     )
-    out = [
-        {"t": c.open_ms, "o": float(c.open), "h": float(c.high), "l": float(c.low), "c": float(c.close),
-         "v": float(c.volume), "V": float(c.volume * c.close), "i": c.trades}
-        for c in rows
-    ]
+    out = [shapes.candle_json(c) for c in rows]
     return ok(r=resolution, c=out)
 
 
@@ -217,7 +213,8 @@ async def next_nonce(request: Request, emu: LighterEmulator) -> Response:
 async def active_orders(request: Request, emu: LighterEmulator) -> Response:
     index = _auth(request, emu, _int(request, "account_index"))
     market_id = request.query_params.get("market_id")
-    return ok(orders=emu.exchange.active_orders(index, int(market_id) if market_id not in (None, "", "255") else None))
+    return ok(orders=emu.exchange.active_orders(index, int(market_id) if market_id not in (None, "", "255") else None),
+              next_cursor="")
 
 
 async def inactive_orders(request: Request, emu: LighterEmulator) -> Response:

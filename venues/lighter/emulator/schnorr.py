@@ -319,14 +319,25 @@ def permute(state: Sequence[int]) -> list[int]:
     return s
 
 
-def hash_to_fp5(elements: Sequence[int]) -> Fp5:
-    """Poseidon2 (overwrite mode, no padding) of field elements, squeezed to one GF(p^5) element."""
+def hash_no_pad(elements: Sequence[int], outputs: int) -> list[int]:
+    """Poseidon2 sponge (overwrite mode, no padding, rate 8) squeezed to `outputs` elements."""
     state = [0] * 12
     for i in range(0, len(elements), 8):
         chunk = elements[i : i + 8]
         state[: len(chunk)] = [v % P for v in chunk]
         state = permute(state)
-    return state[0], state[1], state[2], state[3], state[4]
+    out: list[int] = []
+    while True:
+        out.extend(state[: min(8, outputs - len(out))])
+        if len(out) == outputs:
+            return out
+        state = permute(state)
+
+
+def hash_to_fp5(elements: Sequence[int]) -> Fp5:
+    """Poseidon2 of field elements as one GF(p^5) element (lighter-go HashToQuinticExtension)."""
+    h = hash_no_pad(elements, 5)
+    return h[0], h[1], h[2], h[3], h[4]
 
 
 # --------------------------------------------------------------------------- signatures

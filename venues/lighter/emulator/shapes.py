@@ -20,7 +20,7 @@ from venues.lighter.constants import (
     TRADE_FEE_SCALE,
 )
 from venues.lighter.emulator.markets import HUNDRED, USDC_ASSET_ID, MarketDef
-from venues.simex.events import BalanceView, OrderView, PositionView, PublicTrade, Reason, SimFill
+from venues.simex.events import BalanceView, CandleView, OrderView, PositionView, PublicTrade, Reason, SimFill
 
 
 # Why an accepted order ended -> Lighter's `status` string.
@@ -280,6 +280,13 @@ def public_trade_json(trade: PublicTrade, market: MarketDef, account_of: Any, cl
         bid=(account_of(trade.buyer), order_index(trade.buy_oid), client_of(trade.buy_oid)),
         is_maker_ask=trade.taker_side is Side.BUY,
     )
+
+
+def candle_json(c: CandleView) -> dict[str, Any]:
+    """A candle of `candles` and WS `candle/{m}/{res}` (numbers, as Lighter sends them)."""
+    o, h, low, close = float(c.open), float(c.high), float(c.low), float(c.close)
+    return {"t": c.open_ms, "o": o, "h": h, "l": low, "c": close, "v": float(c.volume),
+            "V": float(c.volume * c.close), "i": c.trades, "O": o, "H": h, "L": low, "C": close}  # raw = trade prices
 
 
 def imf_of(leverage: int) -> int:

@@ -39,11 +39,12 @@ from venues.lighter.constants import (
     TX_CANCEL_ALL_ORDERS,
     TX_CANCEL_ORDER,
     TX_CHANGE_PUB_KEY,
+    TX_CREATE_GROUPED_ORDERS,
     TX_CREATE_ORDER,
     TX_MODIFY_ORDER,
     TX_UPDATE_LEVERAGE,
 )
-from venues.lighter.emulator.schnorr import Fp5, hash_to_fp5
+from venues.lighter.emulator.schnorr import Fp5, hash_no_pad, hash_to_fp5
 
 COMMON = frozenset({"AccountIndex", "ApiKeyIndex", "ExpiredAt", "Nonce", "Sig", "L2TxAttributes"})
 FIELDS: dict[int, frozenset[str]] = {
@@ -54,7 +55,11 @@ FIELDS: dict[int, frozenset[str]] = {
     TX_MODIFY_ORDER: COMMON | {"MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"},
     TX_UPDATE_LEVERAGE: COMMON | {"MarketIndex", "InitialMarginFraction", "MarginMode"},
     TX_CHANGE_PUB_KEY: COMMON | {"PubKey", "L1Sig"},
+    TX_CREATE_GROUPED_ORDERS: COMMON | {"GroupingType", "Orders"},
 }
+GROUPED_ORDER_FIELDS = ("MarketIndex", "ClientOrderIndex", "BaseAmount", "Price", "IsAsk", "Type", "TimeInForce",
+                        "ReduceOnly", "TriggerPrice", "OrderExpiry")  # also the order of each order's hash
+GROUPING_OTO, GROUPING_OCO, GROUPING_OTOCO = 1, 2, 3
 # The fields each tx type's hash covers, in order (after chain id, tx type, Nonce, ExpiredAt).
 HASHED: dict[int, tuple[str, ...]] = {
     TX_CREATE_ORDER: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "ClientOrderIndex", "BaseAmount", "Price",
@@ -64,8 +69,9 @@ HASHED: dict[int, tuple[str, ...]] = {
     TX_MODIFY_ORDER: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"),
     TX_UPDATE_LEVERAGE: ("AccountIndex", "ApiKeyIndex", "MarketIndex", "InitialMarginFraction", "MarginMode"),
     TX_CHANGE_PUB_KEY: ("AccountIndex", "ApiKeyIndex"),  # then the new public key's five limbs
+    TX_CREATE_GROUPED_ORDERS: ("AccountIndex", "ApiKeyIndex", "GroupingType"),  # then the orders' hash
 }
-TEXT_FIELDS = frozenset({"Sig", "L2TxAttributes", "PubKey", "L1Sig"})
+TEXT_FIELDS = frozenset({"Sig", "L2TxAttributes", "PubKey", "L1Sig", "Orders"})
 # Attribute id -> its "not set" value; set ones enter the hash (lighter-go tx_attributes.go).
 ATTRIBUTE_NIL = {1: 0, 2: 0, 3: 0, 4: 0, 5: 255, 6: 0, 7: 0}
 ATTRIBUTES_PER_TX = 4
@@ -174,6 +180,8 @@ def decode(tx_type: Any, tx_info: Any, now_ms: int) -> Tx:
         _range("MarginMode", info["MarginMode"], 0, 1, 21613)
     elif kind == TX_CHANGE_PUB_KEY:
         _check_change_pub_key(info)
+    elif kind == TX_CREATE_GROUPED_ORDERS:
+        _check_grouped(info, now_ms)
     return tx
 
 
@@ -183,6 +191,12 @@ def message(tx: Tx, chain_id: int) -> Fp5:
     elements = [chain_id, tx.tx_type, info["Nonce"], info["ExpiredAt"], *(info[f] for f in HASHED[tx.tx_type])]
     if tx.tx_type == TX_CHANGE_PUB_KEY:
         elements.extend(int.from_bytes(tx.pub_key[i : i + 8], "little") for i in range(0, 40, 8))
+    elif tx.tx_type == TX_CREATE_GROUPED_ORDERS:
+        aggregated: list[int] = []
+        for order in info["Orders"]:
+            order_hash = hash_no_pad([order[f] % 2**64 for f in GROUPED_ORDER_FIELDS], 4)
+            aggregated = hash_no_pad(aggregated + order_hash, 4) if aggregated else order_hash
+        elements.extend(aggregated)
     digest = hash_to_fp5([e % 2**64 for e in elements])
     attributes = sorted((int(k), int(v)) for k, v in (info.get("L2TxAttributes") or {}).items()
                         if int(v) != ATTRIBUTE_NIL[int(k)])
@@ -191,6 +205,52 @@ def message(tx: Tx, chain_id: int) -> Fp5:
     attributes += [(0, 0)] * (ATTRIBUTES_PER_TX - len(attributes))
     attributes_hash = hash_to_fp5([n for pair in attributes for n in pair])
     return hash_to_fp5([*digest, *attributes_hash])
+
+
+def _check_grouped(info: dict[str, Any], now_ms: int) -> None:
+    """lighter-go's L2CreateGroupedOrdersTxInfo.Validate: OTO (parent + a SL/TP child of
+    base 0: the parent's filled size), OCO (a reduce-only SL and TP of one size and
+    expiry), OTOCO (parent + SL and TP children of base 0)."""
+    orders, grouping = info["Orders"], info["GroupingType"]
+    sizes = {GROUPING_OTO: 2, GROUPING_OCO: 2, GROUPING_OTOCO: 3}
+    if grouping not in sizes:
+        raise TxError(21501, f"invalid grouping type {grouping}")
+    if not isinstance(orders, list) or len(orders) != sizes[grouping]:
+        raise TxError(21501, f"invalid order group size for grouping type {grouping}")
+    clients = set()
+    for order in orders:
+        if not isinstance(order, dict) or set(order) != set(GROUPED_ORDER_FIELDS) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in order.values()):
+            raise TxError(21501, f"invalid tx info: each order has exactly {list(GROUPED_ORDER_FIELDS)} (integers)")
+        if order["MarketIndex"] != orders[0]["MarketIndex"]:
+            raise TxError(21602, "every order of a group is on one market")
+        if order["ClientOrderIndex"]:
+            if order["ClientOrderIndex"] in clients:
+                raise TxError(21728, "duplicate client order index in the group")
+            clients.add(order["ClientOrderIndex"])
+        _range("Price", order["Price"], 1, MAX_PRICE, 21702)
+        _range("BaseAmount", order["BaseAmount"], 0, MAX_BASE_AMOUNT, 21701)
+        if order["BaseAmount"] == 0 and not order["ReduceOnly"]:
+            raise TxError(21701, "invalid base amount: 0 is only allowed for reduce-only orders")
+    parent, children = (None, orders) if grouping == GROUPING_OCO else (orders[0], orders[1:])
+    if parent is not None:
+        if parent["Type"] not in (0, 1):
+            raise TxError(21704, "the first order of a group is a limit or market order")
+        _check_create(parent, now_ms)
+        if any(c["BaseAmount"] != 0 for c in children):
+            raise TxError(21701, "a triggered child's base amount is 0 (it takes the parent's filled size)")
+        if any(c["IsAsk"] == parent["IsAsk"] for c in children):
+            raise TxError(21703, "children close what the parent opens: the opposite side")
+    elif orders[0]["BaseAmount"] != orders[1]["BaseAmount"] or orders[0]["IsAsk"] != orders[1]["IsAsk"] or not all(
+            o["ReduceOnly"] for o in orders):
+        raise TxError(21701, "an OCO pair is two reduce-only orders of one side and size")
+    if len({c["OrderExpiry"] for c in children}) != 1:
+        raise TxError(21711, "the orders of a group share one expiry")
+    kinds = {c["Type"] for c in children}
+    if not kinds <= {2, 3, 4, 5} or (len(children) == 2 and not (kinds & {2, 3} and kinds & {4, 5})):
+        raise TxError(21704, "children are stop-loss / take-profit orders (a pair: one of each)")
+    for child in children:
+        _check_create({**child, "BaseAmount": child["BaseAmount"] or 1}, now_ms)
 
 
 def _check_change_pub_key(info: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 QUEUE_MAX = 20_000
 CLOSE = object()
 DROP: dict[str, Any] = {}  # a reply that is never sent: the connection closes instead
+PING = '{"type":"ping"}'
 
 
 def error(code: int, message: str) -> dict[str, Any]:
@@ -64,7 +65,7 @@ async def stream(websocket: WebSocket) -> None:
     conn.push(orjson.dumps({"session_id": conn.session_id, "type": "connected"}).decode())
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_sender, websocket, conn, tg.cancel_scope)
+            tg.start_soon(_sender, websocket, conn, tg.cancel_scope, emu.ws_ping_secs)
             await _receiver(websocket, conn, emu)
             tg.cancel_scope.cancel()
     except WebSocketDisconnect:
@@ -73,9 +74,11 @@ async def stream(websocket: WebSocket) -> None:
         emu.hub.detach(conn)
 
 
-async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope) -> None:
+async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope, ping_secs: float) -> None:
     while True:
-        item = await conn.queue.get()
+        item = PING
+        with anyio.move_on_after(ping_secs):  # quiet for that long: the server pings (answer: pong)
+            item = await conn.queue.get()
         if item is CLOSE:
             with contextlib.suppress(Exception):
                 await websocket.close(code=1012)
