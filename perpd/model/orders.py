@@ -1,0 +1,244 @@
+"""Orders and what they become: specs, requests, orders, fills, positions, balances,
+leverage settings, and the audit record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from perpd.model.core import (
+    Liquidity,
+    MarginMode,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    ZERO,
+    normalize_symbol,
+)
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSpec:
+    """What a client asks for. Names an account or a route, never both.
+
+    Clients (API, REPL, magics, standing orders, targets) all build one of these; the
+    engine journals it as an intent before anything reaches a venue.
+    """
+
+    symbol: str
+    side: Side
+    size: Decimal
+    type: OrderType = OrderType.LIMIT
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    account: str | None = None
+    route: str | None = None
+    client_tag: str | None = None
+    slippage_bps: Decimal | None = None  # market orders: worst price vs mark
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "symbol", normalize_symbol(self.symbol))
+        if self.type is OrderType.MARKET and self.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY):
+            # Market orders are IOC on every venue; accept the default and normalise it.
+            object.__setattr__(self, "tif", TimeInForce.IOC)
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def problems(self) -> list[str]:
+        out = []
+        if (self.account is None) == (self.route is None):
+            out.append("name exactly one of account or route")
+        if self.size <= 0:
+            out.append(f"size must be positive (got {self.size})")
+        if self.type.has_limit_price and self.price is None:
+            out.append(f"{self.type.value} order needs a price")
+        if self.price is not None and self.price <= 0:
+            out.append(f"price must be positive (got {self.price})")
+        if self.type.is_trigger and self.trigger_price is None:
+            out.append(f"{self.type.value} order needs a trigger_price")
+        if not self.type.is_trigger and self.trigger_price is not None:
+            out.append(f"trigger_price is only for trigger orders, not {self.type.value}")
+        if self.trigger_price is not None and self.trigger_price <= 0:
+            out.append(f"trigger_price must be positive (got {self.trigger_price})")
+        return out
+
+    @property
+    def signed_size(self) -> Decimal:
+        return self.size * self.side.sign
+
+    def with_account(self, account: str) -> OrderSpec:
+        return replace(self, account=account, route=None)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """An order ready for one venue: account resolved, client id assigned, rounded.
+
+    This is what `AccountSession.create_order` receives; the client id has already been
+    journaled, so the venue call may be retried or resolved by it but never re-minted.
+    """
+
+    client_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    size: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    slippage_bps: Decimal | None = None
+
+    @property
+    def post_only(self) -> bool:
+        return self.tif is TimeInForce.POST_ONLY
+
+    def pending(self, account: str, venue: str, now_ms: int) -> Order:
+        """The record of this request before any venue has answered for it."""
+        return Order(
+            account=account,
+            venue=venue,
+            client_id=self.client_id,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            size=self.size,
+            status=OrderStatus.PENDING,
+            price=self.price,
+            trigger_price=self.trigger_price,
+            tif=self.tif,
+            reduce_only=self.reduce_only,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as it exists on a venue (or as far as perpd knows)."""
+
+    account: str
+    venue: str
+    client_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    size: Decimal
+    status: OrderStatus
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    venue_order_id: str | None = None
+    filled_size: Decimal = ZERO
+    avg_fill_price: Decimal | None = None
+    created_ms: int = 0
+    updated_ms: int = 0
+    reason: str | None = None  # why rejected / cancelled, in the venue's words
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.size - self.filled_size
+
+    @property
+    def signed_remaining(self) -> Decimal:
+        return self.remaining * self.side.sign
+
+    def increases(self, held: Decimal) -> bool:
+        """Would this order grow the position `held` (rather than only shrink it)?"""
+        return not self.reduce_only and held * self.side.sign >= 0
+
+    def evolve(self, **changes: object) -> Order:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of one of our orders; `trade_id` is unique per venue."""
+
+    account: str
+    venue: str
+    trade_id: str
+    client_id: str | None
+    venue_order_id: str | None
+    symbol: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal  # paid, in quote; negative = rebate
+    liquidity: Liquidity
+    ts_ms: int
+    realized_pnl: Decimal | None = None
+
+    @property
+    def signed_size(self) -> Decimal:
+        return self.size * self.side.sign
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    account: str
+    venue: str
+    symbol: str
+    size: Decimal  # signed: > 0 long, < 0 short
+    entry_price: Decimal | None = None
+    mark_price: Decimal | None = None
+    unrealized_pnl: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    leverage: int | None = None
+    margin_mode: MarginMode = MarginMode.CROSS
+    liquidation_price: Decimal | None = None
+    margin_used: Decimal = ZERO
+    ts_ms: int = 0
+
+    @property
+    def notional(self) -> Decimal:
+        price = self.mark_price if self.mark_price is not None else self.entry_price
+        return abs(self.size) * (price or ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    account: str
+    venue: str
+    asset: str  # the collateral: USDC, USD, USDT
+    equity: Decimal  # wallet balance + unrealized PnL
+    available: Decimal  # free for new orders / withdrawal
+    margin_used: Decimal = ZERO
+    unrealized_pnl: Decimal = ZERO
+    ts_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageSetting:
+    symbol: str
+    leverage: int
+    margin_mode: MarginMode = MarginMode.CROSS
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit record: who did what, under which config revision and rule, with what result."""
+
+    id: int
+    ts_ms: int
+    actor: str
+    action: str
+    account: str | None
+    venue: str | None
+    symbol: str | None
+    client_id: str | None
+    config_revision: int | None
+    rule: str | None
+    result: str
+    details: Any
