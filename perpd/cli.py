@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import SecretStr
+
 from perpd import config as config_module
 from perpd.config import Config, DaemonConfig, config_hash
 from perpd.errors import ConfigError, PerpdError
@@ -212,6 +214,42 @@ def _has_terminal() -> bool:
         return False
 
 
+# --------------------------------------------------------------------------- onboard
+
+
+def configure_onboard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("account", help="the account (in the config, or the name to give it with --venue)")
+    parser.add_argument("--venue", help="the config's venue for an account not in the config yet")
+    parser.add_argument("--master", metavar="REF",
+                        help="the master key as a reference (env:NAME, file:PATH, keystore:NAME); default: prompt")
+    parser.add_argument("--key-index", type=int, help="Lighter: the API key index to register (default: lowest free from 3)")
+    parser.add_argument("--account-index", type=int, help="Lighter: the account index (default: the owner's master account)")
+    parser.add_argument("--agent-name", help='Hyperliquid: the agent\'s name (default "perpd"; a name approved again is replaced)')
+    parser.add_argument("--builder", metavar="ADDRESS", help="Hyperliquid: approve this builder's fee too")
+    parser.add_argument("--builder-fee", type=int, metavar="TENTHS_BP", help="Hyperliquid: the builder fee to approve")
+
+
+def run_onboard(args: argparse.Namespace) -> int:
+    """Create and authorise the account's trading key with its master key; store it; print the config lines."""
+    from perpd.onboard import onboard
+
+    path, config = _load_config(args)
+    secrets = Secrets(_state_dir(args))
+    passphrase = _read_passphrase(secrets)  # before the venue is contacted: a typo loses nothing
+    if args.master:
+        master = secrets.resolve(args.master)
+    elif _has_terminal():
+        master = SecretStr(getpass.getpass(f"Master key of {args.account} (used once, not stored, not echoed): "))
+    else:
+        raise ConfigError("no master key: give --master env:NAME (or file:/keystore:) or run on a terminal")
+    options = {"key_index": args.key_index, "account_index": args.account_index, "agent_name": args.agent_name,
+               "builder": args.builder, "builder_fee": args.builder_fee}
+    done = onboard(config, args.account, venue=args.venue, master=master, secrets=secrets, passphrase=passphrase,
+                   options={k: v for k, v in options.items() if v is not None}, say=print)
+    print(f"stored the new key as {done.reference}; add to {path}:\n\n{done.account_toml}")
+    return 0
+
+
 # --------------------------------------------------------------------------- emulate
 
 
@@ -393,6 +431,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", "show the running daemon's venues, accounts and trading states", lambda p: None, run_status),
     Command("keys", "manage the encrypted keystore", configure_keys, run_keys),
     Command("emulate", "serve a venue's local emulator", configure_emulate, run_emulate),
+    Command("onboard", "create and authorise an account's trading key with its master key", configure_onboard, run_onboard),
 )
 
 

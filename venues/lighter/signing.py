@@ -18,6 +18,8 @@ never logged, repr'd or put into an error message.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import json
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -25,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from pydantic import SecretStr
 
 from perpd.errors import AuthError, InvalidRequest, NotSupported
@@ -217,6 +221,23 @@ class LighterSigner:
             _library().SignUpdateLeverage(market_index, fraction, margin_mode, 0, nonce, key, self.account_index)
         )
 
+    def change_pub_key_sync(self, *, key: int, nonce: int, public_key: str, eth_private_key: SecretStr) -> SignedTx:
+        """ChangePubKey (tx type 8) registering `public_key` at `key`: signed by that key's own
+        private key (held by this signer) and, over Lighter's "Register Lighter Account" text,
+        by the account owner's Ethereum key (used for this signature only)."""
+        self.register_sync()
+        result = _library().SignChangePubKey(ctypes.c_char_p(public_key.encode()), 0, nonce, key, self.account_index)
+        err, info, tx_hash, text = _take(result.err), _take(result.txInfo), _take(result.txHash), _take(result.messageToSign)
+        if err or not info or not text:
+            raise InvalidRequest(f"lighter signer refused the key registration: {err}")
+        try:
+            l1 = Account.sign_message(encode_defunct(text=text), private_key=eth_private_key.get_secret_value())
+        except (ValueError, TypeError):
+            raise AuthError("lighter: the owner's key is not an Ethereum private key", venue="lighter") from None
+        signed = json.loads(info)
+        signed["L1Sig"] = l1.signature.to_0x_hex()
+        return SignedTx(int(result.txType), json.dumps(signed), tx_hash or "")
+
     def auth_token_sync(self, *, key: int, deadline_s: int) -> str:
         """`{deadline}:{account}:{key}:{sig}` for private REST endpoints and WS channels."""
         self.register_sync()
@@ -264,8 +285,8 @@ class LighterSigner:
 def create_api_key() -> tuple[str, str]:
     """A fresh (private, public) API key pair from the native library, both 0x-hex.
 
-    Registering the public key on Lighter is a separate, L1-signed step (see
-    docs/venues/lighter.md); the emulator accepts any key.
+    Registering the public key on Lighter is a separate, L1-signed step: `perpd onboard`
+    (docs/venues/lighter.md), or `LighterSigner.change_pub_key_sync`.
     """
     private, public, err = sdk_signer_module().create_api_key()
     if err or not private or not public:
