@@ -29,6 +29,7 @@ from decimal import Decimal
 from perpd.bus import Bus
 from perpd.clock import Clock
 from perpd.config import Config, RouteConfig
+from perpd.crashpoints import crash_point
 from perpd.engine.audit import Audit
 from perpd.engine.state import EngineState, Intent
 from perpd.errors import Denied, InvalidRequest, NotFound, NotSent, NotSupported, OutcomeUnknown, VenueRejected
@@ -120,6 +121,7 @@ class OrderDesk:
             built.extend(_pending(session, request, intent_id, 0, now, salt) for session, request in targets)
             return [(pending, 0) for _, pending in built]
 
+        crash_point("before_commit")
         # Write-ahead, one commit: the intent and every leg's client id are durable
         # before any venue can hear of them.
         intent_id, created = await self._journal.insert_intent_with_orders(
@@ -134,6 +136,7 @@ class OrderDesk:
             self.state.apply_order(pending, self._clock.now_ms())
         if planned is not None and planned is not self.state.config:
             return [await self._not_sent(p, "not sent: the config changed before the send") for _, p in built]
+        crash_point("after_commit")
         orders = await asyncio.gather(
             *(self._send(session, request, pending, actor=actor, rule=source)
               for (session, _), (request, pending) in zip(targets, built, strict=True))
@@ -293,6 +296,7 @@ class OrderDesk:
         await self._journal.insert_order(pending, intent_id=intent.id, attempt=attempt)
         if planned is not None and planned is not self.state.config:
             return await self._not_sent(pending, "not sent: the config changed before the send")
+        crash_point("after_commit")
         return await self._send(session, request, pending, actor=actor, rule=intent.source)
 
     async def _not_sent(self, pending: Order, why: str) -> Order:
@@ -307,6 +311,7 @@ class OrderDesk:
         started = time.perf_counter()
         try:
             acked = await session.create_order(request)
+            crash_point("after_accept")
         except VenueRejected as exc:
             result = pending.evolve(status=OrderStatus.REJECTED, reason=exc.message, updated_ms=self._clock.now_ms())
         except (NotSupported, InvalidRequest) as exc:

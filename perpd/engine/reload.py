@@ -23,6 +23,7 @@ from typing import Any
 from perpd import config as config_mod
 from perpd.clock import Clock
 from perpd.config import AccountConfig, Config, VenueConfig
+from perpd.crashpoints import crash_point
 from perpd.engine.audit import Audit
 from perpd.engine.losses import LossLimits
 from perpd.engine.loop import Reconciler
@@ -243,6 +244,7 @@ class Lifecycle:
             self._audit("reload", actor=actor, result="rejected", details={"problems": [problem], "diff": change})
             raise ConfigError(f"reload refused, the old config keeps running: {problem}", problems=[problem]) from None
 
+        crash_point("during_reload")  # new pieces started, nothing swapped yet
         state.config = new
         state.risk = state.risk.reloaded(new.policies)  # policies and routes swap with the config
         state.pnl.track(*state.risk.reset_times)
