@@ -12,6 +12,7 @@ All configs run at once, so the suite pays the hold once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import signal
@@ -75,6 +76,7 @@ class Run:
     targets: list[Target] = field(default_factory=list)
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)  # env name -> the key material it held
     reached: dict[str, D] = field(default_factory=dict)
     held: dict[str, D] = field(default_factory=dict)
     error: str | None = None
@@ -145,7 +147,7 @@ async def _start(config: Path, workdir: Path) -> Run:
     for name in sorted(set(re.findall(r'"env:([A-Z0-9_]+)"', text))):
         if name not in SECRETS:
             raise AssertionError(f"{config.name} references env:{name}: add how to make one to SECRETS")
-        env[name] = SECRETS[name]()
+        env[name] = run.secrets[name] = SECRETS[name]()
     for venue in raw.get("venues", {}).values():
         url = venue.get("rest_url", "")
         if "127.0.0.1" in url:
@@ -240,3 +242,30 @@ async def test_a_ready_config_reaches_its_targets_exactly_and_then_trades_nothin
             f"{name}: {target.symbol} traded {run.held[target.symbol] - run.reached[target.symbol]} more "
             f"in the {HOLD_SECS:.0f} s after reaching its target"
         )
+
+
+def _forms(secret: str) -> set[str]:
+    """A secret as it could leak: as given, its hex without 0x, its bytes in base64."""
+    forms = {secret}
+    bare = secret.removeprefix("0x")
+    forms.add(bare)
+    try:
+        raw = bytes.fromhex(bare)
+    except ValueError:
+        raw = secret.encode()
+    forms |= {base64.b64encode(raw).decode().rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    return {f for f in forms if len(f) >= 12}
+
+
+@pytest.mark.parametrize("name", [p.name for p in READY])
+def test_no_key_material_reaches_a_ready_configs_logs_or_journal(fleet, name):
+    """The daemons above ran with real keys on the emulators: no form of any of them is in
+    what they logged or journaled (the journal file read as bytes, WAL included)."""
+    run = fleet[name]
+    # The daemon's own output (not the emulator's, which prints its demo credentials).
+    daemon_files = [p for p in run.logs if p.name == "perpd.log"] + list(run.journal.parent.glob("journal.sqlite*"))
+    written = b"".join(p.read_bytes() for p in daemon_files if p.exists())
+    assert written, f"{name}: nothing to scan"
+    for env_name, secret in run.secrets.items():
+        for form in _forms(secret):
+            assert form.encode() not in written, f"{name}: {env_name} appears in the daemon's output or journal"
