@@ -47,8 +47,8 @@ class DaemonConfig(Model):
         if value is False:
             return value
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"must be HOST:PORT or false (got {value!r})")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"must be HOST:PORT or false (got {value!r})")  # port 0: any free port, logged
         return value
 
     @property

@@ -4,9 +4,9 @@ state (journal, socket) in a short /tmp directory (AF_UNIX paths are limited to 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -67,12 +67,6 @@ price_band_bps = 1000
 TOKENS = {"PERPD_TEST_READER": "reader-token-0123456789", "PERPD_TEST_TRADER": "trader-token-0123456789"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_until(predicate: Callable[[], object], timeout_secs: float = 30.0, what: str = "a condition") -> None:
     """Poll `predicate` until it is true; AssertionError naming `what` after the deadline."""
     deadline = time.monotonic() + timeout_secs
@@ -88,8 +82,9 @@ class RunningDaemon:
     def __init__(self, config_text: str | None = None, *, config_file: Path | None = None, http: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="pdc-", dir="/tmp"))
         self.state_dir = self.dir / "state"
-        self.port = free_port() if http else None
-        self.url = f"http://127.0.0.1:{self.port}" if http else None
+        # Port 0: the daemon binds a free port itself and logs it (no bind race).
+        self.port: int | None = 0 if http else None
+        self.url: str | None = None
         if config_file is not None:
             # A shipped config (configs/*.toml): its own state dir and port are overridden.
             text = config_file.read_text(encoding="utf-8")
@@ -116,6 +111,13 @@ class RunningDaemon:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"perpd run exited {self.proc.returncode}:\n{self.output()}")
+            if self.port == 0:
+                bound = re.search(r'"http":\s*"127\.0\.0\.1:(\d+)"', self.output())
+                if bound is None:
+                    time.sleep(0.05)
+                    continue
+                self.port = int(bound.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
             if self.socket.exists():
                 try:
                     with Client(socket=self.socket) as client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,17 +29,10 @@ def sample(name: str) -> Any:
     return json.loads((SAMPLES / name).read_text())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
@@ -49,6 +41,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]  # bound by uvicorn itself: no race
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
