@@ -22,6 +22,17 @@ def session(daemon: RunningDaemon) -> Iterator[Session]:
         yield Session(client)
 
 
+@pytest.fixture
+def own_session() -> Iterator[Session]:
+    """A daemon of this test's own: for verbs that change the config file."""
+    running = RunningDaemon()
+    try:
+        with running.client() as client:
+            yield Session(client)
+    finally:
+        running.stop()
+
+
 def run(session: Session, line: str):  # type: ignore[no-untyped-def]
     result = session.run(line)
     assert result is not None
@@ -91,7 +102,8 @@ def test_halt_reduce_only_and_resume_a_scope_by_its_bare_name(session: Session) 
     assert (last.rule, last.actor, last.result) == ("account:spare", "local", "ok")
 
 
-def test_leverage_shows_the_configured_values_and_sets_them_through_the_config(session: Session) -> None:
+def test_leverage_shows_the_configured_values_and_sets_them_through_the_config(own_session: Session) -> None:
+    session = own_session
     rows = run(session, "leverage on paper").value
     assert ("paper", "BTC-PERP", 5) == rows[0][:3]
     change = run(session, "leverage ETH 3 on paper").value
