@@ -135,6 +135,31 @@ class RuleState:
 
 
 @dataclass(frozen=True)
+class BracketState:
+    """An entry that carries exits (take profit, stop loss), and those exits' rules."""
+
+    parent: int  # the entry's intent id
+    account: str
+    spec: OrderSpec  # the entry, with its brackets
+    filled: Decimal  # what the entry has filled so far
+    entry_done: bool  # every order of the entry has ended
+    children: Mapping[str, RuleState] = field(default_factory=dict)  # "tp" / "sl" -> its rule
+
+    def rule(self, kind: str) -> str:
+        return f"bracket:{self.parent}:{kind}"
+
+    @property
+    def unprotected(self) -> Decimal:
+        """What the entry filled that no exit has closed yet."""
+        return self.filled - sum((c.filled() for c in self.children.values()), ZERO)
+
+    @property
+    def done(self) -> bool:
+        """Nothing left to protect, nothing working: the bracket is finished."""
+        return self.entry_done and self.unprotected <= 0 and not any(c.live() for c in self.children.values())
+
+
+@dataclass(frozen=True)
 class Observed:
     portfolio: Portfolio
     rules: Mapping[str, RuleState]
@@ -144,6 +169,7 @@ class Observed:
     now_ms: int
     owned_live: Callable[[str], Sequence[Order]] = lambda account: ()  # account -> our live orders
     stopped: Mapping[str, str] = field(default_factory=dict)  # target rule -> why it was stopped
+    brackets: Mapping[int, BracketState] = field(default_factory=dict)  # by the entry's intent id
     # Standing rules an earlier pass found resting or finished for this desired order,
     # whose state has not changed since (the caller keeps this; see `plan_pass`).
     settled: Mapping[str, OrderSpec] = field(default_factory=dict)
@@ -200,6 +226,8 @@ def plan_pass(config: Config, observed: Observed, router: Router) -> tuple[list[
         if target.enabled:
             wanted_rules.add(rule)
             actions.extend(_target(config, target, rule, observed, router, halted))
+    for parent in sorted(observed.brackets):
+        actions.extend(_bracket(observed.brackets[parent], observed, halted))
     for rule in sorted(r for r in observed.rules if r not in wanted_rules):
         for order in observed.rules[rule].live():
             if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
@@ -441,6 +469,50 @@ def _target(
     )
     reason = f"position {actual} -> target {target.position}"
     return [Place(account, spec, rule, reason)]
+
+
+_EXIT_TYPES = {
+    ("tp", True): OrderType.TAKE_PROFIT_LIMIT, ("tp", False): OrderType.TAKE_PROFIT_MARKET,
+    ("sl", True): OrderType.STOP_LIMIT, ("sl", False): OrderType.STOP_MARKET,
+}
+
+
+def _bracket(bracket: BracketState, observed: Observed, halted: set[str]) -> list[Action]:
+    """Keep an entry's exits working for exactly what it filled and no exit closed yet:
+    placed once the entry fills, resized as it fills more, and when one exit fills the
+    other is cancelled (one cancels the other)."""
+    remaining = bracket.unprotected
+    working = {k: [o for o in c.live()] for k, c in bracket.children.items()}
+    if remaining <= 0:
+        return [
+            Cancel(o.account, o.client_id, bracket.rule(k), "nothing left to protect (the other exit filled)")
+            for k, orders in working.items() for o in orders if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        ]
+    if bracket.account in halted:
+        return [Blocked(bracket.account, bracket.rule("tp"), "trading is halted")]
+    out: list[Action] = []
+    entry = bracket.spec
+    for kind, exit_at in entry.brackets.items():
+        rule = bracket.rule(kind)
+        state = bracket.children.get(kind) or RuleState(rule)
+        live = working.get(kind, [])
+        if live:
+            if any(o.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) for o in live):
+                continue  # wait for it, never double up
+            if sum((o.remaining for o in live), ZERO) != remaining:
+                out.extend(Cancel(o.account, o.client_id, rule, f"exit resized to {remaining}") for o in live)
+            continue
+        if observed.now_ms < state.retry_after_ms:
+            out.append(Blocked(bracket.account, rule, "backing off after a failed attempt"))
+            continue
+        spec = OrderSpec(
+            symbol=entry.symbol, side=entry.side.opposite, size=remaining,
+            type=_EXIT_TYPES[(kind, exit_at.price is not None)], price=exit_at.price, trigger_price=exit_at.trigger_price,
+            tif=TimeInForce.GTC, reduce_only=True, account=bracket.account,
+        )
+        name = "take profit" if kind == "tp" else "stop loss"
+        out.append(Place(bracket.account, spec, rule, f"{name} for {remaining} filled", intent_id=state.intent_id))
+    return out
 
 
 def _reduces(spec: OrderSpec, held: Decimal) -> bool:

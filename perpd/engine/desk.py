@@ -130,6 +130,8 @@ class OrderDesk:
         if not created:  # the same key raced in between the check and the write
             return self._replay(self._journal.intent(intent_id), spec)
         intent = self.state.track_intent(intent_id, source, spec, IntentState.OPEN)
+        if spec.brackets:
+            self.state.bracket_parents.add(intent_id)
         for request, pending in built:
             intent.client_ids.append(pending.client_id)
             self.state.order_intent[pending.client_id] = (intent_id, 0)
@@ -410,8 +412,11 @@ class OrderDesk:
         intent = self.state.intent_of(order.client_id)
         if intent is None or intent.state is not IntentState.OPEN:
             return
+        if intent.id in self.state.bracket_parents:
+            self.state.touch(f"bracket:{intent.id}")
+            return  # an entry with exits stays open until its bracket is finished (the loop)
         orders = [self.state.orders.get(cid) for cid in intent.client_ids]
-        if intent.source.startswith("standing:"):
+        if intent.source.startswith(("standing:", "bracket:")):
             filled = sum((o.filled_size for o in orders if o is not None), ZERO)
             done = filled >= intent.spec.size
             if order.status is OrderStatus.REJECTED:
@@ -426,8 +431,18 @@ class OrderDesk:
             intent.state = IntentState.DONE
             self.state.touch(intent.source)
             await self._journal.set_intent_state(intent.id, IntentState.DONE)
-            if not intent.source.startswith("standing:"):
+            if not intent.source.startswith(("standing:", "bracket:")):
                 self._forget(intent)
+
+    async def finish_bracket(self, parent: int) -> None:
+        """A bracket with nothing left to protect: its entry and exits are done."""
+        state = self.state
+        state.bracket_parents.discard(parent)
+        for intent in [i for i in state.intents.values() if i.id == parent or i.source.startswith(f"bracket:{parent}:")]:
+            if intent.state is IntentState.OPEN:
+                intent.state = IntentState.DONE
+                await self._journal.set_intent_state(intent.id, IntentState.DONE)
+            self._forget(intent)
 
     def _forget(self, intent: Intent) -> None:
         """Drop a finished intent and its orders from memory (the journal keeps them), so

@@ -26,8 +26,20 @@ from perpd.engine.losses import LossLimits
 from perpd.engine.state import EngineState, Lane
 from perpd.engine.sync import Sync
 from perpd.errors import PerpdError
-from perpd.model import IntentState, Order, OrderSpec, OrderStatus, TradingState
-from perpd.reconcile import Action, Blocked, Cancel, Observed, Place, RuleState, SetLeverage, converge, plan, plan_pass
+from perpd.model import ZERO, IntentState, Order, OrderSpec, OrderStatus, TradingState
+from perpd.reconcile import (
+    Action,
+    Blocked,
+    BracketState,
+    Cancel,
+    Observed,
+    Place,
+    RuleState,
+    SetLeverage,
+    converge,
+    plan,
+    plan_pass,
+)
 from venues.base import EditMode
 
 log = logging.getLogger("perpd.engine")
@@ -77,6 +89,7 @@ class Reconciler:
             state.rule_cache[source] = (stamp, rule)
             rules[source] = rule
         return Observed(
+            brackets=self._brackets(),
             portfolio=state.portfolio,
             rules=rules,
             leverage=state.leverage,
@@ -87,6 +100,30 @@ class Reconciler:
             stopped=state.stopped_targets(),
             settled={r: spec for r, (stamp, spec) in self._settled.items() if state.rule_stamps.get(r, 0) == stamp},
         )
+
+    def _brackets(self) -> dict[int, BracketState]:
+        """Each entry with exits: what it filled, whether it ended, its exits' rules."""
+        state = self.state
+        out = {}
+        for parent in sorted(state.bracket_parents):
+            intent = state.intents.get(parent)
+            if intent is None:
+                continue
+            orders = [o for o in map(state.orders.get, intent.client_ids) if o is not None]
+            children = {}
+            for kind in intent.spec.brackets:
+                rule = f"bracket:{parent}:{kind}"
+                ids = state.rule_intents.get(rule)
+                if ids:
+                    child = state.intents[ids[-1]]
+                    child_orders = tuple([o for o in map(state.orders.get, child.client_ids) if o is not None])
+                    children[kind] = RuleState(rule, child.id, child.spec, child.state, child_orders, state.retry_after.get(rule, 0))
+            account = orders[0].account if orders else intent.spec.account or ""
+            out[parent] = BracketState(
+                parent, account, intent.spec, sum((o.filled_size for o in orders), ZERO),
+                bool(orders) and all(o.status.is_terminal for o in orders), children,
+            )
+        return out
 
     def _owned_live(self, account: str) -> tuple[Order, ...]:
         held = self.state.portfolio.accounts.get(account)
@@ -141,7 +178,11 @@ class Reconciler:
         await self._guarded("loss limits", self._check_loss_limits())
         await self._guarded("resolving unknown outcomes", self._sync.resolve_unknown())
         planned = state.config
-        actions, settled = plan_pass(state.config, self.observed(), self._desk.route_one)
+        observed = self.observed()
+        actions, settled = plan_pass(state.config, observed, self._desk.route_one)
+        for parent, bracket in observed.brackets.items():
+            if bracket.done:
+                await self._desk.finish_bracket(parent)
         self._settled = {rule: (state.rule_stamps.get(rule, 0), spec) for rule, spec in settled.items()}
         by_account: dict[str, list[Action]] = {}
         for action in actions:

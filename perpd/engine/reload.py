@@ -294,6 +294,8 @@ class Lifecycle:
                 restored.append(latest)
         for info in restored:
             intent = state.track_intent(info.id, info.source, info.spec, info.state)
+            if info.spec.brackets and info.state.value == "open" and info.source.split(":")[0] not in ("bracket", "standing", "target"):
+                state.bracket_parents.add(info.id)  # an entry whose exits are still to manage
             for attempt, client_id in journal.attempts_of(info.id):
                 order = journal.order(client_id)
                 if order is None or client_id in intent.client_ids:

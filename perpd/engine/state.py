@@ -69,6 +69,7 @@ class EngineState:
     orders: dict[str, Order] = field(default_factory=dict)  # every order we created that we still track
     unresolved: set[str] = field(default_factory=set)  # client ids PENDING or UNKNOWN
     obligations: set[str] = field(default_factory=set)  # PENDING at start: send if the venue never heard of them
+    bracket_parents: set[int] = field(default_factory=set)  # entries whose exits are still to manage
     order_intent: dict[str, tuple[int, int]] = field(default_factory=dict)  # client id -> (intent id, attempt)
     intents: dict[int, Intent] = field(default_factory=dict)
     rule_intents: dict[str, list[int]] = field(default_factory=dict)  # source -> intent ids, oldest first

@@ -69,6 +69,8 @@ def _convert(hint: Any, value: Any) -> Any:
         return bool(value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
+    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+        return from_row(hint, value)  # a nested record (an order's brackets)
     return value
 
 

@@ -42,6 +42,7 @@ from perpd.model.market import (
     Candle,
 )
 from perpd.model.orders import (
+    Bracket,
     OrderSpec,
     OrderRequest,
     Order,
@@ -66,6 +67,7 @@ from perpd.model.events import (
 from perpd.model.core import _TERMINAL  # noqa: F401
 
 __all__ = [
+    "Bracket",
     "AuditEvent",
     "BPS",
     "Balance",

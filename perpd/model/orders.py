@@ -23,6 +23,15 @@ from perpd.model.core import (
 
 
 @dataclass(frozen=True, slots=True)
+class Bracket:
+    """An exit attached to an entry: placed (reduce-only, for what the entry filled) once
+    it fills, at `trigger_price`; a limit at `price`, else at market."""
+
+    trigger_price: Decimal
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderSpec:
     """What a client asks for. Names an account or a route, never both.
 
@@ -42,6 +51,8 @@ class OrderSpec:
     route: str | None = None
     client_tag: str | None = None
     slippage_bps: Decimal | None = None  # market orders: worst price vs mark
+    take_profit: Bracket | None = None  # exits placed once this fills (perpd/engine: brackets)
+    stop_loss: Bracket | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbol", normalize_symbol(self.symbol))
@@ -68,7 +79,30 @@ class OrderSpec:
             out.append(f"trigger_price is only for trigger orders, not {self.type.value}")
         if self.trigger_price is not None and self.trigger_price <= 0:
             out.append(f"trigger_price must be positive (got {self.trigger_price})")
+        out.extend(self._bracket_problems())
         return out
+
+    def _bracket_problems(self) -> list[str]:
+        if self.take_profit is None and self.stop_loss is None:
+            return []
+        if self.reduce_only:
+            return ["take_profit / stop_loss go on an entry, not on a reduce-only order"]
+        out = []
+        sign = self.side.sign
+        for name, bracket, above in (("take_profit", self.take_profit, True), ("stop_loss", self.stop_loss, False)):
+            if bracket is None:
+                continue
+            if bracket.trigger_price <= 0 or (bracket.price is not None and bracket.price <= 0):
+                out.append(f"{name} prices must be positive")
+            elif self.price is not None and ((bracket.trigger_price - self.price) * sign > 0) != above:
+                where = "above" if above == (sign > 0) else "below"
+                out.append(f"{name} trigger {bracket.trigger_price} must be {where} the entry price {self.price}")
+        return out
+
+    @property
+    def brackets(self) -> dict[str, Bracket]:
+        """The exits this entry carries: {"tp": ..., "sl": ...}."""
+        return {k: b for k, b in (("tp", self.take_profit), ("sl", self.stop_loss)) if b is not None}
 
     @property
     def signed_size(self) -> Decimal:

@@ -153,6 +153,9 @@ def _order(s: Session, a: dict[str, Any], side: str, kind: str | None = None) ->
     if kind is not None:  # a trigger order: stop / take profit, market or limit
         fields["trigger_price"] = a["trigger"]
         fields["type"] = f"{kind}_{'limit' if 'price' in a else 'market'}"
+    for exit_key in ("take_profit", "stop_loss"):  # a bracket: exits placed once the entry fills
+        if exit_key in a:
+            fields[exit_key] = {"trigger_price": str(a[exit_key])}
     value = s.client.place(**fields)
     return Result(value, [tables.orders(value, "placed")])
 
@@ -250,7 +253,8 @@ def _help(s: Session, a: dict[str, Any]) -> Result:
 ORDER_SYNTAX = Syntax(
     (Slot("size", Kind.DECIMAL), Slot("symbol", Kind.SYMBOL)),
     {"@": Slot("price", Kind.DECIMAL), **ON_TARGET, "slippage": Slot("slippage_bps", Kind.DECIMAL, metavar="BPS"),
-     "tag": Slot("client_tag", Kind.WORD, metavar="TAG")},
+     "tag": Slot("client_tag", Kind.WORD, metavar="TAG"),
+     "tp": Slot("take_profit", Kind.DECIMAL, metavar="PRICE"), "sl": Slot("stop_loss", Kind.DECIMAL, metavar="PRICE")},
     {**TIFS, **REDUCE},
 )
 TRIGGER_SYNTAX = Syntax(
@@ -287,9 +291,9 @@ VERB_LIST: tuple[Verb, ...] = (
          "live orders (`all` for finished ones too)", _orders),
     Verb("positions", Syntax((Slot("account", Kind.ACCOUNT, optional=True),), {"on": Slot("on", Kind.ACCOUNT, metavar="ACCOUNT")}),
          "positions, and net exposure by asset", _positions),
-    Verb("buy", ORDER_SYNTAX, "buy: limit with @ PRICE, else market", lambda s, a: _order(s, a, "buy"),
+    Verb("buy", ORDER_SYNTAX, "buy: limit with @ PRICE, else market; tp / sl PRICE attach exits", lambda s, a: _order(s, a, "buy"),
          "buy 0.1 BTC @ 60000 on paper post"),
-    Verb("sell", ORDER_SYNTAX, "sell: limit with @ PRICE, else market", lambda s, a: _order(s, a, "sell"),
+    Verb("sell", ORDER_SYNTAX, "sell: limit with @ PRICE, else market; tp / sl PRICE attach exits", lambda s, a: _order(s, a, "sell"),
          "sell 0.1 BTC on paper ioc reduce"),
     Verb("stop", TRIGGER_SYNTAX, "stop order triggered at a price (limit with @ PRICE)", _trigger("stop"),
          "stop sell 0.1 BTC at 58000 on paper reduce"),
