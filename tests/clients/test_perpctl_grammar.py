@@ -80,11 +80,11 @@ def test_completion_starts_with_the_verbs():
 
 def test_completion_offers_symbols_then_targets_then_the_remaining_words():
     names = Names()
-    assert candidates(SYNTAXES, "buy 0.1 ", names) == ["BTC", "ETH", "SOL", "on", "slippage", "tag", "gtc", "ioc",
-                                                       "fok", "post", "reduce"]
+    assert candidates(SYNTAXES, "buy 0.1 ", names) == ["BTC", "ETH", "SOL", "on", "slippage", "tag", "tp", "sl",
+                                                       "gtc", "ioc", "fok", "post", "reduce"]
     assert candidates(SYNTAXES, "buy 0.1 e", names) == ["ETH"]
     assert candidates(SYNTAXES, "buy 0.1 BTC on ", names) == ["paper", "spare", "btc-best"]
-    assert candidates(SYNTAXES, "buy 0.1 BTC on paper ioc ", names) == ["slippage", "tag", "reduce"]
+    assert candidates(SYNTAXES, "buy 0.1 BTC on paper ioc ", names) == ["slippage", "tag", "tp", "sl", "reduce"]
     assert candidates(SYNTAXES, "cancel ", names)[:2] == ["all", "pd-1a2b"]
     assert candidates(SYNTAXES, "halt acc", names) == ["account:paper", "account:spare"]
     assert candidates(SYNTAXES, "watch ", names) == ["book", "positions", "orders", "on", "depth", "for"]
