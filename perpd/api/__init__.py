@@ -19,28 +19,36 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import perpd
 from perpd.api import ws
-from perpd.api.auth import LOCAL_KEY, host_allowed
+from perpd.api.auth import LOCAL_KEY, host_allowed, origin_allowed
 from perpd.api.context import ApiContext
-from perpd.api.endpoint import Call, Endpoint
+from perpd.api.endpoint import Call, Endpoint, starlette_routes
 from perpd.api.errors import Forbidden, MethodNotAllowed, RouteNotFound, error_body, error_response
 from perpd.api.metrics import CONTENT_TYPE
 from perpd.api.openapi import DOCS_HTML, document
 from perpd.api.routes import ENDPOINTS
 
 if TYPE_CHECKING:
+    from perpd.config import ApiConfig
     from perpd.daemon import Daemon
 
 __all__ = ["create_app", "ApiContext"]
 
 
 async def _metrics(call: Call) -> Response:
-    return Response(call.ctx.metrics.render(), media_type=CONTENT_TYPE)
+    """`[api] metrics = "public"` (loopback binds only) lets a scraper in without a token."""
+    ctx = call.ctx
+    if ctx.daemon.config.api.metrics == "token":
+        scope = call.request.scope
+        ctx.auth.authenticate(scope["headers"], local=bool(scope.get(LOCAL_KEY))).require("read")
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
 
 
 async def _docs(call: Call) -> Response:
@@ -48,50 +56,95 @@ async def _docs(call: Call) -> Response:
 
 
 def _openapi_endpoint() -> Endpoint:
-    body = b""
+    cached: tuple[ApiConfig, bytes] | None = None
 
     async def openapi(call: Call) -> Response:
-        nonlocal body
-        if not body:
+        # The document says whether /metrics needs a token, so it follows the config.
+        nonlocal cached
+        api = call.ctx.daemon.config.api
+        if cached is None or cached[0] is not api:
             from perpd.api.channels import dumps
 
-            body = dumps(document(ENDPOINTS, version=getattr(perpd, "__version__", "0")))
-        return Response(body, media_type="application/json")
+            doc = document(ENDPOINTS + EXTRA, version=getattr(perpd, "__version__", "0"), metrics_public=api.metrics == "public")
+            cached = (api, dumps(doc))
+        return Response(cached[1], media_type="application/json")
 
-    return Endpoint("GET", "/openapi.json", openapi, "This document", scope=None, raw=True, tag="docs")
+    return Endpoint("GET", "/openapi.json", openapi, "This document", scope=None, raw=True, engine=False, tag="docs")
 
 
 EXTRA = [
     _openapi_endpoint(),
-    Endpoint("GET", "/docs", _docs, "Human-readable API docs", scope=None, raw=True, tag="docs"),
-    Endpoint("GET", "/metrics", _metrics, "Prometheus metrics", raw=True, prefix="", tag="control"),
+    Endpoint("GET", "/docs", _docs, "Human-readable API docs", scope=None, raw=True, engine=False, tag="docs"),
+    # Its scope is the config's ([api] metrics): checked in the handler, documented as such.
+    Endpoint("GET", "/metrics", _metrics, "Prometheus metrics (text format)", scope=None, raw=True, engine=False,
+             prefix="", tag="control"),
 ]
 
+# What a browser page may send and read across origins.
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
+CORS_EXPOSED = ("Retry-After", "Idempotent-Replayed", "Allow")
 
-class HostGuard:
-    """Refuse requests whose Host is not in `daemon.allowed_hosts` (DNS rebinding).
 
-    Unix-socket connections are exempt: no browser can reach them.
+class BrowserGuard:
+    """Refuse what a hostile web page could send, before anything else runs:
+
+    - a Host not in `daemon.allowed_hosts` (DNS rebinding);
+    - an Origin (sent by browsers) that is neither in `api.allowed_origins` nor the
+      daemon's own origin, on HTTP requests, CORS preflights and WebSockets alike.
+
+    Allowed origins then get CORS from Starlette's middleware, rebuilt when the config
+    changes. No credentials mode: perpd uses no cookies; a page sends its token in the
+    Authorization header, which the preflight allows. Unix-socket connections are exempt:
+    no browser can reach them.
     """
 
     def __init__(self, app: ASGIApp, ctx: ApiContext) -> None:
         self.app = app
         self.ctx = ctx
+        self._cors: tuple[ApiConfig, ASGIApp] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not scope.get(LOCAL_KEY):
-            allowed = self.ctx.daemon.config.daemon.allowed_hosts
-            if not host_allowed(scope["headers"], allowed):
-                exc = Forbidden("Host header not allowed (daemon.allowed_hosts)")
-                if scope["type"] == "http":
-                    await error_response(exc)(scope, receive, send)
-                elif "websocket.http.response" in scope.get("extensions", {}):
-                    await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]})
-                    await send({"type": "websocket.http.response.body", "body": error_body(exc)})
-                else:
-                    await send({"type": "websocket.close", "code": 1008})
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket") or scope.get(LOCAL_KEY):
+            await self.app(scope, receive, send)
+            return
+        config = self.ctx.daemon.config
+        if not host_allowed(scope["headers"], config.daemon.allowed_hosts):
+            await _refuse(Forbidden("Host header not allowed (daemon.allowed_hosts)"), scope, receive, send)
+            return
+        if not origin_allowed(scope["headers"], config.api.allowed_origins):
+            await _refuse(Forbidden("Origin not allowed (api.allowed_origins)"), scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        await self._cors_for(config.api)(scope, receive, send)
+
+    def _cors_for(self, api: ApiConfig) -> ASGIApp:
+        if self._cors is None or self._cors[0] is not api:
+            middleware = CORSMiddleware(
+                self.app,
+                allow_origins=api.allowed_origins,
+                allow_methods=CORS_METHODS,
+                allow_headers=CORS_HEADERS,
+                expose_headers=CORS_EXPOSED,
+                allow_credentials=False,
+                # A listed page served from a public address may call this private one
+                # (Chrome's Private Network Access asks in the preflight).
+                allow_private_network=True,
+            )
+            self._cors = (api, middleware)
+        return self._cors[1]
+
+
+async def _refuse(exc: Forbidden, scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await error_response(exc)(scope, receive, send)
+    elif "websocket.http.response" in scope.get("extensions", {}):
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "websocket.http.response.body", "body": error_body(exc)})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -108,13 +161,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(daemon: Daemon) -> Starlette:
     """The API app for a started daemon (serve it with `perpd.api.server.serve`)."""
-    from starlette.middleware import Middleware
-
     ctx = ApiContext(daemon)
-    routes = [e.route() for e in (*ENDPOINTS, *EXTRA)] + ws.ROUTES
     app = Starlette(
-        routes=routes,
-        middleware=[Middleware(HostGuard, ctx=ctx)],
+        routes=[*starlette_routes([*ENDPOINTS, *EXTRA]), *ws.ROUTES],
+        middleware=[Middleware(BrowserGuard, ctx=ctx)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.ctx = ctx

@@ -170,12 +170,19 @@ def host_allowed(headers: Iterable[tuple[bytes, bytes]], allowed: Iterable[str])
 
 
 def origin_allowed(headers: Iterable[tuple[bytes, bytes]], allowed: Iterable[str]) -> bool:
-    """A WebSocket with an Origin (a browser) must come from an allowed origin.
+    """A request carrying an Origin (a browser) must come from an allowed origin, or from
+    the daemon's own (`http://` + the Host it was addressed to: a page it served).
 
-    Clients that send no Origin (scripts, perpctl) are not browsers and pass; browsers
-    always send one, so a hostile page cannot open a socket to the daemon.
+    Clients that send no Origin (scripts, perpctl, Prometheus) are not browsers and pass;
+    browsers send one on every cross-origin request and WebSocket, so a hostile page can
+    neither call the API nor open a socket to the daemon.
     """
-    origin = next((v.decode("latin-1") for k, v in headers if k == b"origin"), None)
+    origin = host = None
+    for key, value in headers:
+        if key == b"origin":
+            origin = value.decode("latin-1").strip().rstrip("/").lower()
+        elif key == b"host":
+            host = value.decode("latin-1").strip().lower()
     if origin is None:
         return True
-    return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
+    return origin in {a.rstrip("/").lower() for a in allowed} or (host is not None and origin == f"http://{host}")

@@ -1,9 +1,16 @@
 """The API's errors and the one JSON error shape: {"error": {"type", "message", "details"}}.
 
-Everything a handler raises is a `PerpdError` by the time it leaves the endpoint wrapper:
-domain errors carry their own `http_status`; request-shape problems are mapped here
-(malformed JSON -> 400, failed validation -> 422 naming each field); anything else is a
-bug, answered with a bare 500 that leaks nothing.
+Everything a handler raises is a `PerpdError` by the time it leaves the endpoint wrapper,
+answered with its `http_status`, except where the API's own rule differs (`API_STATUS`).
+The rule for the client's mistakes:
+
+    400  the request does not match the OpenAPI document: malformed JSON, a field or
+         parameter of the wrong type or out of bounds, unknown or repeated parameters,
+         unknown fields (details.fields names each)
+    422  the request matches the document but is refused on its merits: a price off the
+         tick, a config the daemon will not load, a verb the venue lacks, the venue's no
+
+Anything else is a bug, answered with a bare 500 that leaks nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from perpd.errors import (  # noqa: F401 - re-exported for the API modules
+    ConfigError,
     Conflict,
     Forbidden,
     InvalidRequest,
     MalformedRequest,
     MethodNotAllowed,
+    NotSupported,
     PerpdError,
     TooManyRequests,
     Unauthorized,
@@ -36,7 +45,24 @@ class RouteNotFound(PerpdError):
     type_name = "not_found"
 
 
+class SchemaViolation(InvalidRequest):
+    """The request does not match the OpenAPI document (a client catches InvalidRequest)."""
+
+    http_status = 400
+
+
+# Errors whose default status would say "malformed" (400) although the request matched the
+# document: a config refused by validation, a verb the venue lacks. At this API they are 422.
+API_STATUS: dict[type[PerpdError], int] = {ConfigError: 422, NotSupported: 422}
+
 INTERNAL = PerpdError("internal error; see the daemon log")
+
+
+def status_of(exc: PerpdError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in API_STATUS:
+            return API_STATUS[cls]
+    return exc.http_status if 400 <= exc.http_status < 600 else 500
 
 
 def error_body(exc: PerpdError) -> bytes:
@@ -49,29 +75,34 @@ def error_response(exc: PerpdError) -> Response:
     retry = getattr(exc, "retry_after_secs", None)
     if retry is not None:
         headers["Retry-After"] = str(max(1, round(retry)))
-    status = exc.http_status if 400 <= exc.http_status < 600 else 500
-    return Response(error_body(exc), status_code=status, media_type="application/json", headers=headers)
+    return Response(error_body(exc), status_code=status_of(exc), media_type="application/json", headers=headers)
 
 
 # --------------------------------------------------------------------------- validation
 
 
-def invalid(exc: ValidationError) -> InvalidRequest:
-    """A 422 naming every field that failed: `size: must be positive (got '-1')`."""
-    fields = [{"field": _path(err["loc"]), "message": _message(err)} for err in exc.errors(include_url=False)]
+def invalid(exc: ValidationError, *, prefix: str = "") -> SchemaViolation:
+    """A 400 naming every field that failed: `size: must be positive (got '-1')`."""
+    fields = [{"field": _path(err["loc"], prefix), "message": _message(err)} for err in exc.errors(include_url=False)]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return InvalidRequest(message or "invalid request", details={"fields": fields})
+    return SchemaViolation(message or "invalid request", details={"fields": fields})
+
+
+def schema_error(field: str, message: str) -> SchemaViolation:
+    """A 400 for one field that breaks the document (a repeated or unknown parameter)."""
+    return SchemaViolation(f"{field}: {message}", details={"fields": [{"field": field, "message": message}]})
 
 
 def field_error(field: str, message: str) -> InvalidRequest:
-    """A 422 for one field checked by hand (path parameters, cross-field rules)."""
+    """A 422 naming one field that matches the document but is refused on its merits
+    (a leverage above the market's maximum, fields valid alone but not together)."""
     return InvalidRequest(f"{field}: {message}", details={"fields": [{"field": field, "message": message}]})
 
 
-def _path(loc: Sequence[Any]) -> str:
+def _path(loc: Sequence[Any], prefix: str = "") -> str:
     # pydantic names validators in locations ("function-after[...]"): not a field.
     parts = [str(p) for p in loc if not (isinstance(p, str) and "[" in p and p.endswith("]"))]
-    return ".".join(parts) or "body"
+    return ".".join(p for p in (prefix, *parts) if p) or "body"
 
 
 _COMPARISONS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}

@@ -1,23 +1,32 @@
 """Pydantic models of what goes into and out of the REST API.
 
-Requests forbid unknown fields and validate every number as an exact Decimal within sane
-bounds (a size of 1e30 is a typo, not an order). Responses embed the domain dataclasses
-(`perpd.model`) directly, so the API and the engine cannot drift apart; Decimals are
-serialised as strings.
+A request is valid exactly when it matches the OpenAPI document generated from these
+models: every constraint a validator checks is in the JSON schema it emits, and nothing
+the schema allows is refused by validation (rules that need the live state, such as a
+market's tick size, answer 422 from the handler instead). So the value types here check
+JSON's own types (a JSON `true` is not the number 1, the string "5" not the integer 5)
+and numbers as exact Decimals within sane bounds (a size of 1e30 is a typo, not an
+order). Responses embed the domain dataclasses (`perpd.model`) directly, so the API and
+the engine cannot drift apart; Decimals are serialised as strings.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
+
+from typing_extensions import TypeAliasType
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
-    model_validator,
+    PlainValidator,
+    WithJsonSchema,
 )
 
 from perpd.wire import (  # the answers shared with the client, re-exported for the routes
@@ -36,6 +45,7 @@ from perpd.wire import (  # the answers shared with the client, re-exported for 
     VenueMarket as VenueMarket,
 )
 from perpd.model import (
+    Bracket,
     AuditEvent,
     Candle,
     FundingRate,
@@ -51,14 +61,110 @@ from perpd.model import (
     normalize_symbol,
 )
 
-MAX_AMOUNT = Decimal("1e15")  # no price or size on any venue comes near this
+MAX_AMOUNT = 10**15  # no price or size on any venue comes near this
 
-Amount = Annotated[Decimal, Field(gt=0, lt=MAX_AMOUNT, allow_inf_nan=False, max_digits=40)]
-Bps = Annotated[Decimal, Field(ge=0, le=10_000, allow_inf_nan=False)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
-Symbol = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(normalize_symbol)]
+# --------------------------------------------------------------------------- value types
+
+
+def _json_number(text_pattern: str, bounds: str) -> Any:
+    """A Decimal given as a JSON number, or as a string in plain notation matching
+    `text_pattern` (which holds the bounds for strings; Field constraints for numbers)."""
+    compiled = re.compile(text_pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number or a decimal string {bounds}")
+        if isinstance(value, str):
+            if not compiled.fullmatch(value):
+                raise ValueError(f"must be a number or a decimal string {bounds} (got {_shown(value)})")
+            return Decimal(value)
+        if isinstance(value, (int, Decimal)):
+            return Decimal(value)
+        raise ValueError(f"must be a number or a decimal string {bounds}")
+
+    return BeforeValidator(check)
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# Plain notation (no sign, no exponent), so that a regular expression can state the bounds.
+_AMOUNT_TEXT = r"^0*(?:[1-9][0-9]{0,14}(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)$"
+_BPS_TEXT = r"^0*(?:[0-9]{1,4}(?:\.[0-9]+)?|10000(?:\.0+)?)$"
+
+Amount = Annotated[
+    Decimal,
+    _json_number(_AMOUNT_TEXT, "above 0 and below 1e15"),
+    Field(gt=0, lt=MAX_AMOUNT),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": MAX_AMOUNT},
+        {"type": "string", "pattern": _AMOUNT_TEXT, "description": "plain decimal notation: exact"},
+    ]}),
+]
+Bps = Annotated[
+    Decimal,
+    _json_number(_BPS_TEXT, "from 0 to 10000"),
+    Field(ge=0, le=10_000),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 10_000},
+        {"type": "string", "pattern": _BPS_TEXT},
+    ]}),
+]
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer is a number with no fraction (5 and 5.0), never true or "5".
+    if isinstance(value, bool) or isinstance(value, str) or (isinstance(value, Decimal) and value != value.to_integral_value()):
+        raise ValueError("must be an integer")
+    return int(value) if isinstance(value, Decimal) else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+# BTC, btc or BTC-PERP; what normalize_symbol accepts, in ASCII.
+Symbol = Annotated[
+    str,
+    Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+(?:-[Pp][Ee][Rr][Pp])?$", description="BTC, btc or BTC-PERP"),
+    AfterValidator(normalize_symbol),
+]
+ClientId = Annotated[str, Field(min_length=1, max_length=128)]
 Millis = Annotated[int, Field(ge=0, lt=10**15)]
 Limit = Annotated[int, Field(ge=1, le=1000)]
+Scope = Annotated[
+    str,
+    Field(max_length=80, pattern=r"^(?:global|(?:account|venue|policy|target):[A-Za-z0-9_.:-]+)$"),
+]
+# Printable ASCII without leading or trailing spaces (HTTP strips those).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
+IdempotencyKey = Annotated[str, Field(max_length=128, pattern=IDEMPOTENCY_KEY_PATTERN)]
+
+# The value of a TOML key: anything JSON has except null, at any depth.
+TomlValue = TypeAliasType("TomlValue", Union[str, float, bool, list["TomlValue"], dict[str, "TomlValue"]])
+
+
+def _toml_table(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    _no_nulls(value, "")
+    return value
+
+
+def _no_nulls(value: Any, path: str) -> None:
+    if value is None:
+        raise ValueError(f"null is not a TOML value (at {path}); leave the key out")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nulls(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_nulls(item, f"{path}[{i}]")
+
+
+TomlTable = Annotated[dict[str, Any], PlainValidator(_toml_table, json_schema_input_type=dict[str, TomlValue])]
 
 
 class In(BaseModel):
@@ -73,8 +179,16 @@ class In(BaseModel):
 # --------------------------------------------------------------------------- orders
 
 
+class BracketIn(In):
+    """An exit for an entry: at `trigger_price`, a limit at `price` (else at market)."""
+
+    trigger_price: Amount
+    price: Amount | None = None
+
+
 class OrderIn(In):
-    """Place an order on one account, or through a route that picks the account(s)."""
+    """Place an order on one account, or through a route that picks the account(s);
+    optionally with exits (take profit, stop loss) placed once it fills."""
 
     account: Name | None = None
     route: Name | None = None
@@ -89,15 +203,14 @@ class OrderIn(In):
     post_only: StrictBool = False
     client_tag: Annotated[str, Field(max_length=64)] | None = None
     slippage_bps: Bps | None = None
-
-    @model_validator(mode="after")
-    def _coherent(self) -> OrderIn:
-        if self.post_only and self.tif not in (TimeInForce.GTC, TimeInForce.POST_ONLY):
-            raise ValueError(f"post_only cannot be combined with tif {self.tif.value}")
-        return self
+    take_profit: BracketIn | None = Field(None, description="placed reduce-only for what the entry filled")
+    stop_loss: BracketIn | None = Field(None, description="placed reduce-only for what the entry filled; one cancels the other")
 
     def spec(self) -> OrderSpec:
-        """The engine's OrderSpec; ValueError names what is incoherent."""
+        """The engine's OrderSpec; ValueError names what is incoherent (fields that are
+        valid one by one but not together: a 422, not a schema violation)."""
+        if self.post_only and self.tif not in (TimeInForce.GTC, TimeInForce.POST_ONLY):
+            raise ValueError(f"post_only cannot be combined with tif {self.tif.value}")
         return OrderSpec(
             symbol=self.symbol,
             side=self.side,
@@ -111,20 +224,16 @@ class OrderIn(In):
             route=self.route,
             client_tag=self.client_tag,
             slippage_bps=self.slippage_bps,
+            take_profit=Bracket(self.take_profit.trigger_price, self.take_profit.price) if self.take_profit else None,
+            stop_loss=Bracket(self.stop_loss.trigger_price, self.stop_loss.price) if self.stop_loss else None,
         )
 
 
 class OrderPatch(In):
-    """A new price and/or size for a live order."""
+    """A new price and/or size for a live order (giving neither is a 422)."""
 
     price: Amount | None = None
     size: Amount | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> OrderPatch:
-        if self.price is None and self.size is None:
-            raise ValueError("give a new price or a new size")
-        return self
 
 
 class OrderQuery(In):
@@ -176,8 +285,8 @@ class LeverageIn(In):
     """Set an account's leverage for one symbol (and optionally its margin mode): written
     to the config file as `accounts.NAME.leverage.ASSET`, then reloaded and reconciled."""
 
-    symbol: str = Field(description="BTC or BTC-PERP")
-    leverage: int = Field(gt=0, le=1000)
+    symbol: Symbol
+    leverage: Annotated[JsonInt, Field(gt=0, le=1000)]
     margin_mode: MarginMode | None = Field(default=None, description="cross or isolated (the whole account)")
 
 
@@ -186,7 +295,7 @@ class AccountIn(In):
 
     name: Name
     venue: Name
-    settings: dict[str, Any] = Field(
+    settings: TomlTable = Field(
         default_factory=dict,
         description="the other keys of the account table (secrets as references only)",
     )
@@ -251,16 +360,33 @@ class Candles(Out):
 
 
 class HaltIn(In):
-    scope: Annotated[str, Field(max_length=80)] = Field("global", description="global, account:NAME, venue:NAME or policy:NAME")
+    scope: Scope = Field("global", description="global, account:NAME, venue:NAME, policy:NAME or target:NAME")
     reason: Annotated[str, Field(max_length=500)] = ""
     reduce_only: StrictBool = Field(False, description="allow orders that reduce positions instead of halting")
     cancel: StrictBool = Field(True, description="cancel live orders in the halted scope")
 
 
 class ResumeIn(In):
-    scope: Annotated[str, Field(max_length=80)] = "global"
+    scope: Scope = "global"
     reason: Annotated[str, Field(max_length=500)] = ""
 
+
+
+class PlanIn(In):
+    """A config to plan, as TOML text (the same body may be sent as application/toml)."""
+
+    toml: str = Field(description="the whole config file's text")
+
+
+class OrderHeaders(In):
+    idempotency_key: IdempotencyKey | None = Field(
+        None, alias="Idempotency-Key",
+        description="the same key returns the same order(s), across restarts; a replay answers 200",
+    )
+
+
+# Path parameters by name: each one's type wherever it appears.
+PATH_PARAMS: dict[str, Any] = {"symbol": Symbol, "name": Name, "client_id": ClientId}
 
 
 class EventsQuery(In):

@@ -7,7 +7,6 @@ self-contained HTML file that fetches the JSON and renders it: no CDN, works off
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,9 +17,16 @@ from perpd.api.models import Error
 
 _REF = "#/components/schemas/{model}"
 _STATUS_TEXT = {
-    200: "OK", 201: "Created", 400: "Bad request", 401: "Missing or invalid token", 403: "Forbidden or denied by policy",
-    404: "Not found", 409: "Conflict", 422: "Validation failed (names the field)", 429: "Rate limited", 503: "Unavailable",
+    200: "OK", 201: "Created",
+    400: "The request does not match this document (details.fields names each field)",
+    401: "Missing or invalid token",
+    403: "Forbidden: the token lacks the scope, Host or Origin not allowed, or denied by a trading state or policy",
+    404: "Not found", 409: "Conflict",
+    422: "Matches this document but refused on its merits (a rule of the market, the config, the venue)",
+    429: "Rate limited (Retry-After)", 502: "The venue answered with an error", 503: "Unavailable",
+    504: "The venue did not answer in time: the outcome is unknown",
 }
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 
 
 class _Schemas:
@@ -36,68 +42,73 @@ class _Schemas:
             return {"$ref": _REF.format(model=title)}
         return schema
 
-    def properties(self, t: Any) -> tuple[dict[str, Any], set[str]]:
-        schema = TypeAdapter(t).json_schema(mode="validation", ref_template=_REF)
-        self.components.update(schema.pop("$defs", {}))
-        return schema.get("properties", {}), set(schema.get("required", ()))
 
-
-def document(endpoints: Iterable[Endpoint], *, version: str) -> dict[str, Any]:
+def document(endpoints: Iterable[Endpoint], *, version: str, metrics_public: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `endpoints`; `metrics_public`: /metrics needs no token."""
     schemas = _Schemas()
     error_ref = schemas.ref(Error, "serialization")
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
+        metrics = ep.full_path == "/metrics"
         op: dict[str, Any] = {"summary": ep.summary, "operationId": _operation_id(ep), "tags": [ep.tag] if ep.tag else []}
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", ep.path)
+            {"name": name, "in": "path", "required": True, "schema": _param(adapter.json_schema(mode="validation"))}
+            for name, adapter in ep.path_params.items()
         ]
-        if ep.query is not None:
-            props, required = schemas.properties(ep.query)
-            params += [{"name": n, "in": "query", "required": n in required, "schema": s} for n, s in props.items()]
-        if ep.method == "POST" and ep.path == "/orders":
-            params.append({
-                "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128},
-                "description": "the same key returns the same order(s), across restarts; a replay answers 200",
-            })
+        params += [
+            {"name": p.name, "in": place, "required": p.required, "schema": _param(p.schema),
+             **({"description": p.schema["description"]} if "description" in p.schema else {})}
+            for place, group in (("query", ep.query_params), ("header", ep.header_params))
+            for p in group.values()
+        ]
         if params:
             op["parameters"] = params
         if ep.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schemas.ref(ep.body, "validation")}}}
-        elif ep.body_text:
-            op["requestBody"] = {"required": False, "content": {"application/toml": {"schema": {"type": "string"}}}}
+            content = {"application/json": {"schema": schemas.ref(ep.body, "validation")}}
+            if ep.body_text:
+                text = {"schema": {"type": "string", "description": "the config file's text"}}
+                content |= {"application/toml": text, "text/plain": text}
+            op["requestBody"] = {"required": ep.body_required, "content": content}
         responses: dict[str, Any] = {}
-        if ep.response is not None:
-            responses[str(ep.status)] = {
-                "description": _STATUS_TEXT.get(ep.status, "OK"),
-                "content": {"application/json": {"schema": schemas.ref(ep.response, "serialization")}},
-            }
-        codes = set(ep.errors) | ({401, 403, 429} if ep.scope else set())
+        for status in (ep.status, *ep.also):
+            if ep.response is not None:
+                responses[str(status)] = {
+                    "description": _STATUS_TEXT.get(status, "OK"),
+                    "content": {"application/json": {"schema": schemas.ref(ep.response, "serialization")}},
+                }
+        if metrics:
+            responses["200"] = {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        codes = set(ep.error_statuses) | ({401, 429} if metrics and not metrics_public else set())
         for code in sorted(codes):
-            responses[str(code)] = {"description": _STATUS_TEXT.get(code, "Error"), "content": {"application/json": {"schema": error_ref}}}
+            responses[str(code)] = {
+                "description": _STATUS_TEXT.get(code, "Error"),
+                "content": {"application/json": {"schema": error_ref}},
+                **({"headers": _RETRY_AFTER} if code == 429 else {}),
+            }
         op["responses"] = responses
-        if ep.scope:
+        scope = "read" if metrics and not metrics_public else ep.scope
+        if scope:
             op["security"] = [{"bearer": []}]
-            op["x-scope"] = ep.scope
-            op["description"] = f"Needs a token with the `{ep.scope}` scope (or the Unix socket)."
+            op["x-scope"] = scope
+            op["description"] = f"Needs a token with the `{scope}` scope (or the Unix socket)."
         paths.setdefault(ep.full_path, {})[ep.method.lower()] = op
-    paths["/metrics"] = {"get": {
-        "summary": "Prometheus metrics (text format)", "operationId": "metrics", "tags": ["control"],
-        "security": [{"bearer": []}], "x-scope": "read",
-        "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
-    }}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "perpd API",
             "version": version,
             "description": "REST under /api/v1; WebSocket streams under /ws/v1 (see docs/api.md). "
-            "Every error is {\"error\": {\"type\", \"message\", \"details\"}}.",
+            "Every error is {\"error\": {\"type\", \"message\", \"details\"}}: 400 when a request does not match "
+            "this document, 422 when it does but is refused on its merits.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {"schemas": dict(sorted(schemas.components.items())), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def _param(schema: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in schema.items() if k not in ("title", "description")}
 
 
 def _operation_id(ep: Endpoint) -> str:

@@ -34,10 +34,10 @@ from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal, origin_allowed
+from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal
 from perpd.api.channels import KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
 from perpd.api.context import ApiContext
-from perpd.api.errors import Forbidden, MalformedRequest, error_body, invalid
+from perpd.api.errors import MalformedRequest, error_body, invalid, status_of
 from perpd.api.hub import Inbox
 from perpd.bus import SlowConsumer
 from perpd.errors import InvalidRequest, PerpdError
@@ -156,7 +156,7 @@ class Connection:
 
 async def _deny(websocket: WebSocket, exc: PerpdError) -> None:
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(Response(error_body(exc), status_code=exc.http_status, media_type="application/json"))
+        await websocket.send_denial_response(Response(error_body(exc), status_code=status_of(exc), media_type="application/json"))
     else:
         await websocket.close(code=1008, reason=exc.type_name)
 
@@ -164,8 +164,7 @@ async def _deny(websocket: WebSocket, exc: PerpdError) -> None:
 def _admit(websocket: WebSocket, ctx: ApiContext) -> Principal:
     scope = websocket.scope
     local = bool(scope.get(LOCAL_KEY))
-    if not local and not origin_allowed(scope["headers"], ctx.daemon.config.daemon.allowed_origins):
-        raise Forbidden("origin not allowed (daemon.allowed_origins)")
+    # Host and Origin were checked before the app (perpd.api.BrowserGuard).
     principal = ctx.auth.authenticate(scope["headers"], local=local, subprotocols=scope.get("subprotocols", ()))
     principal.require("read")
     return principal

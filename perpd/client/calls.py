@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -73,8 +73,16 @@ def _seg(value: str) -> str:
 
 
 def _amount(value: Number | None) -> str | None:
-    # Floats go through str(): 0.1 stays "0.1", never 0.1000000000000000055...
-    return None if value is None else str(value)
+    """The daemon's decimal string: plain notation (it takes no exponent: 1e-07 is sent
+    as "0.0000001"). Floats go through str(): 0.1 stays "0.1", never 0.1000000000000000055..."""
+    if value is None:
+        return None
+    text = str(value)
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:
+        return text  # not a number: the daemon names the field
+    return format(exact, "f") if exact.is_finite() else text
 
 
 def order_body(spec: OrderSpec | None, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,13 @@ and the whole `Config` (venues and accounts are validated by their kind's own mo
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, Field, PositiveInt, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from perpd.config.base import (
@@ -39,7 +41,14 @@ class DaemonConfig(Model):
     # The longest a venue's position report may trail its fills (perpd/ledger.py).
     position_report_lag_secs: Annotated[float, Field(gt=0, le=600)] = 10.0
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
-    allowed_origins: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "allowed_origins" in data:
+            # Moved, not renamed silently: one place says which pages may call the API.
+            raise ValueError("allowed_origins moved to the [api] section: put the same list there as api.allowed_origins")
+        return data
 
     @field_validator("http")
     @classmethod
@@ -54,6 +63,17 @@ class DaemonConfig(Model):
     @property
     def socket_path(self) -> Path:
         return self.socket if self.socket is not None else self.state_dir / "run" / "perpd.sock"
+
+    @property
+    def binds_loopback(self) -> bool:
+        """True if the HTTP API listens on a loopback address only (or not at all)."""
+        bind = self.http_host_port
+        if bind is None or bind[0] == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(bind[0]).is_loopback
+        except ValueError:
+            return False  # a host name: it may resolve anywhere
 
     @property
     def http_host_port(self) -> tuple[str, int] | None:
@@ -72,9 +92,30 @@ class ApiToken(Model):
     scopes: frozenset[Scope] = frozenset({"read"})
 
 
+_ORIGIN = re.compile(r"^https?://[^/?#@\s]+$")
+
+
+def _origin(value: str) -> str:
+    if value.strip() in ("*", "null"):
+        raise ValueError(f"{value.strip()!r} is not allowed: list each page's origin (scheme://host:port)")
+    origin = value.strip().rstrip("/").lower()
+    if not _ORIGIN.match(origin):
+        raise ValueError(f"must be an origin, scheme://host[:port] with no path (got {value!r})")
+    return origin
+
+
+Origin = Annotated[str, AfterValidator(_origin)]
+
+
 class ApiConfig(Model):
     tokens: tuple[ApiToken, ...] = ()
     requests_per_sec: Annotated[float, Field(gt=0)] = 50.0
+    # Pages (browser origins) allowed to call the API cross-origin (CORS) and to open its
+    # WebSockets; any other Origin is refused.
+    allowed_origins: tuple[Origin, ...] = ()
+    # GET /metrics: "token" needs a read token; "public" needs none and is allowed only
+    # when daemon.http binds a loopback address (checked on Config).
+    metrics: Literal["token", "public"] = "token"
 
 
 class PolicyScope(Model):
@@ -220,6 +261,17 @@ class Config(Model):
     routes: tuple[RouteConfig, ...] = ()
     targets: tuple[TargetConfig, ...] = ()
     orders: tuple[StandingOrderConfig, ...] = ()
+
+    @field_validator("api")
+    @classmethod
+    def _public_metrics_on_loopback(cls, api: ApiConfig, info: ValidationInfo) -> ApiConfig:
+        daemon = info.data.get("daemon")
+        if api.metrics == "public" and isinstance(daemon, DaemonConfig) and not daemon.binds_loopback:
+            raise ValueError(
+                f'metrics = "public" needs daemon.http on a loopback address (got {daemon.http!r}): '
+                'use metrics = "token" with a read token for a scraper on another host'
+            )
+        return api
 
     def route(self, name: str) -> RouteConfig | None:
         return next((r for r in self.routes if r.name == name), None)

@@ -45,7 +45,7 @@ async def test_halting_an_unknown_scope_is_404_and_changes_nothing(api: Api) -> 
         r = await http.post("/api/v1/halt", json={"scope": "account:nobody"})
         wrong_type = await http.post("/api/v1/halt", json={"scope": "global", "cancel": "no"})
     assert r.status_code == 404
-    assert wrong_type.status_code == 422 and "cancel" in wrong_type.json()["error"]["message"]
+    assert wrong_type.status_code == 400 and "cancel" in wrong_type.json()["error"]["message"]
     assert (await api.counts()) == before
     assert api.daemon.engine.trading == {}
 
@@ -81,7 +81,7 @@ async def test_plan_of_the_file_is_empty_and_plan_of_new_text_shows_the_diff(api
         broken = await http.post("/api/v1/plan", content="[daemon\n")
     assert same.status_code == 200 and same.json()["diff"] == {}
     assert other.json()["diff"] == {"accounts": {"added": ["third"], "changed": [], "removed": []}}
-    assert broken.status_code == 400 and broken.json()["error"]["type"] == "config_error"
+    assert broken.status_code == 422 and broken.json()["error"]["type"] == "config_error"
     assert "third" not in api.daemon.config.accounts
 
 
@@ -93,7 +93,7 @@ async def test_reload_applies_the_file_and_a_bad_file_keeps_the_old_config(api: 
         api.config_path.write_text(good + '\n[accounts.fourth]\nvenue = "nowhere"\n')
         refused = await http.post("/api/v1/reload")
     assert applied.status_code == 200 and applied.json()["changed"]["accounts"]["added"] == ["third"]
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "accounts.fourth.venue" in refused.json()["error"]["message"]
     assert set(api.daemon.config.accounts) == {"paper", "spare", "third"}
 
@@ -108,7 +108,7 @@ async def test_the_openapi_document_lists_every_endpoint_with_its_models(api: Ap
     place = doc["paths"]["/api/v1/orders"]["post"]
     assert place["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OrderIn"}
     assert "size" in doc["components"]["schemas"]["OrderIn"]["properties"]
-    assert set(place["responses"]) >= {"201", "401", "403", "404", "422", "429"}
+    assert set(place["responses"]) == {"200", "201", "400", "401", "403", "404", "409", "422", "429", "502", "503", "504"}
     assert doc["components"]["schemas"]["Order"]["properties"]["size"]["type"] == "string"
     assert docs.status_code == 200 and "openapi.json" in docs.text and "<script>" in docs.text
 

@@ -126,16 +126,16 @@ async def test_cancel_all_cancels_only_what_the_filter_selects(api: Api) -> None
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({**RESTING, "size": "-1"}, 422, "size"),
-        ({**RESTING, "size": 0}, 422, "size"),
-        ({**RESTING, "size": "1e400"}, 422, "size"),
-        ({**RESTING, "price": 1e300}, 422, "price"),
-        ({**RESTING, "size": True}, 422, "size"),
-        ({**RESTING, "side": "long"}, 422, "side"),
-        ({**RESTING, "reduce_only": "yes"}, 422, "reduce_only"),
-        ({**RESTING, "leverage": 5}, 422, "leverage"),
-        ({k: v for k, v in RESTING.items() if k != "side"}, 422, "side"),
-        ({**RESTING, "symbol": "BTC/USD"}, 422, "symbol"),
+        ({**RESTING, "size": "-1"}, 400, "size"),
+        ({**RESTING, "size": 0}, 400, "size"),
+        ({**RESTING, "size": "1e400"}, 400, "size"),
+        ({**RESTING, "price": 1e300}, 400, "price"),
+        ({**RESTING, "size": True}, 400, "size"),
+        ({**RESTING, "side": "long"}, 400, "side"),
+        ({**RESTING, "reduce_only": "yes"}, 400, "reduce_only"),
+        ({**RESTING, "leverage": 5}, 400, "leverage"),
+        ({k: v for k, v in RESTING.items() if k != "side"}, 400, "side"),
+        ({**RESTING, "symbol": "BTC/USD"}, 400, "symbol"),
         ({**RESTING, "account": "nobody"}, 404, "account"),
         ({**RESTING, "symbol": "DOGE"}, 404, "symbol"),
         ({**RESTING, "route": "nowhere", "account": None}, 404, "route"),
@@ -166,15 +166,15 @@ async def test_malformed_json_is_a_400_and_changes_nothing(api: Api, raw: bytes)
     assert (await api.counts()) == before
 
 
-async def test_a_json_array_body_is_a_422_and_a_huge_integer_size_too(api: Api) -> None:
+async def test_a_json_array_body_is_a_400_and_a_huge_integer_size_too(api: Api) -> None:
     async with api.client() as http:
         array = await http.post("/api/v1/orders", content=b"[]", headers={"Content-Type": "application/json"})
         huge = await http.post("/api/v1/orders", content=b'{"account":"paper","symbol":"BTC","side":"buy","price":"50000","size":' + b"9" * 60 + b"}")
-    assert array.status_code == 422
-    assert huge.status_code == 422 and "size" in huge.json()["error"]["message"]
+    assert array.status_code == 400
+    assert huge.status_code == 400 and "size" in huge.json()["error"]["message"]
 
 
-async def test_modify_with_nothing_to_change_or_a_negative_price_is_422(api: Api) -> None:
+async def test_modify_with_nothing_to_change_is_422_and_a_negative_price_400(api: Api) -> None:
     async with api.client() as http:
         placed = (await http.post("/api/v1/orders", json=RESTING)).json()["orders"][0]
         path = f"/api/v1/orders/{placed['client_id']}"
@@ -182,7 +182,7 @@ async def test_modify_with_nothing_to_change_or_a_negative_price_is_422(api: Api
         negative = await http.patch(path, json={"price": "-5"})
         unknown = await http.patch("/api/v1/orders/pd-nope", json={"price": "50000"})
     assert empty.status_code == 422 and "price or a new size" in empty.json()["error"]["message"]
-    assert negative.status_code == 422 and negative.json()["error"]["details"]["fields"][0]["field"] == "price"
+    assert negative.status_code == 400 and negative.json()["error"]["details"]["fields"][0]["field"] == "price"
     assert unknown.status_code == 404
     await api.daemon.journal.flush()
     assert api.daemon.journal.order(placed["client_id"]).price == 50000
@@ -194,9 +194,9 @@ async def test_list_filters_are_validated(api: Api) -> None:
         bad_limit = await http.get("/api/v1/orders", params={"limit": "100000"})
         typo = await http.get("/api/v1/orders", params={"acount": "paper"})
         unknown = await http.get("/api/v1/orders", params={"account": "nobody"})
-    assert bad_status.status_code == 422 and "status" in bad_status.json()["error"]["message"]
-    assert bad_limit.status_code == 422 and "limit" in bad_limit.json()["error"]["message"]
-    assert typo.status_code == 422 and "acount: unknown field" in typo.json()["error"]["message"]
+    assert bad_status.status_code == 400 and "status" in bad_status.json()["error"]["message"]
+    assert bad_limit.status_code == 400 and "limit" in bad_limit.json()["error"]["message"]
+    assert typo.status_code == 400 and "acount: unknown query parameter" in typo.json()["error"]["message"]
     assert unknown.status_code == 404
 
 

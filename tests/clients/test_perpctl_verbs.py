@@ -127,3 +127,16 @@ def test_with_two_accounts_an_order_must_say_where(session: Session) -> None:
 
 def test_every_verb_but_watch_runs_in_a_session() -> None:
     assert [v.name for v in VERBS.values() if v.run is None] == ["watch"]
+
+
+def test_an_entry_with_tp_and_sl_gets_both_exits_once_it_fills(own_session: Session) -> None:
+    session = own_session
+    book = session.client.order_book("BTC", "sim", depth=1).books[0]
+    mark = (book.bids[0].price + book.asks[0].price) / 2
+    tp, sl = int(mark * Decimal("1.05")), int(mark * Decimal("0.95"))
+    (entry,) = run(session, f"buy 0.01 BTC on paper tp {tp} sl {sl}").value
+    wait_until(lambda: sorted(o.type.value for o in session.client.orders(live=True) if o.reduce_only)
+               == ["stop_market", "take_profit_market"], what="both exits working")
+    exits = {o.type: o for o in session.client.orders(live=True) if o.reduce_only}
+    assert exits[OrderType.TAKE_PROFIT_MARKET].trigger_price == tp and exits[OrderType.STOP_MARKET].trigger_price == sl
+    assert all(o.side is Side.SELL and o.size == entry.size for o in exits.values())

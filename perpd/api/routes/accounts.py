@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from perpd.api.endpoint import Call
@@ -37,8 +38,7 @@ async def add_account(call: Call) -> ConfigChange:
         raise field_error("settings.venue", "give the venue as the top-level `venue` field")
     if body.name in call.engine.config.accounts:
         raise Conflict(f"an account named {body.name!r} already exists", details={"field": "name"})
-    table = {"venue": body.venue, **body.settings}
-    _check_toml(table)
+    table = {"venue": body.venue, **_toml(body.settings)}
 
     def mutate(data: dict[str, Any]) -> None:
         accounts = data.setdefault("accounts", {})
@@ -69,10 +69,7 @@ async def set_leverage(call: Call) -> ConfigChange:
     engine = call.engine
     name = _known(engine, call.params["name"])
     body: LeverageIn = call.body
-    try:
-        symbol = normalize_symbol(body.symbol)
-    except ValueError as exc:
-        raise field_error("symbol", str(exc)) from None
+    symbol = body.symbol  # normalised: BTC-PERP
     venue = engine.config.accounts[name].venue
     market = engine.portfolio.market_data.market(venue, symbol)
     if market is None:
@@ -120,13 +117,13 @@ def _account(engine: Engine, name: str, *, with_config: bool) -> AccountOut:
     )
 
 
-def _check_toml(value: Any, path: str = "settings") -> None:
-    """TOML has no null; say which key holds one instead of failing in the writer."""
-    if value is None:
-        raise field_error(path, "null is not a TOML value; leave the key out")
+def _toml(value: Any) -> Any:
+    """JSON's exact numbers as TOML numbers (tomlkit writes no Decimal); nulls were refused
+    by the model."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**63 else float(value)
     if isinstance(value, dict):
-        for key, item in value.items():
-            _check_toml(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_toml(item, f"{path}[{i}]")
+        return {key: _toml(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_toml(item) for item in value]
+    return value

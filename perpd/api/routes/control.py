@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from perpd import config as config_mod
 from perpd.api.endpoint import Call
-from perpd.api.models import ConfigChange, ConfigOut, Events, EventsQuery, HaltIn, Plan, ResumeIn, Status, TradingStateOut
+from perpd.api.models import ConfigChange, ConfigOut, Events, EventsQuery, HaltIn, Plan, PlanIn, ResumeIn, Status, TradingStateOut
 from perpd.model import TradingState
 
 
@@ -14,9 +14,10 @@ async def status(call: Call) -> Status:
 
 
 async def plan(call: Call) -> Plan:
-    """Plan the config file on disk, or the TOML text in the body, without acting."""
-    text: str | None = call.body
-    return Plan(**call.ctx.daemon.plan(text=text) if text is not None else call.ctx.daemon.plan())
+    """Plan the config file on disk, or the config in the body, without acting."""
+    body: PlanIn | None = call.body
+    daemon = call.ctx.daemon
+    return Plan(**daemon.plan(text=body.toml) if body is not None else daemon.plan())
 
 
 async def reload(call: Call) -> ConfigChange:

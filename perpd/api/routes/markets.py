@@ -22,7 +22,6 @@ from perpd.api.models import (
     TradesQuery,
     VenueMarket,
 )
-from perpd.api.routes.positions import path_symbol
 from perpd.engine import Engine
 from perpd.errors import NotFound
 from perpd.model import FundingRate, OrderBook
@@ -34,7 +33,7 @@ async def list_markets(call: Call) -> Markets:
 
 async def get_market(call: Call) -> MarketOut:
     engine = call.engine
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]
     data = engine.portfolio.market_data
     venues = engine.reads.venues_for(symbol, call.query.venue)
     out = [
@@ -47,7 +46,7 @@ async def get_market(call: Call) -> MarketOut:
 async def orderbook(call: Call) -> OrderBooks:
     q = call.query
     reads = call.engine.reads
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]
     venues = reads.venues_for(symbol, q.venue)
     books = await asyncio.gather(*(reads.order_book(v, symbol, q.depth) for v in venues))
     return OrderBooks(symbol=symbol, books=list(books), merged=merge_books(symbol, books, q.depth))
@@ -56,20 +55,20 @@ async def orderbook(call: Call) -> OrderBooks:
 async def trades(call: Call) -> Trades:
     q: TradesQuery = call.query
     reads = call.engine.reads
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]
     return Trades(trades=await reads.trades(symbol, reads.venues_for(symbol, q.venue), q.limit))
 
 
 async def funding(call: Call) -> Fundings:
     reads = call.engine.reads
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]
     return Fundings(funding=await reads.funding(symbol, reads.venues_for(symbol, call.query.venue)))
 
 
 async def candles(call: Call) -> Candles:
     q: CandlesQuery = call.query
     reads = call.engine.reads
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]
     venues = reads.venues_for(symbol, q.venue)
     return Candles(candles=await reads.candles(symbol, venues, q.interval, start_ms=q.start, end_ms=q.end, limit=q.limit))
 

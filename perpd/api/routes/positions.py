@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from perpd.api.endpoint import Call
-from perpd.api.errors import field_error
 from perpd.api.models import AssetExposure, CloseIn, Orders, PositionQuery, Positions
 from perpd.engine import Engine
 from perpd.errors import NotFound
-from perpd.model import ZERO, Position, base_asset, normalize_symbol
+from perpd.model import ZERO, Position, base_asset
 
 
 async def list_positions(call: Call) -> Positions:
@@ -19,13 +18,13 @@ async def list_positions(call: Call) -> Positions:
 
 
 async def get_position(call: Call) -> Positions:
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]  # normalised: BTC-PERP
     return _positions(call.engine, _accounts(call.engine, None), symbol=symbol)
 
 
 async def close_position(call: Call) -> Orders:
     body: CloseIn = call.body
-    symbol = path_symbol(call)
+    symbol = call.params["symbol"]  # normalised: BTC-PERP
     engine = call.engine
     if body.account is not None:
         _accounts(engine, body.account)
@@ -33,13 +32,6 @@ async def close_position(call: Call) -> Orders:
             raise NotFound(f"account {body.account!r} is not running", details={"field": "account"})
     orders = await engine.close_position(symbol, account=body.account, actor=call.actor, slippage_bps=body.slippage_bps)
     return Orders(orders=orders)
-
-
-def path_symbol(call: Call) -> str:
-    try:
-        return normalize_symbol(call.params["symbol"])
-    except ValueError as exc:
-        raise field_error("symbol", str(exc)) from None
 
 
 def _accounts(engine: Engine, account: str | None) -> list[str]:
