@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from pydantic import SecretStr
+from tests.loopback import secrets_of
+from tests.loopback import serve as _serve
 
 SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "venues" / "edgex"
 if not SAMPLES.is_dir():  # the repository's sibling, wherever the checkout lives
@@ -22,35 +21,10 @@ def sample(name: str) -> Any:
     return json.loads((SAMPLES / name).read_text())
 
 
-@asynccontextmanager
-async def serve(app: Any, ws: str = "websockets-sansio") -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL.
-
-    `ws` pins uvicorn's WebSocket implementation: the default ("auto") is sansio, which
+def serve(app: Any, ws: str = "websockets-sansio") -> AbstractAsyncContextManager[str]:
+    """The emulator on loopback. `ws` pins uvicorn's WebSocket implementation: sansio
     echoes a subprotocol; wsproto never does (../shared/venues/sdk-wire-notes.md 2.6)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=1, ws=ws)  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]  # bound by uvicorn itself: no race
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def secrets_of(mapping: dict[str, str]) -> Any:
-    """A SecretResolver over a dict of reference -> value (test-only)."""
-
-    def resolve(reference: str) -> SecretStr:
-        return SecretStr(mapping[reference])
-
-    return resolve
+    return _serve(app, ws=ws)
 
 
 def account_config(credentials: Any, venue: str = "edgex") -> tuple[Any, Any]:

@@ -10,8 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from pydantic import SecretStr
+from tests.loopback import secrets_of, serve  # noqa: F401 - the venue tests import them from here
 
 SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "venues" / "extended"
 # Throwaway Stark keys (the SDK tests' key, and two more): valid on the emulator only.
@@ -27,34 +26,6 @@ _keys = itertools.count(1)
 def sample(name: str) -> Any:
     """A recorded payload from shared/venues/extended/ (its README gives provenance)."""
     return json.loads((SAMPLES / name).read_text())
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]  # bound by uvicorn itself: no race
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def secrets_of(mapping: dict[str, str]) -> Any:
-    """A SecretResolver over a dict of reference -> value (test-only)."""
-
-    def resolve(reference: str) -> SecretStr:
-        return SecretStr(mapping[reference])
-
-    return resolve
 
 
 def fresh_account(emulator: Any, stark_key: str | None = None) -> tuple[str, str, Any]:

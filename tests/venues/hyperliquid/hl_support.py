@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import anyio
-import uvicorn
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from perpd.clock import Clock
 from perpd.model import OrderRequest, OrderType, Side
+from tests.loopback import secrets_of
+from tests.loopback import serve as _serve
 from venues.base import ClientIdFormat
 from venues.hyperliquid.config import HyperliquidAccountConfig, HyperliquidVenueConfig
 from venues.hyperliquid.emulator import HyperliquidEmulator, create_app
@@ -37,20 +37,9 @@ def limit(n: int, side: Side, size: str, price: str, **kw: object) -> OrderReque
     return OrderRequest(cid(n), kw.pop("symbol", "BTC-PERP"), side, OrderType.LIMIT, Decimal(size), Decimal(price), **kw)  # type: ignore[arg-type]
 
 
-@asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    """Serve `app` on a free loopback port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
-        while not server.started:
-            await anyio.sleep(0.005)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
+def serve(app: Starlette) -> AbstractAsyncContextManager[str]:
+    """The emulator on loopback, with the WebSocket implementation it is tested on."""
+    return _serve(app, ws="websockets-sansio")
 
 
 @dataclass
@@ -65,11 +54,7 @@ class Rig:
 
     def session(self, name: str = "main", key: str = AGENT_KEY, account: str = MASTER, **extra: Any) -> HyperliquidSession:
         config = HyperliquidAccountConfig(venue="hl", account_address=account, signer="env:HL_TEST_KEY", **extra)
-        return self.venue.session(name, config, _secrets({"env:HL_TEST_KEY": key}))
-
-
-def _secrets(values: dict[str, str]) -> Callable[[str], SecretStr]:
-    return lambda ref: SecretStr(values[ref])
+        return self.venue.session(name, config, secrets_of({"env:HL_TEST_KEY": key}))
 
 
 @asynccontextmanager
@@ -87,3 +72,11 @@ async def rig(*, clock: Clock | None = None, timeout_secs: float = 5.0, **option
             yield Rig(url, app, venue)
         finally:
             await venue.close()
+
+
+async def subscribed(emulator: HyperliquidEmulator, channels: int) -> None:
+    """Wait until the emulator holds `channels` subscriptions on its open connections
+    (a condition, not a guess at how long subscribing takes)."""
+    with anyio.fail_after(10):
+        while sum(len(conn.keys) for conn in emulator.hub.connections) < channels:
+            await anyio.sleep(0.005)

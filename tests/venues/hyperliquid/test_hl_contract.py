@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 
-import anyio
 import pytest
 from hl_support import serve
 from pydantic import SecretStr
@@ -47,7 +46,7 @@ class TestHyperliquidContract(VenueContract):
 
     @pytest.fixture
     async def venue(self, emulator: tuple[str, HyperliquidEmulator], clock: ManualClock) -> AsyncIterator[HyperliquidVenue]:
-        url, _ = emulator
+        url, self.emulator = emulator
         venue = HyperliquidVenue("hl", HyperliquidVenueConfig(network="testnet", rest_url=url, timeout_secs=5), clock=clock)
         await venue.connect()
         yield venue
@@ -68,4 +67,4 @@ class TestHyperliquidContract(VenueContract):
     async def pass_time(self, venue: HyperliquidVenue, seconds: float) -> None:
         assert isinstance(venue.clock, ManualClock)
         venue.clock.advance(int(seconds * 1000))
-        await anyio.sleep(0.05)  # the emulator's stepper runs every 10 ms
+        self.emulator.step()  # what the emulator's stepper would do next, done now

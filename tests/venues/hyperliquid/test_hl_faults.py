@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import anyio
 import pytest
-from hl_support import rig
+from hl_support import rig, subscribed
 
 from perpd.errors import OutcomeUnknown, RateLimited, Unavailable, VenueRejected
 from perpd.model import BookUpdate, OrderRequest, OrderStatus, OrderType, OrderUpdate, Side, StreamGap
@@ -94,13 +94,11 @@ async def test_a_dropped_account_stream_reports_a_gap_and_keeps_streaming() -> N
 
             tg.start_soon(collect)
             with anyio.fail_after(10):
-                while not r.emulator.hub.connections:
-                    await anyio.sleep(0.01)
-                await anyio.sleep(0.1)  # subscriptions sent
+                await subscribed(r.emulator, 2)  # orderUpdates and userFills
                 r.emulator.hub.drop_all()
                 while not any(isinstance(e, StreamGap) for e in events):
                     await anyio.sleep(0.01)
-                await anyio.sleep(0.2)  # resubscribed
+                await subscribed(r.emulator, 2)  # both again, on the new connection
                 await s.create_order(buy(5))
                 while not any(isinstance(e, OrderUpdate) for e in events):
                     await anyio.sleep(0.01)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import anyio
 import pytest
-from hl_support import AGENT, MASTER, MASTER_KEY, cid, limit, rig
+from hl_support import AGENT, MASTER, MASTER_KEY, cid, limit, rig, subscribed
 
 from perpd.errors import ConfigError, PerpdError
 from perpd.model import (
@@ -104,7 +104,7 @@ async def test_the_account_stream_reports_orders_fills_positions_and_balance() -
                             tg.cancel_scope.cancel()
 
             tg.start_soon(collect)
-            await anyio.sleep(0.2)  # let the subscriptions land before trading
+            await subscribed(r.emulator, 2)  # orderUpdates and userFills, before trading
             await s.create_order(limit(100, Side.BUY, "0.001", "60000"))
             await s.create_order(OrderRequest(cid(101), "BTC-PERP", Side.BUY, OrderType.MARKET, D("0.001")))
         orders = [e.order for e in events if isinstance(e, OrderUpdate)]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from pydantic import SecretStr
+from tests.loopback import secrets_of, serve  # noqa: F401 - the venue tests import them from here
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lighter"
 
@@ -21,31 +19,6 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 def registered(api_key: str, account: int, *indices: int) -> str:
     """The emulator's `api_keys` option registering `api_key`'s public key at `indices` of
     `account` (as a ChangePubKey would have)."""
@@ -53,15 +26,6 @@ def registered(api_key: str, account: int, *indices: int) -> str:
 
     public = public_key_of(bytes.fromhex(api_key.removeprefix("0x"))).hex()
     return ",".join(f"{account}:{i}=0x{public}" for i in indices)
-
-
-def secrets_of(mapping: dict[str, str]) -> Any:
-    """A SecretResolver over a dict of reference -> value (test-only)."""
-
-    def resolve(reference: str) -> SecretStr:
-        return SecretStr(mapping[reference])
-
-    return resolve
 
 
 @asynccontextmanager

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import anyio
-import uvicorn
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from perpd.clock import Clock
+from tests.loopback import secrets_of
+from tests.loopback import serve as _serve
 from venues.vest.config import VestAccountConfig, VestVenueConfig
 from venues.vest.emulator import VestEmulator, create_app
 from venues.vest.session import VestSession
@@ -38,33 +37,12 @@ def sample(name: str) -> Any:
     return json.loads((SAMPLES / name).read_text())
 
 
-def secrets_of(mapping: dict[str, str]) -> Any:
-    """A SecretResolver over a dict of reference -> value (test-only)."""
-
-    def resolve(reference: str) -> SecretStr:
-        return SecretStr(mapping[reference])
-
-    return resolve
-
-
 KEYS = secrets_of({"env:VEST_PRIMARY": PRIMARY_KEY, "env:VEST_SIGNING": SIGNING_KEY, "env:VEST_OTHER": OTHER_KEY})
 
 
-@asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free loopback port (port 0); yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            ws="websockets-sansio", ws_per_message_deflate=False, timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
-        while not server.started:
-            await anyio.sleep(0.005)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
+def serve(app: Starlette) -> AbstractAsyncContextManager[str]:
+    """The emulator on loopback, with the WebSocket implementation it is tested on."""
+    return _serve(app, ws="websockets-sansio", ws_per_message_deflate=False)
 
 
 def venue_config(url: str, **options: Any) -> VestVenueConfig:
