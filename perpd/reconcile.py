@@ -352,6 +352,8 @@ def _build_standing_spec(standing: StandingOrderConfig) -> OrderSpec:
         reduce_only=standing.reduce_only,
         account=standing.account,
         route=standing.route,
+        take_profit=standing.bracket(standing.take_profit),
+        stop_loss=standing.bracket(standing.stop_loss),
     )
 
 
@@ -361,7 +363,7 @@ def _spec_fields(spec: OrderSpec) -> dict[str, object]:
 
 def _same_order(a: OrderSpec, b: OrderSpec) -> bool:
     """Same desired order, ignoring the account a route resolved to and remaining size."""
-    keys = ("symbol", "side", "type", "price", "trigger_price", "tif", "reduce_only", "route")
+    keys = ("symbol", "side", "type", "price", "trigger_price", "tif", "reduce_only", "route", "take_profit", "stop_loss")
     if any(getattr(a, k) != getattr(b, k) for k in keys):
         return False
     return (b.route is not None or a.account == b.account) and a.size >= 0

@@ -23,7 +23,7 @@ from perpd.config.base import (
     SymbolOrStar,
     VenueConfig,
 )
-from perpd.model import OrderType, Side, TimeInForce
+from perpd.model import Bracket, OrderSpec, OrderType, Side, TimeInForce
 
 class DaemonConfig(Model):
     state_dir: Path = Path("~/.local/state/perpd")
@@ -218,8 +218,18 @@ class TargetConfig(_Placement):
         return self.name or f"{self.via}:{self.symbol}"
 
 
+class BracketConfig(Model):
+    """An exit of a standing order (`take_profit = { trigger_price = 3500 }`): placed
+    reduce-only for what the entry filled, at the trigger; a limit at `price`, else market."""
+
+    trigger_price: PositiveDecimal
+    price: PositiveDecimal | None = None
+
+
 class StandingOrderConfig(_Placement):
-    """An order kept live until filled; re-placed if the venue cancels it."""
+    """An order kept live until filled; re-placed if the venue cancels it. With
+    `take_profit` / `stop_loss`, its exits are kept working once it fills (one cancels
+    the other), as for a bracket asked through the API."""
 
     name: Name
     symbol: Symbol
@@ -231,6 +241,8 @@ class StandingOrderConfig(_Placement):
     tif: Literal[TimeInForce.GTC, TimeInForce.POST_ONLY] = TimeInForce.GTC
     post_only: bool = False
     reduce_only: bool = False
+    take_profit: BracketConfig | None = None
+    stop_loss: BracketConfig | None = None
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -241,7 +253,15 @@ class StandingOrderConfig(_Placement):
             raise ValueError(f"a {self.type.value} order needs a price")
         if self.type.is_trigger and self.trigger_price is None:
             raise ValueError(f"a {self.type.value} order needs a trigger_price")
+        if self.take_profit is not None or self.stop_loss is not None:  # exits on the right side of the entry
+            OrderSpec(self.symbol, self.side, self.size, self.type, self.price, self.trigger_price, self.effective_tif,
+                      self.reduce_only, self.account, self.route, take_profit=self.bracket(self.take_profit),
+                      stop_loss=self.bracket(self.stop_loss))
         return self
+
+    @staticmethod
+    def bracket(exit_at: BracketConfig | None) -> Bracket | None:
+        return Bracket(exit_at.trigger_price, exit_at.price) if exit_at is not None else None
 
     @property
     def key(self) -> str:

@@ -76,3 +76,32 @@ async def test_a_partly_filled_entry_is_protected_for_what_filled_and_resized_as
 def test_an_exit_on_the_wrong_side_of_the_entry_is_refused():
     with pytest.raises(ValueError, match="take_profit trigger 900 must be above the entry price 1000"):
         OrderSpec(symbol="BTC", side=Side.BUY, size=D("0.01"), price=D(1000), account="paper", take_profit=Bracket(D(900)))
+
+
+async def test_a_standing_order_from_the_config_carries_its_exits(harness):
+    engine = await harness.start()
+    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
+    mark = engine.portfolio.mark("sim", "BTC-PERP")
+    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
+    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
+                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl}, price = {sl - 50} }}\n')
+    await harness.daemon.reload(actor="test")  # the entry crosses the book and fills
+    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    by_type = {o.type: o for o in exits(harness)}
+    assert by_type[OrderType.TAKE_PROFIT_MARKET].trigger_price == tp and by_type[OrderType.STOP_LIMIT].price == sl - 50
+    assert all(o.size == D("0.01") and o.side is Side.SELL for o in exits(harness))
+    for _ in range(5):  # the filled standing order is done: not placed again, its exits not doubled
+        await engine.reconcile_once()
+    assert len(exits(harness)) == 2 and harness.exchange.position("paper", "BTC-PERP").size == D("0.01")
+
+
+def test_a_standing_order_whose_exit_is_on_the_wrong_side_is_a_config_error(tmp_path):
+    from perpd.config.load import load
+    from perpd.errors import ConfigError
+
+    path = tmp_path / "perpd.toml"
+    path.write_text('[venues.sim]\nkind = "sim"\n[accounts.paper]\nvenue = "sim"\n[[orders]]\nname = "dip"\n'
+                    'account = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\nprice = 1000\n'
+                    'stop_loss = { trigger_price = 1200 }\n')
+    with pytest.raises(ConfigError, match="stop_loss trigger 1200 must be below the entry price 1000"):
+        load(path)
