@@ -1,7 +1,8 @@
 """Venues sit below the engine: what venues/ may import, and that each module imports alone.
 
 Layers, bottom up: perpd's domain modules (model, errors, clock, ratelimit, config's
-base models, secrets, wire) < venues/simex (the exchange) < each venue package < the
+base models, secrets, wire) < venues/simex (the exchange) and venues/common (the adapter
+parts every venue shares) < each venue package < the
 engine, the API, the daemon and the clients. A venue that reached up into the engine
 would tie every adapter to the daemon's internals; a venue that reached into another
 venue would make them one package. Imports are read with `ast`, including those inside
@@ -28,7 +29,7 @@ FORBIDDEN = (
 # The perpd modules below venues: the only ones a venue module may import.
 BELOW_VENUES = ("perpd.model", "perpd.errors", "perpd.clock", "perpd.ratelimit", "perpd.config",
                 "perpd.secrets", "perpd.wire", "perpd.plugins")
-SHARED = ("venues.base", "venues.registry", "venues.simex")  # what every venue package may use
+SHARED = ("venues.base", "venues.registry", "venues.simex", "venues.common")  # what every venue package may use
 
 
 def module_name(path: Path) -> str:
@@ -90,6 +91,18 @@ def test_simex_imports_no_venue():
         for module, path in venue_modules().items() if within(module, ("venues.simex",))
         for name in imports_of(module, path)
         if name.startswith("venues") and not within(name, ("venues.simex",)) and name != "venues"
+    )
+    assert offenders == []
+
+
+def test_the_shared_venue_parts_import_no_venue():
+    """venues/common sits below every venue package: what it shares takes the venue's data
+    as arguments instead of importing it."""
+    offenders = sorted(
+        f"{module} imports {name}"
+        for module, path in venue_modules().items() if within(module, ("venues.common",))
+        for name in imports_of(module, path)
+        if name.startswith("venues") and not within(name, ("venues.common", "venues.base")) and name != "venues"
     )
     assert offenders == []
 

@@ -2,8 +2,9 @@
 
 Must: hold every code or message the venue answers with in a table (code -> error class
 and a short machine code), most specific first, and map transport exceptions (httpx,
-websockets, OSError) in `map_transport`. Branch on what the caller must do: a definitive
-refusal is `VenueRejected`; refused credentials `AuthError`; throttling `RateLimited`;
+websockets, OSError) in `map_transport`. The logic is shared (venues/common/errors.py:
+`build`, `map_transport`); the tables are the venue's own. Branch on what the caller
+must do: a definitive refusal is `VenueRejected`; refused credentials `AuthError`; throttling `RateLimited`;
 and a timeout, a lost connection after sending or a 5xx on a write is `OutcomeUnknown`
 (or `Unavailable`), never `VenueRejected` — the action may have happened. Every
 foreign exception is raised `from` the original; a test proves each one is mapped.
@@ -12,20 +13,16 @@ Messages carry names and codes, never secrets.
 
 from __future__ import annotations
 
-import httpx
-from websockets.exceptions import WebSocketException
-
 from perpd.errors import (
     AuthError,
     InvalidRequest,
     NotFound,
-    OutcomeUnknown,
     PerpdError,
     RateLimited,
-    Unavailable,
-    VenueError,
     VenueRejected,
 )
+from venues.common import errors as common
+from venues.common.errors import build
 
 VENUE = "template"
 
@@ -42,19 +39,14 @@ CODES: dict[int, tuple[type[PerpdError], str]] = {
 def map_code(code: int, message: str) -> PerpdError:
     """The perpd error for a venue answer with `code`; unknown codes are venue errors."""
     cls, name = CODES.get(code, (VenueRejected, str(code)))
-    text = f"{VENUE}: {message or name}"
-    if issubclass(cls, VenueError):
-        return cls(text, venue=VENUE, code=name)
-    return cls(text)
+    return build(cls, f"{VENUE}: {message or name}", venue=VENUE, code=name)
 
 
 def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
-    """Map an httpx/websockets/OS failure. `sent`: the request may have reached the venue."""
-    what = type(exc).__name__
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError)):
-        return Unavailable(f"{VENUE}: cannot connect ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.TransportError, WebSocketException, OSError)):
-        if sent:
-            return OutcomeUnknown(f"{VENUE}: no answer after sending ({what})", venue=VENUE)
-        return Unavailable(f"{VENUE}: transport failure ({what})", venue=VENUE)
-    return VenueError(f"{VENUE}: unexpected failure ({what})", venue=VENUE)
+    """Map an httpx/websockets/OS failure. `sent`: the request may have reached the venue.
+
+    The decision tree is shared (venues/common/errors.py); a venue with a real quirk (a
+    handshake status to read first, another timeout that means "never sent") handles it
+    here and passes the rest on, as venues/edgex/errors.py does.
+    """
+    return common.map_transport(exc, sent=sent, venue=VENUE)

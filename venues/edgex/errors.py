@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 import httpx
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus
 
 from perpd.errors import (
     AuthError,
@@ -28,6 +28,8 @@ from perpd.errors import (
     VenueError,
     VenueRejected,
 )
+from venues.common import errors as common
+from venues.common.errors import build
 
 VENUE = "edgex"
 SUCCESS: Final = "SUCCESS"
@@ -104,11 +106,7 @@ def map_code(code: str | None, message: str | None = None, *, http_status: int |
     detail = (message or "").strip() or meaning or (f"HTTP {http_status}" if http_status else "error")
     text = f"{VENUE}: {text_code}: {detail}" if text_code else f"{VENUE}: {detail}"
     wire_code = text_code or http_status
-    if cls is RateLimited:
-        return RateLimited(text, venue=VENUE, code=wire_code, retry_after_secs=retry_after_secs)
-    if issubclass(cls, VenueError):
-        return cls(text, venue=VENUE, code=wire_code)
-    return cls(text)
+    return build(cls, text, venue=VENUE, code=wire_code, retry_after_secs=retry_after_secs)
 
 
 def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
@@ -117,7 +115,6 @@ def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
     Before sending nothing happened (Unavailable is an OutcomeUnknown subclass, which is
     safe: the caller resolves by client id and finds nothing).
     """
-    what = type(exc).__name__
     if isinstance(exc, InvalidStatus):
         status = exc.response.status_code
         if status in (401, 403):
@@ -126,18 +123,5 @@ def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
         if status == 429:
             return RateLimited(f"{VENUE}: WebSocket handshake throttled (HTTP 429)", venue=VENUE, code=status)
         return Unavailable(f"{VENUE}: WebSocket handshake failed (HTTP {status})", venue=VENUE, code=status)
-    if isinstance(exc, httpx.TimeoutException):
-        if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return Unavailable(f"{VENUE}: connect timeout ({what})", venue=VENUE)
-        if sent:
-            return OutcomeUnknown(f"{VENUE}: timed out waiting for an answer ({what})", venue=VENUE)
-        return Unavailable(f"{VENUE}: timed out ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.ConnectError, ConnectionRefusedError)):
-        return Unavailable(f"{VENUE}: cannot connect ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.TransportError, WebSocketException, OSError, TimeoutError)):
-        if sent:
-            return OutcomeUnknown(f"{VENUE}: connection lost after sending ({what})", venue=VENUE)
-        return Unavailable(f"{VENUE}: transport failure ({what})", venue=VENUE)
-    if isinstance(exc, ValueError):
-        return VenueError(f"{VENUE}: unreadable answer ({what})", venue=VENUE)
-    return VenueError(f"{VENUE}: unexpected failure ({what})", venue=VENUE)
+    # A pool timeout never got a connection: nothing left, as with a connect timeout.
+    return common.map_transport(exc, sent=sent, venue=VENUE, connect_timeouts=(httpx.ConnectTimeout, httpx.PoolTimeout))

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from typing import Final
 
-import httpx
-from websockets.exceptions import WebSocketException
-
 from perpd.errors import (
     AuthError,
     InvalidRequest,
     NotFound,
-    OutcomeUnknown,
     PerpdError,
     RateLimited,
     Unavailable,
     VenueError,
     VenueRejected,
 )
+from venues.common import errors as common
+from venues.common.errors import build
 
 VENUE = "extended"
 
@@ -134,28 +132,9 @@ def map_code(code: int | None, message: str | None, *, http_status: int = 200,
     known = CODES.get(code, (None, ""))[1] if code is not None else ""
     text = f"extended: {code if code is not None else http_status} {message or known or 'error'}".rstrip()
     wire_code = code if code is not None else http_status
-    if cls is RateLimited:
-        return RateLimited(text, venue=VENUE, code=wire_code, retry_after_secs=retry_after_secs)
-    if issubclass(cls, VenueError):
-        return cls(text, venue=VENUE, code=wire_code)
-    return cls(text)
+    return build(cls, text, venue=VENUE, code=wire_code, retry_after_secs=retry_after_secs)
 
 
 def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
     """Map an httpx/websockets/OS failure. `sent`: the request may have reached Extended."""
-    what = type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        if isinstance(exc, httpx.ConnectTimeout):
-            return Unavailable(f"extended: connect timeout ({what})", venue=VENUE)
-        if sent:
-            return OutcomeUnknown(f"extended: timed out waiting for an answer ({what})", venue=VENUE)
-        return Unavailable(f"extended: timed out ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.ConnectError, ConnectionRefusedError)):
-        return Unavailable(f"extended: cannot connect ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.TransportError, WebSocketException, OSError, TimeoutError)):
-        if sent:
-            return OutcomeUnknown(f"extended: connection lost after sending ({what})", venue=VENUE)
-        return Unavailable(f"extended: transport failure ({what})", venue=VENUE)
-    if isinstance(exc, ValueError):
-        return VenueError(f"extended: unreadable answer ({what})", venue=VENUE)
-    return VenueError(f"extended: unexpected failure ({what})", venue=VENUE)
+    return common.map_transport(exc, sent=sent, venue=VENUE)

@@ -14,19 +14,16 @@ from __future__ import annotations
 import json
 from typing import Final
 
-import httpx
-from websockets.exceptions import WebSocketException
-
 from perpd.errors import (
     AuthError,
     InvalidRequest,
-    OutcomeUnknown,
     PerpdError,
     RateLimited,
-    Unavailable,
     VenueError,
     VenueRejected,
 )
+from venues.common import errors as common
+from venues.common.errors import build
 
 VENUE = "lighter"
 
@@ -144,11 +141,7 @@ def map_code(
     elif http_status in (401, 403):
         cls = AuthError
     text = f"lighter: {describe(code, message)}"
-    if cls is RateLimited:
-        return RateLimited(text, venue=VENUE, code=code or http_status, retry_after_secs=retry_after_secs)
-    if issubclass(cls, VenueError):
-        return cls(text, venue=VENUE, code=code or http_status)
-    return cls(text)
+    return build(cls, text, venue=VENUE, code=code or http_status, retry_after_secs=retry_after_secs)
 
 
 def describe(code: int, message: str | None) -> str:
@@ -165,22 +158,5 @@ def describe(code: int, message: str | None) -> str:
 
 
 def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
-    """Map an httpx/websockets/OS failure. `sent`: the request may have reached Lighter.
-
-    Before sending, nothing happened (Unavailable is still an OutcomeUnknown subclass,
-    which is safe: the caller resolves by client id and finds nothing).
-    """
-    what = type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        if isinstance(exc, httpx.ConnectTimeout):
-            return Unavailable(f"lighter: connect timeout ({what})", venue=VENUE)
-        return OutcomeUnknown(f"lighter: timed out waiting for an answer ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.ConnectError, ConnectionRefusedError)):
-        return Unavailable(f"lighter: cannot connect ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.TransportError, WebSocketException, OSError)):
-        if sent:
-            return OutcomeUnknown(f"lighter: connection lost after sending ({what})", venue=VENUE)
-        return Unavailable(f"lighter: transport failure ({what})", venue=VENUE)
-    if isinstance(exc, ValueError):
-        return VenueError(f"lighter: unreadable answer ({what})", venue=VENUE)
-    return VenueError(f"lighter: unexpected failure ({what})", venue=VENUE)
+    """Map an httpx/websockets/OS failure. `sent`: the request may have reached Lighter."""
+    return common.map_transport(exc, sent=sent, venue=VENUE)

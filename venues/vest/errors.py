@@ -15,20 +15,18 @@ from __future__ import annotations
 
 from typing import Final
 
-import httpx
-from websockets.exceptions import WebSocketException
-
 from perpd.errors import (
     AuthError,
     InvalidRequest,
     NotFound,
-    OutcomeUnknown,
     PerpdError,
     RateLimited,
     Unavailable,
     VenueError,
     VenueRejected,
 )
+from venues.common import errors as common
+from venues.common.errors import build
 
 VENUE: Final = "vest"
 
@@ -162,37 +160,16 @@ def map_code(code: int | None, message: str | None, *, http_status: int | None =
     if message:
         text += f" ({message})"
     reported = code if code is not None else http_status
-    if cls is RateLimited:
-        return RateLimited(text, venue=VENUE, code=reported, retry_after_secs=retry_after_secs)
-    if issubclass(cls, VenueError):
-        return cls(text, venue=VENUE, code=reported)
-    return cls(text)
+    return build(cls, text, venue=VENUE, code=reported, retry_after_secs=retry_after_secs)
 
 
 def map_close(code: int | None, reason: str | None) -> PerpdError:
     """A WebSocket closed by the server, with one of Vest's close codes."""
     cls, name = WS_CLOSE_CODES.get(code or 0, (Unavailable, f"closed {code}"))
     text = f"vest: stream closed: {name}" + (f" ({reason})" if reason else "")
-    if issubclass(cls, VenueError):
-        return cls(text, venue=VENUE, code=code)
-    return cls(text)
+    return build(cls, text, venue=VENUE, code=code)
 
 
 def map_transport(exc: BaseException, *, sent: bool) -> PerpdError:
     """Map an httpx/websockets/OS failure. `sent`: the request may have reached Vest."""
-    what = type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout):
-        return Unavailable(f"vest: connect timeout ({what})", venue=VENUE)
-    if isinstance(exc, httpx.TimeoutException):
-        if sent:
-            return OutcomeUnknown(f"vest: timed out waiting for an answer ({what})", venue=VENUE)
-        return Unavailable(f"vest: timed out ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.ConnectError, ConnectionRefusedError)):
-        return Unavailable(f"vest: cannot connect ({what})", venue=VENUE)
-    if isinstance(exc, (httpx.TransportError, WebSocketException, OSError, TimeoutError)):
-        if sent:
-            return OutcomeUnknown(f"vest: connection lost after sending ({what})", venue=VENUE)
-        return Unavailable(f"vest: transport failure ({what})", venue=VENUE)
-    if isinstance(exc, ValueError):
-        return VenueError(f"vest: unreadable answer ({what})", venue=VENUE)
-    return VenueError(f"vest: unexpected failure ({what})", venue=VENUE)
+    return common.map_transport(exc, sent=sent, venue=VENUE)
