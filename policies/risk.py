@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 from perpd.config import PolicyConfig, PolicyScope
 from perpd.errors import Denied
@@ -101,8 +101,12 @@ def _num(value: Decimal | int) -> str:
 
 
 def _ceil(value: Decimal) -> str:
-    # Rounded up, so a value shown as over its limit never prints as equal to it.
-    return format(value.quantize(_CENT, rounding=ROUND_CEILING), "f")
+    # Rounded up, so a value shown as over its limit never prints as equal to it; with the
+    # digits to do so, as an order's notional may have more than the default 28 (size and
+    # price may each be up to 1e15).
+    with localcontext() as context:
+        context.prec = max(context.prec, value.adjusted() + 3)
+        return format(value.quantize(_CENT, rounding=ROUND_CEILING), "f")
 
 
 def _no_mark(key: str, order: OrderCheck) -> str:

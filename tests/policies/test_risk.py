@@ -59,6 +59,15 @@ def test_denial_names_the_policy_then_the_limit_then_the_offending_value() -> No
     assert caught.value.to_dict()["error"]["details"] == {"policy": "house", "limit": "max_order_notional"}
 
 
+def test_a_notional_past_28_digits_is_denied_not_a_crash() -> None:
+    # The API lets size and price each reach 1e15 (found by the API fuzzer: a 500).
+    gate = RiskGate([policy("house", max_order_notional=50000)])
+    with pytest.raises(Denied) as caught:
+        gate.check(check("alpha", Side.BUY, "905920814254740.5", "42233886445930.85"), world())
+    assert caught.value.limit == "max_order_notional"
+    assert shown_value(caught.value) >= D("905920814254740.5") * D("42233886445930.85")
+
+
 def test_every_policy_key_is_checked_per_order_by_the_bucket_or_as_a_loss_limit() -> None:
     not_limits = {"name", "scope", "aggregate", "reset_time_utc"}
     keys = set(PolicyConfig.model_fields) - not_limits
