@@ -103,7 +103,10 @@ def bind_unix(path: Path) -> socket.socket:
 
 def bind_tcp(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on connections accepted from a
+    # socket whose proto says TCP, and without it Nagle holds each body written after its
+    # headers for the client's delayed ACK (40 ms per keep-alive request; uvloop always sets it).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
