@@ -74,10 +74,11 @@ def _openapi_endpoint() -> Endpoint:
 
 EXTRA = [
     _openapi_endpoint(),
-    Endpoint("GET", "/docs", _docs, "Human-readable API docs", scope=None, raw=True, engine=False, tag="docs"),
+    Endpoint("GET", "/docs", _docs, "Human-readable API docs", scope=None, raw=True, engine=False, tag="docs",
+             media_type="text/html"),
     # Its scope is the config's ([api] metrics): checked in the handler, documented as such.
     Endpoint("GET", "/metrics", _metrics, "Prometheus metrics (text format)", scope=None, raw=True, engine=False,
-             prefix="", tag="control"),
+             prefix="", tag="control", media_type="text/plain"),
 ]
 
 # What a browser page may send and read across origins.

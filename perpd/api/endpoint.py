@@ -100,6 +100,7 @@ class Endpoint:
     engine: bool = True  # needs the running engine: 503 before it starts
     tag: str = ""
     raw: bool = False  # handler returns a Starlette Response itself
+    media_type: str = "application/json"  # what a raw handler's 200 carries (documented)
     prefix: str = PREFIX
 
     @cached_property

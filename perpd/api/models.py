@@ -121,6 +121,9 @@ def _json_integer(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 
+# Bounds go before the validator, Annotated[int, Field(gt=0), BeforeValidator(_json_integer)]:
+# after it, pydantic emits them as `gt`/`le` keys no JSON Schema reader knows, and the
+# document would allow what validation refuses.
 JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -286,7 +289,7 @@ class LeverageIn(In):
     to the config file as `accounts.NAME.leverage.ASSET`, then reloaded and reconciled."""
 
     symbol: Symbol
-    leverage: Annotated[JsonInt, Field(gt=0, le=1000)]
+    leverage: Annotated[int, Field(gt=0, le=1000), BeforeValidator(_json_integer)]
     margin_mode: MarginMode | None = Field(default=None, description="cross or isolated (the whole account)")
 
 

@@ -76,8 +76,9 @@ def document(endpoints: Iterable[Endpoint], *, version: str, metrics_public: boo
                     "description": _STATUS_TEXT.get(status, "OK"),
                     "content": {"application/json": {"schema": schemas.ref(ep.response, "serialization")}},
                 }
-        if metrics:
-            responses["200"] = {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        if ep.raw and ep.response is None:
+            raw = {"type": "object"} if ep.media_type == "application/json" else {"type": "string"}
+            responses[str(ep.status)] = {"description": "OK", "content": {ep.media_type: {"schema": raw}}}
         codes = set(ep.error_statuses) | ({401, 429} if metrics and not metrics_public else set())
         for code in sorted(codes):
             responses[str(code)] = {

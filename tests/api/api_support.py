@@ -25,6 +25,7 @@ durability = "fast"
 
 [api]
 requests_per_sec = {rps}
+{api}
 
 [[api.tokens]]
 name = "reader"
@@ -94,9 +95,10 @@ class Api:
             conn.close()
 
 
-def write_config(directory: Path, socket: Path, *, rps: float = 10_000, extra: str = "") -> Path:
+def write_config(directory: Path, socket: Path, *, rps: float = 10_000, api: str = "", extra: str = "") -> Path:
+    """The test config; `api`: more keys of its [api] table, `extra`: more tables."""
     path = directory / "perpd.toml"
-    path.write_text(CONFIG.format(state=directory / "state", socket=socket, rps=rps) + extra, encoding="utf-8")
+    path.write_text(CONFIG.format(state=directory / "state", socket=socket, rps=rps, api=api) + extra, encoding="utf-8")
     return path
 
 

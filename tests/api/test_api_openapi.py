@@ -1,0 +1,158 @@
+"""The OpenAPI document says what the server does: every status an operation can answer is
+in it with the one error shape, its schemas are JSON Schema that validation agrees with
+both ways, a malformed request is a 400 naming the field, and /metrics documents the
+token it needs only when it needs one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_support import Api, start_api, stop_api, write_config
+
+pytestmark = pytest.mark.anyio
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+# pydantic's names for bounds: in a document they would be ignored, allowing what is refused.
+NOT_JSON_SCHEMA = {"gt", "ge", "lt", "le", "multiple_of", "max_digits", "decimal_places"}
+
+
+async def document(api: Api) -> dict[str, Any]:
+    async with api.client(token=None) as http:
+        r = await http.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    return r.json()  # type: ignore[no-any-return]
+
+
+def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            yield method.upper(), path, op
+
+
+def keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from keys(item)
+
+
+async def test_every_operation_documents_a_success_and_every_error_it_can_answer(api: Api) -> None:
+    doc = await document(api)
+    for method, path, op in operations(doc):
+        where = f"{method} {path}"
+        responses = op["responses"]
+        successes = [code for code in responses if code.startswith("2")]
+        assert successes and all(responses[c].get("content") for c in successes), where
+        assert {"400", "403"} <= set(responses), where  # not as documented; Host or Origin refused
+        assert ("security" in op) == ({"401", "429"} <= set(responses)), where
+        for code, response in responses.items():
+            if code >= "400":
+                assert response["content"] == {"application/json": {"schema": ERROR}}, (where, code)
+    docs = doc["paths"]["/api/v1/docs"]["get"]["responses"]["200"]["content"]
+    assert list(docs) == ["text/html"]
+
+
+async def test_every_schema_uses_json_schema_keywords_only(api: Api) -> None:
+    doc = await document(api)
+    assert NOT_JSON_SCHEMA.isdisjoint(keys(doc)), sorted(NOT_JSON_SCHEMA & set(keys(doc)))
+    leverage = doc["components"]["schemas"]["LeverageIn"]["properties"]["leverage"]
+    assert (leverage["exclusiveMinimum"], leverage["maximum"]) == (0, 1000)
+
+
+async def test_a_malformed_query_string_is_a_documented_400_naming_the_parameter(api: Api) -> None:
+    documented = (await document(api))["paths"]["/api/v1/orders"]["get"]["responses"]
+    cases = [
+        ("limit=1&limit=2", "limit", "given twice"),
+        ("colour=red", "colour", "unknown query parameter"),
+        ("live=yes", "live", "must be true or false"),
+        ("limit=ten", "limit", "must be an integer"),
+        ("limit=0", "limit", "must be >= 1"),
+    ]
+    async with api.client("reader") as http:
+        for query, field, message in cases:
+            r = await http.get(f"/api/v1/orders?{query}")
+            assert r.status_code == 400 and str(r.status_code) in documented, (query, r.text)
+            error = r.json()["error"]
+            assert error["type"] == "invalid_request"
+            assert error["details"]["fields"][0]["field"] == field and message in error["message"], (query, error)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/halt", {"scope": "global", "colour": "red"}, "colour"),
+        ("/api/v1/resume", {"reason": "done", "cancel": True}, "cancel"),
+        ("/api/v1/positions/BTC/close", {"size": "1"}, "size"),
+        ("/api/v1/halt", {"reduce_only": 1}, "reduce_only"),
+    ],
+)
+async def test_a_body_its_schema_forbids_is_refused_with_a_400_naming_the_field(
+    api: Api, path: str, body: dict[str, Any], field: str
+) -> None:
+    async with api.client("admin") as http:
+        r = await http.post(path, json=body)
+        status = (await http.get("/api/v1/status")).json()
+    assert r.status_code == 400, r.text
+    assert [f["field"] for f in r.json()["error"]["details"]["fields"]] == [field]
+    assert status["trading_states"] == {}  # nothing was halted
+
+
+async def test_plan_takes_the_config_as_json_or_as_toml_text(api: Api) -> None:
+    text = api.config_path.read_text() + '\n[accounts.third]\nvenue = "sim"\n'
+    added = {"accounts": {"added": ["third"], "changed": [], "removed": []}}
+    async with api.client("admin") as http:
+        as_json = await http.post("/api/v1/plan", json={"toml": text})
+        as_toml = await http.post("/api/v1/plan", content=text, headers={"Content-Type": "application/toml"})
+        not_text = await http.post("/api/v1/plan", json={"toml": 5})
+        unknown = await http.post("/api/v1/plan", json={"toml": text, "apply": True})
+        broken = await http.post("/api/v1/plan", json={"toml": "[daemon\n"})
+    assert as_json.status_code == as_toml.status_code == 200
+    assert as_json.json()["diff"] == as_toml.json()["diff"] == added
+    assert not_text.status_code == unknown.status_code == 400
+    assert "toml" in not_text.json()["error"]["message"] and "apply" in unknown.json()["error"]["message"]
+    assert broken.status_code == 422 and broken.json()["error"]["type"] == "config_error"
+    assert "third" not in api.daemon.config.accounts  # planned, never applied
+    body = (await document(api))["paths"]["/api/v1/plan"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/PlanIn"}
+    assert "application/toml" in body["content"] and body["required"] is False
+
+
+# --------------------------------------------------------------------------- /metrics
+
+
+@pytest.fixture
+async def public_metrics(tmp_path: Path, socket_dir: Path, tokens_env: None) -> AsyncIterator[Api]:
+    running = await start_api(write_config(tmp_path, socket_dir / "perpd.sock", api='metrics = "public"'))
+    try:
+        yield running
+    finally:
+        await stop_api(running)
+
+
+async def test_metrics_token_mode_answers_401_without_a_token_and_documents_it(api: Api) -> None:
+    async with api.client(token=None) as http:
+        anonymous = await http.get("/metrics")
+    async with api.client("reader") as http:
+        scraped = await http.get("/metrics")
+    metrics = (await document(api))["paths"]["/metrics"]["get"]
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["type"] == "unauthorized"
+    assert scraped.status_code == 200 and "perpd_orders" in scraped.text
+    assert {"401", "429"} <= set(metrics["responses"]) and metrics["x-scope"] == "read"
+
+
+async def test_public_metrics_on_a_loopback_bind_scrape_without_a_token(public_metrics: Api) -> None:
+    async with public_metrics.client(token=None) as http:
+        scraped = await http.get("/metrics")
+        status = await http.get("/api/v1/status")
+    metrics = (await document(public_metrics))["paths"]["/metrics"]["get"]
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    assert "perpd_api_request_seconds" in scraped.text
+    assert status.status_code == 401  # only /metrics is public
+    assert "401" not in metrics["responses"] and "security" not in metrics
+    assert list(metrics["responses"]["200"]["content"]) == ["text/plain"]
