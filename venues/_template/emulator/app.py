@@ -22,7 +22,7 @@ from starlette.routing import WebSocketRoute
 from perpd.clock import Clock, SystemClock
 from venues._template.emulator.exchange import TemplateExchange
 from venues._template.emulator.rest import rest_routes
-from venues._template.emulator.ws import stream
+from venues._template.emulator.ws import Hub, stream
 from venues.simex.exchange import SimExchange
 
 DEFAULT_PORT = 8790  # pick one free among the emulators (8781 Hyperliquid, 8782 Lighter)
@@ -43,6 +43,7 @@ class TemplateEmulator:
         self.engine = exchange
         self.exchange = TemplateExchange(exchange)
         self.faults = Faults()
+        self.hub = Hub()  # fed by the exchange's listeners, as the venues' hubs are
         self.step_interval_secs = step_interval_secs
 
     def step(self) -> None:

@@ -17,7 +17,6 @@ connection without blocking the engine (a connection whose queue overflows is cl
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from venues.edgex.emulator import shapes
 from venues.edgex.emulator.exchange import EdgexExchange
 from venues.edgex.emulator.markets import ContractDef, metadata_json
 from venues.edgex.emulator.shapes import OrderRecord
+from venues.simex import wshub
 from venues.simex.events import (
     BalanceEvent,
     BookDelta,
@@ -41,37 +41,17 @@ from venues.simex.events import (
     TradeEvent,
 )
 
-QUEUE_MAX = 20_000
-CLOSE = object()
 GROUPS = ("account", "collateral", "collateralTransaction", "position", "positionTransaction", "deposit",
           "withdraw", "transferIn", "transferOut", "order", "orderFillTransaction")
 
 
-class Connection:
-    """One WS client: its subscriptions and its outgoing queue."""
+class Connection(wshub.Connection):
+    """One WS client: its session id, account (private sockets), subscriptions and outgoing queue."""
 
     def __init__(self, account_id: int | None = None) -> None:
+        super().__init__()
         self.sid = str(uuid.uuid4())
         self.account_id = account_id
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.channels: set[str] = set()
-        self.closed = False
-
-    def push(self, text: str) -> None:
-        if self.closed:
-            return
-        if self.queue.qsize() >= QUEUE_MAX:
-            self.close()
-            return
-        self.queue.put_nowait(text)
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.push(orjson.dumps(message).decode())
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.queue.put_nowait(CLOSE)
 
 
 @dataclass
@@ -91,14 +71,13 @@ def quote_event(channel: str, data_type: str, data: list[dict[str, Any]]) -> dic
             "content": {"channel": channel, "dataType": data_type, "data": data}}
 
 
-class Hub:
+class Hub(wshub.ConnectionHub[Connection]):
     """Every connection and subscription of the emulator's two WebSockets."""
 
     def __init__(self, exchange: EdgexExchange) -> None:
+        super().__init__()
         self.exchange = exchange
         self.engine = exchange.engine
-        self.connections: set[Connection] = set()
-        self.subs: dict[str, set[Connection]] = defaultdict(set)
         self.private: dict[int, set[Connection]] = defaultdict(set)
         self.versions: dict[int, int] = defaultdict(int)
         self.pending: dict[int, _Pending] = {}
@@ -109,35 +88,18 @@ class Hub:
     # ------------------------------------------------------------------ connections
 
     def attach(self, account_id: int | None = None) -> Connection:
-        conn = Connection(account_id)
-        self.connections.add(conn)
+        conn = self.register(Connection(account_id))
         if account_id is not None:
             self.private[account_id].add(conn)
         return conn
 
     def detach(self, conn: Connection) -> None:
-        self.connections.discard(conn)
-        for channel in conn.channels:
-            self.subs[channel].discard(conn)
-        conn.channels.clear()
         if conn.account_id is not None:
             self.private[conn.account_id].discard(conn)
-        conn.close()
-
-    def drop_all(self) -> int:
-        """Fault: close every connection (clients see the socket end)."""
-        conns = list(self.connections)
-        for conn in conns:
-            conn.close()
-        return len(conns)
+        super().detach(conn)
 
     def publish(self, channel: str, data_type: str, data: list[dict[str, Any]]) -> None:
-        subs = self.subs.get(channel)
-        if not subs:
-            return
-        text = orjson.dumps(quote_event(channel, data_type, data)).decode()
-        for conn in list(subs):
-            conn.push(text)
+        self.broadcast(channel, quote_event(channel, data_type, data))
 
     # ------------------------------------------------------------------ public subscriptions
 

@@ -16,16 +16,16 @@ that leaves five unanswered; a client's ping is answered with a pong of the same
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from venues.edgex.emulator.auth import EdgexError, subprotocol_headers
-from venues.edgex.emulator.hub import CLOSE, Connection
+from venues.edgex.emulator.hub import Connection
 from venues.edgex.signing import PRIVATE_WS_PATH
+from venues.simex import wshub
 
 if TYPE_CHECKING:
     from venues.edgex.emulator.app import EdgexEmulator
@@ -83,30 +83,10 @@ async def _serve(websocket: WebSocket, conn: Connection, emu: EdgexEmulator,
         conn.send(after_hello)
     state = {"unanswered": 0}
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_sender, websocket, conn, tg.cancel_scope)
-            tg.start_soon(_pinger, conn, emu, state)
-            await _receiver(websocket, conn, emu, state)
-            tg.cancel_scope.cancel()
-    except WebSocketDisconnect:
-        pass
+        await wshub.serve(websocket, conn, lambda: _receiver(websocket, conn, emu, state),
+                          also=(lambda: _pinger(conn, emu, state),))
     finally:
         emu.hub.detach(conn)
-
-
-async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope) -> None:
-    while True:
-        item = await conn.queue.get()
-        if item is CLOSE:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=1012)
-            scope.cancel()
-            return
-        try:
-            await websocket.send_text(item)
-        except Exception:  # noqa: BLE001 - the peer is gone; the receiver ends the session
-            scope.cancel()
-            return
 
 
 async def _pinger(conn: Connection, emu: EdgexEmulator, state: dict[str, int]) -> None:
@@ -120,11 +100,7 @@ async def _pinger(conn: Connection, emu: EdgexEmulator, state: dict[str, int]) -
 
 
 async def _receiver(websocket: WebSocket, conn: Connection, emu: EdgexEmulator, state: dict[str, int]) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text") or (message.get("bytes") or b"").decode()
+    async for text in wshub.frames(websocket):
         try:
             frame: Any = orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -14,17 +14,15 @@ overflows is closed, as a slow consumer would be.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from venues.extended.emulator import shapes
 from venues.extended.emulator.exchange import ExtendedExchange
 from venues.extended.emulator.markets import MarketDef
+from venues.simex import wshub
 from venues.simex.events import (
     BalanceEvent,
     BookDelta,
@@ -36,28 +34,17 @@ from venues.simex.events import (
     TradeEvent,
 )
 
-QUEUE_MAX = 20_000
-CLOSE = object()
 ACCOUNT_TYPES = {"ORDER": "orders", "TRADE": "trades", "POSITION": "positions", "BALANCE": "balance"}
 
 
-class Connection:
-    """One WS client: its outgoing queue and its frame sequence."""
+class Connection(wshub.Connection):
+    """One WS client: its sinks, its outgoing queue and its frame sequence."""
 
     def __init__(self, rpc: bool) -> None:
+        super().__init__()
         self.rpc = rpc
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.seq = 0 if rpc else 1  # RPC counts from 0 per connection
-        self.closed = False
         self.sinks: dict[str, Sink] = {}  # topic (RPC) or path (classic) -> sink
-
-    def push(self, payload: dict[str, Any]) -> None:
-        if self.closed:
-            return
-        if self.queue.qsize() >= QUEUE_MAX:
-            self.close()
-            return
-        self.queue.put_nowait(orjson.dumps(payload).decode())
 
     def frame(self, sink: Sink, msg_type: str | None, data: Any, now_ms: int, drop: bool = False) -> None:
         payload: dict[str, Any] = {"type": msg_type, "data": data, "ts": now_ms, "seq": self.seq}
@@ -65,12 +52,7 @@ class Connection:
             payload["subscription"] = sink.topic
         self.seq += 1
         if not drop:  # a dropped frame still used its seq: the client sees the gap
-            self.push(payload)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.queue.put_nowait(CLOSE)
+            self.send(payload)
 
 
 @dataclass(eq=False)
@@ -90,14 +72,15 @@ class Sink:
         return self.market is None or self.market == market
 
 
-class Hub:
-    """Every subscription of the emulator's streams, fed by the exchange."""
+class Hub(wshub.ConnectionHub[Connection]):
+    """Every subscription of the emulator's streams, fed by the exchange (by sink, not by
+    channel: a connection's sinks say what it listens to)."""
 
     def __init__(self, exchange: ExtendedExchange) -> None:
+        super().__init__()
         self.exchange = exchange
         self.engine = exchange.engine
         self.clock = exchange.clock
-        self.connections: set[Connection] = set()
         self.sinks: dict[str, set[Sink]] = defaultdict(set)
         self.drop_book_deltas = 0
         self.levels: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
@@ -110,22 +93,13 @@ class Hub:
     # ------------------------------------------------------------------ connections
 
     def attach(self, rpc: bool) -> Connection:
-        conn = Connection(rpc)
-        self.connections.add(conn)
-        return conn
+        return self.register(Connection(rpc))
 
     def detach(self, conn: Connection) -> None:
-        self.connections.discard(conn)
         for sink in conn.sinks.values():
             self.sinks[sink.kind].discard(sink)
         conn.sinks.clear()
-        conn.close()
-
-    def drop_all(self) -> int:
-        conns = list(self.connections)
-        for conn in conns:
-            conn.close()
-        return len(conns)
+        super().detach(conn)
 
     def add(self, sink: Sink, key: str) -> None:
         """Register `sink` under `key` and send what it starts with."""

@@ -11,17 +11,16 @@ the exchange feed live in hub.py.
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import orjson
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from venues.extended.emulator.exchange import ApiError
-from venues.extended.emulator.hub import CLOSE, Connection, Hub, Sink
+from venues.extended.emulator.hub import Connection, Hub, Sink
 from venues.extended.emulator.rest import INTERVAL_MS
+from venues.simex import wshub
 
 if TYPE_CHECKING:
     from venues.extended.emulator.app import ExtendedEmulator
@@ -37,42 +36,18 @@ def emulator_of(websocket: WebSocket) -> ExtendedEmulator:
 
 async def _serve(websocket: WebSocket, conn: Connection, hub: Hub, rpc_handler: Any = None) -> None:
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_sender, websocket, conn, tg.cancel_scope)
-            await _receiver(websocket, conn, rpc_handler)
-            tg.cancel_scope.cancel()
-    except WebSocketDisconnect:
-        pass
+        await wshub.serve(websocket, conn, lambda: _receiver(websocket, conn, rpc_handler))
     finally:
         hub.detach(conn)
 
 
-async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope) -> None:
-    while True:
-        item = await conn.queue.get()
-        if item is CLOSE:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=1012)
-            scope.cancel()
-            return
-        try:
-            await websocket.send_text(item)
-        except Exception:  # noqa: BLE001 - the peer is gone; the receiver ends the session
-            scope.cancel()
-            return
-
-
 async def _receiver(websocket: WebSocket, conn: Connection, rpc_handler: Any) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    async for text in wshub.frames(websocket):
         if rpc_handler is None:
             continue  # classic streams take no messages from the client
-        text = message.get("text") or (message.get("bytes") or b"").decode()
         reply = rpc_handler(text)
         if reply is not None:
-            conn.push(reply)
+            conn.send(reply)
 
 
 # --------------------------------------------------------------------------- classic
@@ -190,7 +165,7 @@ def _rpc_handler(emu: ExtendedEmulator, conn: Connection) -> Any:
             account_id = emu.exchange.by_key.get(str(params.get("apiKey") or ""))
             if account_id is None or account_id != sink_args["account_id"]:
                 return error(request_id, -32001, "Unauthorized")
-        conn.push({"id": request_id, "result": {"subscription": topic}})  # the reply precedes the data
+        conn.send({"id": request_id, "result": {"subscription": topic}})  # the reply precedes the data
         emu.hub.add(Sink(conn, topic=topic, **sink_args), topic)
         return None
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import orjson
-
 from venues.lighter.constants import RESOLUTION_MS
 from venues.lighter.emulator import shapes
 from venues.lighter.emulator.exchange import LighterExchange
@@ -32,6 +30,7 @@ from venues.simex.events import (
     PositionEvent,
     TradeEvent,
 )
+from venues.simex.wshub import ConnectionHub
 
 AUTH_CHANNELS = frozenset({"account_all_orders", "account_orders", "account_all_assets", "account_tx", "notification"})
 ACCOUNT_CHANNELS = frozenset(
@@ -41,14 +40,13 @@ ACCOUNT_CHANNELS = frozenset(
 PUBLIC_CHANNELS = frozenset({"order_book", "trade", "market_stats", "ticker", "candle", "height"})
 
 
-class Hub:
+class Hub(ConnectionHub[Connection]):
     """Every connection and subscription of the emulator's `/stream`."""
 
     def __init__(self, exchange: LighterExchange) -> None:
+        super().__init__()
         self.exchange = exchange
         self.engine = exchange.engine
-        self.connections: set[Connection] = set()
-        self.subs: dict[str, set[Connection]] = defaultdict(set)
         self.offsets: dict[int, int] = defaultdict(int)
         self._last_height = 0
         self.engine.subscribe(self.on_event)
@@ -57,35 +55,11 @@ class Hub:
     # ------------------------------------------------------------------ connections
 
     def attach(self) -> Connection:
-        conn = Connection()
-        self.connections.add(conn)
-        return conn
-
-    def detach(self, conn: Connection) -> None:
-        self.connections.discard(conn)
-        for channel in conn.channels:
-            self.subs[channel].discard(conn)
-        conn.channels.clear()
-        conn.close()
-
-    def drop_all(self) -> int:
-        """Fault: close every connection (clients see the socket end)."""
-        conns = list(self.connections)
-        for conn in conns:
-            conn.close()
-        return len(conns)
+        return self.register(Connection())
 
     def has(self, channel: str) -> bool:
         subs = self.subs.get(channel)
         return bool(subs)
-
-    def publish(self, channel: str, message: dict[str, Any]) -> None:
-        subs = self.subs.get(channel)
-        if not subs:
-            return
-        text = orjson.dumps(message).decode()
-        for conn in list(subs):
-            conn.push(text)
 
     # ------------------------------------------------------------------ subscribe
 
@@ -203,7 +177,7 @@ class Hub:
             height = self.height()
             if height != self._last_height:
                 self._last_height = height
-                self.publish("height", {"channel": "height", "height": height,
+                self.broadcast("height", {"channel": "height", "height": height,
                                         "timestamp": self.exchange.clock.now_ms(), "type": "update/height"})
 
     def height(self) -> int:
@@ -242,14 +216,14 @@ class Hub:
             market = ex.by_symbol[event.trade.symbol]
             channel = f"trade:{market.market_id}"
             if self.has(channel):
-                self.publish(channel, {
+                self.broadcast(channel, {
                     "channel": channel, "liquidation_trades": [], "nonce": event.trade.trade_id,
                     "trades": [self._public_trade(event.trade, market)], "type": "update/trade",
                 })
             for resolution in RESOLUTION_MS:
                 channel = f"candle:{market.market_id}:{resolution}"
                 if self.has(channel):
-                    self.publish(channel, {"candles": self._candles(market, resolution), "channel": channel,
+                    self.broadcast(channel, {"candles": self._candles(market, resolution), "channel": channel,
                                            "timestamp": ex.clock.now_ms(), "type": "update/candle"})
         elif isinstance(event, (MarkEvent, FundingEvent)):
             market = ex.by_symbol[event.symbol]
@@ -257,7 +231,7 @@ class Hub:
                 if self.has(channel):
                     stats = ex.stats_json(market)
                     payload = stats if channel != "market_stats:all" else {str(market.market_id): stats}
-                    self.publish(channel, {"channel": channel, "market_stats": payload,
+                    self.broadcast(channel, {"channel": channel, "market_stats": payload,
                                            "timestamp": ex.clock.now_ms(), "type": "update/market_stats"})
         elif event.account is None or not event.account.isdigit():
             return  # house accounts have no streams
@@ -272,8 +246,8 @@ class Hub:
                 market = ex.by_symbol[event.fill.symbol]
                 row = shapes.fill_trade_json(event.fill, market, account, shapes.order_index(event.fill.oid))
                 trades = {str(market.market_id): [row]}
-                self.publish(channel, {"channel": channel, "trades": trades, "type": "update/account_all_trades"})
-                self.publish(f"account_all:{account}", {"channel": f"account_all:{account}", "account": account,
+                self.broadcast(channel, {"channel": channel, "trades": trades, "type": "update/account_all_trades"})
+                self.broadcast(f"account_all:{account}", {"channel": f"account_all:{account}", "account": account,
                                                         "trades": trades, "type": "update/account_all"})
         elif isinstance(event, PositionEvent):
             account = int(event.account)
@@ -283,21 +257,21 @@ class Hub:
                 engine_account = ex.engine_id(account)
                 open_count = len(self.engine.open_orders(engine_account, market.symbol))
                 positions = {str(market.market_id): shapes.position_json(event.position, market, open_count)}
-                self.publish(channel, {"channel": channel, "positions": positions, "shares": [],
+                self.broadcast(channel, {"channel": channel, "positions": positions, "shares": [],
                                        "type": "update/account_all_positions"})
-                self.publish(f"account_all:{account}", {"channel": f"account_all:{account}", "account": account,
+                self.broadcast(f"account_all:{account}", {"channel": f"account_all:{account}", "account": account,
                                                         "positions": positions, "type": "update/account_all"})
         elif isinstance(event, BalanceEvent):
             account = int(event.account)
             now = ex.clock.now_ms()
             channel = f"user_stats:{account}"
             if self.has(channel):
-                self.publish(channel, {"channel": channel, "stats": shapes.user_stats_json(event.balance),
+                self.broadcast(channel, {"channel": channel, "stats": shapes.user_stats_json(event.balance),
                                        "timestamp": now, "type": "update/user_stats"})
             channel = f"account_all_assets:{account}"
             if self.has(channel):
                 assets = {str(USDC_ASSET_ID): shapes.asset_json(event.balance)}
-                self.publish(channel, {"channel": channel, "assets": assets, "timestamp": now,
+                self.broadcast(channel, {"channel": channel, "assets": assets, "timestamp": now,
                                        "type": "update/account_all_assets"})
 
     def _book_delta(self, market: MarketDef, event: BookDelta) -> None:
@@ -320,24 +294,24 @@ class Hub:
             "last_updated_at": now * 1000,
             "begin_nonce": event.seq - 1,
         }
-        self.publish(channel, {"channel": channel, "offset": offset, "last_updated_at": now * 1000,
+        self.broadcast(channel, {"channel": channel, "offset": offset, "last_updated_at": now * 1000,
                                "order_book": payload, "timestamp": now, "type": "update/order_book"})
         ticker = f"ticker:{market.market_id}"
         if self.has(ticker):
             tick = self._ticker(market)
-            self.publish(ticker, {"channel": ticker, "last_updated_at": tick["last_updated_at"],
+            self.broadcast(ticker, {"channel": ticker, "last_updated_at": tick["last_updated_at"],
                                   "nonce": event.seq, "ticker": tick,
                                   "timestamp": now, "type": "update/ticker"})
 
     def _account_order(self, account: int, market: MarketDef, order: dict[str, Any]) -> None:
         orders = {str(market.market_id): [order]}
         channel = f"account_all_orders:{account}"
-        self.publish(channel, {"channel": channel, "orders": orders, "type": "update/account_all_orders"})
+        self.broadcast(channel, {"channel": channel, "orders": orders, "type": "update/account_all_orders"})
         channel = f"account_orders:{market.market_id}:{account}"
-        self.publish(channel, {"account": account, "channel": channel, "nonce": order["nonce"],
+        self.broadcast(channel, {"account": account, "channel": channel, "nonce": order["nonce"],
                                "orders": orders, "type": "update/account_orders"})
         channel = f"account_all:{account}"
-        self.publish(channel, {"account": account, "channel": channel, "orders": orders, "type": "update/account_all"})
+        self.broadcast(channel, {"account": account, "channel": channel, "orders": orders, "type": "update/account_all"})
 
     def _synthetic_order(self, account: int, market: MarketDef, order: dict[str, Any]) -> None:
         self._account_order(account, market, order)

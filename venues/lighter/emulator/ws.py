@@ -9,24 +9,21 @@ queue overflows is closed, as a slow consumer would be.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from venues.lighter.constants import MAX_BATCH_TXS
 from venues.lighter.emulator.rest import PREDICTED_LATENCY_MS
 from venues.lighter.emulator.txs import TxError, decode, decode_batch
+from venues.simex import wshub
 
 if TYPE_CHECKING:
     from venues.lighter.emulator.app import LighterEmulator
 
-QUEUE_MAX = 20_000
-CLOSE = object()
 DROP: dict[str, Any] = {}  # a reply that is never sent: the connection closes instead
 PING = '{"type":"ping"}'
 
@@ -35,72 +32,33 @@ def error(code: int, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-class Connection:
-    """One WS client: its subscriptions and its outgoing queue."""
+class Connection(wshub.Connection):
+    """One WS client: its session id (sent in the hello), subscriptions and outgoing queue."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.session_id = str(uuid.uuid4())
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.channels: set[str] = set()
-        self.closed = False
-
-    def push(self, text: str) -> None:
-        if self.closed:
-            return
-        if self.queue.qsize() >= QUEUE_MAX:
-            self.close()
-            return
-        self.queue.put_nowait(text)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.queue.put_nowait(CLOSE)
 
 
 async def stream(websocket: WebSocket) -> None:
     emu: LighterEmulator = websocket.app.state.lighter
     await websocket.accept()
     conn = emu.hub.attach()
-    conn.push(orjson.dumps({"session_id": conn.session_id, "type": "connected"}).decode())
+    conn.send({"session_id": conn.session_id, "type": "connected"})
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_sender, websocket, conn, tg.cancel_scope, emu.ws_ping_secs)
-            await _receiver(websocket, conn, emu)
-            tg.cancel_scope.cancel()
-    except WebSocketDisconnect:
-        pass
+        # Quiet for ws_ping_secs: the server pings (the client answers pong).
+        await wshub.serve(websocket, conn, lambda: _receiver(websocket, conn, emu), idle_ping=PING,
+                          idle_secs=emu.ws_ping_secs)
     finally:
         emu.hub.detach(conn)
 
 
-async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope, ping_secs: float) -> None:
-    while True:
-        item = PING
-        with anyio.move_on_after(ping_secs):  # quiet for that long: the server pings (answer: pong)
-            item = await conn.queue.get()
-        if item is CLOSE:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=1012)
-            scope.cancel()
-            return
-        try:
-            await websocket.send_text(item)
-        except Exception:  # noqa: BLE001 - the peer is gone; the receiver ends the session
-            scope.cancel()
-            return
-
-
 async def _receiver(websocket: WebSocket, conn: Connection, emu: LighterEmulator) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text") or (message.get("bytes") or b"").decode()
+    async for text in wshub.frames(websocket):
         try:
             frame = orjson.loads(text)
         except orjson.JSONDecodeError:
-            conn.push(orjson.dumps(error(30001, "Invalid JSON")).decode())
+            conn.send(error(30001, "Invalid JSON"))
             continue
         if emu.rates.latency_ms:
             await anyio.sleep(emu.rates.latency_secs)
@@ -108,7 +66,7 @@ async def _receiver(websocket: WebSocket, conn: Connection, emu: LighterEmulator
         if reply is DROP:
             conn.close()  # the tx stood; its answer (and the connection) are lost
         elif reply is not None:
-            conn.push(orjson.dumps(reply).decode())
+            conn.send(reply)
 
 
 def _handle_frame(frame: Any, conn: Connection, emu: LighterEmulator) -> dict[str, Any] | None:

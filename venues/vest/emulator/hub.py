@@ -12,12 +12,11 @@ queue overflows is closed, as a slow consumer would be).
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from typing import Any
 
 import orjson
 
+from venues.simex import wshub
 from venues.simex.events import BookDelta, MarkEvent, TradeEvent
 from venues.vest.constants import INTERVAL_MS
 from venues.vest.emulator import shapes
@@ -26,76 +25,32 @@ from venues.vest.emulator.orders import VestOrder
 from venues.vest.emulator.refusal import VestError
 from venues.vest.errors import INVALID_LISTEN_KEY, INVALID_PARAMETER
 
-QUEUE_MAX = 20_000
 DEPTH = 20
-CLOSE = object()
 
 
-class Connection:
+class Connection(wshub.Connection):
     """One WS client: its account (private connections), subscriptions and outgoing queue."""
 
     def __init__(self, account: str | None = None) -> None:
+        super().__init__()
         self.account = account
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self.channels: set[str] = set()
-        self.closed = False
-        self.close_code = 1012  # SERVICE_RESTART
-
-    def push(self, text: str) -> None:
-        if self.closed:
-            return
-        if self.queue.qsize() >= QUEUE_MAX:
-            self.close()
-            return
-        self.queue.put_nowait(text)
-
-    def send(self, message: Any) -> None:
-        self.push(orjson.dumps(message).decode())
-
-    def close(self, code: int = 1012) -> None:
-        if not self.closed:
-            self.closed = True
-            self.close_code = code
-            self.queue.put_nowait(CLOSE)
 
 
-class Hub:
+class Hub(wshub.ConnectionHub[Connection]):
     """Every connection and subscription of the emulator's WebSocket."""
 
     def __init__(self, exchange: VestExchange) -> None:
+        super().__init__()
         self.exchange = exchange
         self.engine = exchange.engine
-        self.connections: set[Connection] = set()
-        self.subs: dict[str, set[Connection]] = defaultdict(set)
         self.engine.subscribe(self.on_engine)
         exchange.desk.listeners.append(self.on_order)
 
     def attach(self, account: str | None) -> Connection:
-        conn = Connection(account)
-        self.connections.add(conn)
-        return conn
-
-    def detach(self, conn: Connection) -> None:
-        self.connections.discard(conn)
-        for channel in conn.channels:
-            self.subs[channel].discard(conn)
-        conn.channels.clear()
-        conn.close()
-
-    def drop_all(self) -> int:
-        """Fault: close every connection (clients see the socket end)."""
-        conns = list(self.connections)
-        for conn in conns:
-            conn.close()
-        return len(conns)
+        return self.register(Connection(account))
 
     def publish(self, channel: str, data: Any) -> None:
-        subs = self.subs.get(channel)
-        if not subs:
-            return
-        text = orjson.dumps({"channel": channel, "data": data}).decode()
-        for conn in list(subs):
-            conn.push(text)
+        self.broadcast(channel, {"channel": channel, "data": data})
 
     # ------------------------------------------------------------------ subscribe
 

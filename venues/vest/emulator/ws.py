@@ -10,15 +10,14 @@ Frames: `{"method": "PING", ...}` -> `{"data": "PONG"}`; SUBSCRIBE / UNSUBSCRIBE
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
+from venues.simex import wshub
 from venues.vest.constants import GROUP_QUERY, GROUP_QUERY_ALT, WS_VERSION, group_name
-from venues.vest.emulator.hub import CLOSE, Connection
+from venues.vest.emulator.hub import Connection
 from venues.vest.errors import (
     ACCOUNT_GROUP_INVALID,
     ACCOUNT_GROUP_NOT_FOUND,
@@ -64,37 +63,13 @@ async def stream(websocket: WebSocket) -> None:
         return
     conn = emu.hub.attach(account)
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_sender, websocket, conn, tg.cancel_scope)
-            await _receiver(websocket, conn, emu)
-            tg.cancel_scope.cancel()
-    except WebSocketDisconnect:
-        pass
+        await wshub.serve(websocket, conn, lambda: _receiver(websocket, conn, emu))
     finally:
         emu.hub.detach(conn)
 
 
-async def _sender(websocket: WebSocket, conn: Connection, scope: anyio.CancelScope) -> None:
-    while True:
-        item = await conn.queue.get()
-        if item is CLOSE:
-            with contextlib.suppress(Exception):
-                await websocket.close(code=conn.close_code)
-            scope.cancel()
-            return
-        try:
-            await websocket.send_text(item)
-        except Exception:  # noqa: BLE001 - the peer is gone; the receiver ends the session
-            scope.cancel()
-            return
-
-
 async def _receiver(websocket: WebSocket, conn: Connection, emu: VestEmulator) -> None:
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text") or (message.get("bytes") or b"").decode()
+    async for text in wshub.frames(websocket):
         try:
             frame = orjson.loads(text)
         except orjson.JSONDecodeError:
