@@ -69,7 +69,7 @@ class Engine:
         self.losses = LossLimits(self.state, journal, self.clock)
         self.desk = OrderDesk(self.state, journal, self.audit, self.bus, self.clock)
         self.controls = Controls(self.state, self.desk, self.losses, journal, self.audit, self.clock)
-        self.sync = Sync(self.state, self.desk, self.controls, journal, self.bus, self.clock)
+        self.sync = Sync(self.state, self.desk, self.controls, journal, self.bus, self.clock, self.audit)
         self.loop = Reconciler(self.state, self.desk, self.controls, self.sync, self.losses, self.audit, self.clock)
         self.reads = Reads(self.state, journal)
         self.lifecycle = Lifecycle(self.state, self.sync, self.loop, self.losses, journal, self.audit, self.clock,

@@ -22,6 +22,7 @@ import orjson
 
 from perpd.bus import Bus
 from perpd.clock import Clock
+from perpd.engine.audit import Audit
 from perpd.engine.controls import Controls
 from perpd.engine.desk import OrderDesk
 from perpd.engine.state import EngineState
@@ -52,13 +53,16 @@ LEDGER_CURSOR = "ledger:"  # + account: the position ledger's saved state
 
 
 class Sync:
-    def __init__(self, state: EngineState, desk: OrderDesk, controls: Controls, journal: Journal, bus: Bus, clock: Clock) -> None:
+    def __init__(self, state: EngineState, desk: OrderDesk, controls: Controls, journal: Journal, bus: Bus, clock: Clock,
+                 audit: Audit) -> None:
         self.state = state
         self._desk = desk
         self._controls = controls
         self._journal = journal
         self._bus = bus
         self._clock = clock
+        self._audit = audit
+        self._resync_failing: set[str] = set()  # accounts whose last resync failed (audited once per streak)
 
     def note_account_error(self, account: str, message: str) -> None:
         """A venue call for `account` failed outside the order path: shown in status,
@@ -142,8 +146,10 @@ class Sync:
                 raise
             except PerpdError as exc:
                 log.warning("public stream on %s failed: %s", venue.name, exc.message)
-            except Exception:  # noqa: BLE001 - a stream bug must not kill market data for good
+                self._disconnected(failures, venue=venue.name, stream="public", error=exc.message)
+            except Exception as exc:  # noqa: BLE001 - a stream bug must not kill market data for good
                 log.exception("public stream on %s crashed", venue.name)
+                self._disconnected(failures, venue=venue.name, stream="public", error=type(exc).__name__)
             await asyncio.sleep(RECONNECT_SECS[min(failures, len(RECONNECT_SECS) - 1)])
             failures += 1
 
@@ -173,8 +179,12 @@ class Sync:
                 raise
             except PerpdError as exc:
                 log.warning("account stream %s failed: %s", name, exc.message)
-            except Exception:  # noqa: BLE001
+                self._disconnected(failures, venue=session.venue.name, account=name, stream="account", error=exc.message)
+            except Exception as exc:  # noqa: BLE001
                 log.exception("account stream %s crashed", name)
+                self._disconnected(failures, venue=session.venue.name, account=name, stream="account", error=type(exc).__name__)
+            else:
+                self._disconnected(failures, venue=session.venue.name, account=name, stream="account", error="the stream ended")
             if name in self.state.portfolio.accounts:
                 self.state.portfolio.accounts[name].synced = False
             await asyncio.sleep(RECONNECT_SECS[min(failures, len(RECONNECT_SECS) - 1)])
@@ -183,6 +193,12 @@ class Sync:
                 await self.resync(name)
             except PerpdError as exc:
                 log.warning("resync of %s failed: %s", name, exc.message)
+
+    def _disconnected(self, failures: int, *, venue: str, stream: str, error: str, account: str | None = None) -> None:
+        """A stream dropped: audited once per outage (the first failure after contact)."""
+        if failures == 0:
+            self._audit("disconnected", actor="sync", venue=venue, account=account, result="failed",
+                        details={"stream": stream, "error": error})
 
     async def apply_account_event(self, account: str, event: object) -> None:
         state = self.state.portfolio.accounts[account]
@@ -227,7 +243,19 @@ class Sync:
         self._bus.publish("orders", order, key=order.client_id)
 
     async def resync(self, account: str) -> None:
-        """Fetch everything about an account afresh, then mark it synced (ready to trade)."""
+        """Fetch everything about an account afresh, then mark it synced (ready to trade).
+
+        A failure is audited once per run of failures, and raised."""
+        try:
+            await self._resync(account)
+        except PerpdError as exc:
+            if account not in self._resync_failing:
+                self._resync_failing.add(account)
+                self._audit("resync_failed", actor="sync", account=account, result=exc.type_name, details={"error": exc.message})
+            raise
+        self._resync_failing.discard(account)
+
+    async def _resync(self, account: str) -> None:
         session = self.state.sessions.get(account)
         state = self.state.portfolio.accounts.get(account)
         if session is None or state is None:
@@ -344,9 +372,20 @@ class Sync:
         if horizon and session.capabilities.dead_mans_switch:
             # Refresh at a third of the horizon: two refreshes can fail before it fires.
             if now >= self.state.dms_refreshed.get(name, 0) + horizon * 1000 // 3:
-                await session.cancel_all_after(horizon)
-                self.state.dms_refreshed[name] = now
-                state.last_contact_ms = now
+                try:
+                    await session.cancel_all_after(horizon)
+                except PerpdError as exc:
+                    # Past the horizon since the last refresh, the venue's switch has fired.
+                    last = self.state.dms_refreshed.get(name)
+                    fired = last is not None and now >= last + horizon * 1000
+                    self._audit("dead_mans_switch", actor="watchdog", account=name, venue=state.venue,
+                                result="fired" if fired else "refresh_failed",
+                                details={"horizon_secs": horizon, "error": exc.message})
+                    # Not raised: the local watchdog below must still run when the venue is silent.
+                    log.warning("dead man's switch refresh on %s failed: %s", name, exc.message)
+                else:
+                    self.state.dms_refreshed[name] = now
+                    state.last_contact_ms = now
         limit_ms = self.state.config.daemon.watchdog_secs * 1000
         if not limit_ms or not any(state.live_orders()):
             return
@@ -359,4 +398,6 @@ class Sync:
                 pass
         if now - state.last_contact_ms > limit_ms:
             log.warning("no contact with %s for %ss: cancelling all", name, limit_ms // 1000)
-            await self._controls.cancel_all(account=name, actor="watchdog")
+            cancelled = await self._controls.cancel_all(account=name, actor="watchdog")
+            self._audit("watchdog", actor="watchdog", account=name, venue=state.venue, result="fired",
+                        details={"silent_secs": (now - state.last_contact_ms) // 1000, "cancelled": cancelled})
