@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from pydantic import SecretStr
 
 from perpd import config as config_module
-from perpd.config import Config, DaemonConfig, config_hash
+from perpd.config import ALERT_KINDS, Config, DaemonConfig, config_hash
 from perpd.errors import ConfigError, PerpdError
 from perpd.secrets import PASSPHRASE_ENV, Secrets
 
@@ -93,6 +93,10 @@ def print_summary(path: Path, config: Config, out: TextIO) -> None:
         f"{f' @ {o.price}' if o.price is not None else ''}"
         f"{f' trigger {o.trigger_price}' if o.trigger_price is not None else ''} via {o.via}"
         f"{'' if o.enabled else '  (disabled)'}"
+    ))
+    _section(out, "alerts", enumerate(config.alerts), lambda _, a: (
+        f"{a.name:<16} {a.format}  url={_ref(a.url, d.state_dir)}  on={'all' if a.on == ALERT_KINDS else _list(a.on)}"
+        f"{'' if a.enabled else '  (disabled)'}"
     ))
 
 

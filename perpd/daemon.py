@@ -23,6 +23,7 @@ from typing import Any
 import tomlkit
 
 from perpd import config as config_mod
+from perpd.alerts import Alerter
 from perpd.clock import Clock
 from perpd.config import Config
 from perpd.engine import Engine
@@ -52,6 +53,7 @@ class Daemon:
         self._secrets = secrets
         self.engine: Engine | None = None
         self.journal: Journal | None = None
+        self.alerts: Alerter | None = None
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._loaded = ""  # digest of the file text the running config came from
@@ -82,9 +84,14 @@ class Daemon:
         self.engine = Engine(
             config, self.journal, secrets=resolver, clock=self._clock, source=self.config_path, wrap_session=self._wrap_session
         )
+        engine = self.engine
+        self.alerts = Alerter(engine.state, engine.bus, engine.audit, resolver, engine.clock)
         try:
+            self.alerts.check(config)  # a webhook reference that does not resolve refuses the start
+            await self.alerts.start()  # first: it hears what starting the engine does
             await self.engine.start()
         except BaseException:
+            await self.alerts.stop()
             await self.engine.stop()
             await self.journal.close()
             raise
@@ -92,6 +99,8 @@ class Daemon:
         return self.engine
 
     async def stop(self) -> None:
+        if self.alerts is not None:
+            await self.alerts.stop()
         if self.engine is not None:
             await self.engine.stop()
         if self.journal is not None:
@@ -138,6 +147,8 @@ class Daemon:
         assert self.engine is not None
         try:
             new = config_mod.loads(text, source=self.config_path, **self._overrides)
+            if self.alerts is not None:
+                self.alerts.check(new)  # webhook references resolve before anything swaps
         except ConfigError as exc:
             self.engine.audit("reload", actor=actor, result="rejected", details={"problems": exc.problems})
             raise

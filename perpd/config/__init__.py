@@ -24,6 +24,8 @@ from perpd.config.base import (
 from perpd.config.diff import SECTIONS, canonical, config_hash, diff
 from perpd.config.load import discover, from_dict, load, loads
 from perpd.config.schema import (
+    ALERT_KINDS,
+    AlertConfig,
     ApiConfig,
     ApiToken,
     Config,
@@ -37,7 +39,7 @@ from perpd.config.schema import (
 )
 
 __all__ = [
-    "SECTIONS", "AccountConfig", "ApiConfig", "ApiToken", "Config", "DaemonConfig", "Model", "Name",
+    "ALERT_KINDS", "SECTIONS", "AccountConfig", "AlertConfig", "ApiConfig", "ApiToken", "Config", "DaemonConfig", "Model", "Name",
     "NonNegativeDecimal", "Overrides", "PolicyConfig", "PolicyScope", "PositiveDecimal", "RouteConfig", "SecretRef",
     "StandingOrderConfig", "Symbol", "SymbolOrStar", "TargetConfig", "VenueConfig", "canonical", "config_hash", "diff",
     "discover", "from_dict", "load", "loads",

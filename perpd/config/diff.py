@@ -50,7 +50,7 @@ def config_hash(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-SECTIONS = ("daemon", "api", "venues", "accounts", "policies", "routes", "targets", "orders")
+SECTIONS = ("daemon", "api", "venues", "accounts", "policies", "routes", "targets", "orders", "alerts")
 
 
 def _keyed(config: Config, section: str) -> dict[str, Any]:

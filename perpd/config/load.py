@@ -206,7 +206,7 @@ def _message(err: Mapping[str, Any]) -> str:
 
 
 def _may_be_secret(err: Mapping[str, Any]) -> bool:
-    return any(isinstance(p, str) and p in ("secret", "signer", "api_key", "private_key") for p in err["loc"])
+    return any(isinstance(p, str) and p in ("secret", "signer", "api_key", "private_key", "url") for p in err["loc"])
 
 
 def _cross_check(config: Config, accounts: set[str], venues: set[str]) -> list[str]:
@@ -219,6 +219,7 @@ def _cross_check(config: Config, accounts: set[str], venues: set[str]) -> list[s
     _unique(problems, "orders", (o.name for o in config.orders))
     _unique(problems, "targets", (t.key for t in config.targets))
     _unique(problems, "api.tokens", (t.name for t in config.api.tokens))
+    _unique(problems, "alerts", (a.name for a in config.alerts))
     route_names = {r.name for r in config.routes}
     clash = route_names & set(config.accounts)
     if clash:

@@ -272,6 +272,62 @@ class StandingOrderConfig(_Placement):
         return TimeInForce.POST_ONLY if self.post_only else self.tif
 
 
+# What an alert can be about (perpd/alerts.py, docs/alerts.md).
+ALERT_KINDS = (
+    "kill_switch",  # a loss limit halted a policy's scope
+    "trading_state",  # any other halt, reduce-only or resume, any scope
+    "disconnected",  # a venue's or account's stream dropped
+    "resync_failed",  # an account could not be fetched afresh
+    "watchdog",  # the local watchdog cancelled an account's orders
+    "dead_mans_switch",  # a venue's dead man's switch could not be refreshed, or has fired
+    "order_rejected",  # a venue refused an order
+    "liquidation",  # a position within liquidation_pct of its liquidation price
+    "daily_pnl",  # an account's PnL since the reset below daily_pnl_below
+)
+
+
+class AlertConfig(Model):
+    """A webhook told about the events in `on` (default: every kind)."""
+
+    name: Name
+    url: SecretRef  # the whole URL is a secret (Slack and Telegram URLs carry tokens)
+    format: Literal["json", "slack", "telegram"] = "json"
+    chat_id: str | None = None  # telegram: the chat sendMessage posts to
+    on: tuple[str, ...] = ALERT_KINDS
+    liquidation_pct: Annotated[Decimal, Field(gt=0, lt=100, allow_inf_nan=False)] | None = None
+    daily_pnl_below: Annotated[Decimal, Field(allow_inf_nan=False)] | None = None
+    reset_time_utc: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "00:00"
+    min_interval_secs: Annotated[float, Field(ge=0, le=86_400)] = 300.0  # the same alert again no sooner
+    timeout_secs: Annotated[float, Field(gt=0, le=60)] = 5.0
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    backoff_secs: Annotated[float, Field(gt=0, le=300)] = 1.0  # doubled after each failed attempt
+    queue_size: Annotated[int, Field(ge=1, le=100_000)] = 1000  # full: the oldest waiting alert is dropped
+    enabled: bool = True
+
+    @field_validator("on")
+    @classmethod
+    def _kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        for kind in kinds:
+            if kind not in ALERT_KINDS:
+                raise ValueError(f"unknown alert kind {kind!r} (one of {', '.join(ALERT_KINDS)})")
+        if not kinds:
+            raise ValueError("lists no alert kind (leave it out for every kind)")
+        return tuple(dict.fromkeys(kinds))
+
+    @model_validator(mode="after")
+    def _shape(self) -> AlertConfig:
+        if self.format == "telegram" and not self.chat_id:
+            raise ValueError('format = "telegram" needs a chat_id')
+        if self.format != "telegram" and self.chat_id is not None:
+            raise ValueError('chat_id applies only to format = "telegram"')
+        if "on" in self.model_fields_set:
+            if "liquidation" in self.on and self.liquidation_pct is None:
+                raise ValueError('on lists "liquidation": set liquidation_pct (how near, in % of the mark)')
+            if "daily_pnl" in self.on and self.daily_pnl_below is None:
+                raise ValueError('on lists "daily_pnl": set daily_pnl_below (the threshold)')
+        return self
+
+
 class Config(Model):
     daemon: DaemonConfig = DaemonConfig()
     api: ApiConfig = ApiConfig()
@@ -281,6 +337,7 @@ class Config(Model):
     routes: tuple[RouteConfig, ...] = ()
     targets: tuple[TargetConfig, ...] = ()
     orders: tuple[StandingOrderConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = ()
 
     @field_validator("api")
     @classmethod
