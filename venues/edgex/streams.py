@@ -40,6 +40,7 @@ from perpd.model import (
     TradeUpdate,
 )
 from venues.base import Channel
+from venues.common.streams import CATCH_UP_MARGIN_MS, UNREADABLE, Backoff, lost
 from venues.edgex import parse
 from venues.edgex.book import BookGap, LocalBook
 from venues.edgex.constants import EVENT_SNAPSHOT, PRIVATE_WS, PUBLIC_WS
@@ -48,11 +49,8 @@ if TYPE_CHECKING:
     from venues.edgex.session import EdgexSession
     from venues.edgex.venue import EdgexVenue
 
-BACKOFF_SECS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-CATCH_UP_MARGIN_MS = 2000  # replay from a little before the call: clocks and races
 BALANCE_REFRESH_MS = 1000  # at most one getAccountAsset a second for stream balances
 BOOK_LEVEL = 200
-UNREADABLE = (KeyError, ValueError, TypeError, ArithmeticError)  # a malformed message
 
 
 def wire_channels(venue: EdgexVenue, channels: Sequence[Channel]) -> tuple[dict[str, set[str]], list[str]]:
@@ -79,7 +77,7 @@ async def public_stream(venue: EdgexVenue, channels: Sequence[Channel]) -> Async
     await venue.connect()
     kinds, wire = wire_channels(venue, channels)
     seq: dict[str, int] = {}
-    failures = 0
+    backoff = Backoff(venue.clock)
     while True:
         books: dict[str, LocalBook] = {}
         try:
@@ -88,7 +86,7 @@ async def public_stream(venue: EdgexVenue, channels: Sequence[Channel]) -> Async
                     await ws.subscribe(name)
                 while True:
                     message = await ws.recv()
-                    failures = 0
+                    backoff.reset()
                     if message.get("type") != "quote-event":
                         continue  # subscribed / unsubscribed acks
                     channel = str(message.get("channel") or "")
@@ -131,12 +129,10 @@ async def public_stream(venue: EdgexVenue, channels: Sequence[Channel]) -> Async
             raise
         except PerpdError as exc:
             yield StreamGap(venue.name, None, f"public stream lost: {exc.message}")
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
         except UNREADABLE as exc:  # a message we cannot read: start again from snapshots
             yield StreamGap(venue.name, None, f"public stream: unreadable message ({type(exc).__name__})")
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 def _with_top(ticker: Ticker, book: LocalBook) -> Ticker:
@@ -164,7 +160,7 @@ async def account_stream(session: EdgexSession) -> AsyncIterator[Event]:
     venue = session.venue
     clock = venue.clock
     since_ms = clock.now_ms() - CATCH_UP_MARGIN_MS
-    failures = 0
+    backoff = Backoff(venue.clock)
     connected_before = False
     caught_up = False
     balance_ms = 0
@@ -181,7 +177,7 @@ async def account_stream(session: EdgexSession) -> AsyncIterator[Event]:
                 version: int | None = None
                 while True:
                     message = await ws.recv()
-                    failures = 0
+                    backoff.reset()
                     if message.get("type") != "trade-event":
                         continue
                     content = message.get("content") or {}
@@ -213,11 +209,10 @@ async def account_stream(session: EdgexSession) -> AsyncIterator[Event]:
         except AuthError:
             raise
         except (PerpdError, *UNREADABLE) as exc:
-            reason = exc.message if isinstance(exc, PerpdError) else f"unreadable message ({type(exc).__name__})"
+            reason = lost(exc)
             yield StreamGap(venue.name, session.account, f"account stream lost: {reason}")
             connected_before = False  # the gap is already reported
-            await clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 def _orders(session: EdgexSession, data: Mapping[str, Any]) -> list[Order]:

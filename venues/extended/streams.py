@@ -37,6 +37,7 @@ from perpd.model import (
     TradeUpdate,
 )
 from venues.base import Channel
+from venues.common.streams import CATCH_UP_MARGIN_MS, UNREADABLE, Backoff
 from venues.extended import market_data, parse
 from venues.extended.transport import frame_error
 
@@ -44,9 +45,6 @@ if TYPE_CHECKING:
     from venues.extended.session import ExtendedSession
     from venues.extended.venue import ExtendedVenue
 
-BACKOFF_SECS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-CATCH_UP_MARGIN_MS = 2000  # replay from a little before the call: clocks and races
-UNREADABLE = (KeyError, ValueError, TypeError, ArithmeticError)  # a malformed frame
 
 
 class SeqGap(Exception):
@@ -126,7 +124,7 @@ async def public_stream(venue: ExtendedVenue, channels: Sequence[Channel], since
     kinds, params = _subscriptions(venue, channels)
     seq: dict[str, int] = {}  # per symbol: +1 per BookUpdate
     seen: dict[str, None] = {}  # trade ids already yielded (bounded, oldest dropped first)
-    failures = 0
+    backoff = Backoff(venue.clock)
     while True:
         books: dict[str, LocalBook] = {}
         try:
@@ -149,7 +147,7 @@ async def public_stream(venue: ExtendedVenue, channels: Sequence[Channel], since
                     if "subscription" not in message:
                         continue  # a reply to our subscribe
                     last = _check_seq(message, last)
-                    failures = 0
+                    backoff.reset()
                     for event in _public_events(venue, kinds, books, seq, message):
                         if isinstance(event, TradeUpdate):
                             if not _first(seen, event.trade.trade_id):
@@ -161,8 +159,7 @@ async def public_stream(venue: ExtendedVenue, channels: Sequence[Channel], since
         except (PerpdError, SeqGap, *UNREADABLE) as exc:
             reason = exc.message if isinstance(exc, PerpdError) else f"{type(exc).__name__}: {exc}"
             yield StreamGap(venue.name, None, f"public stream lost: {reason}")
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 def _first(seen: dict[str, None], trade_id: str, limit: int = 10_000) -> bool:
@@ -221,7 +218,7 @@ def _public_events(venue: ExtendedVenue, kinds: dict[str, set[str]], books: dict
 async def account_stream(session: ExtendedSession, since_ms: int = 0) -> AsyncIterator[Event]:
     """Order, fill, position and balance events of one account, resynced on reconnect."""
     venue = session.venue
-    failures = 0
+    backoff = Backoff(venue.clock)
     connected_before = False
     since = since_ms - CATCH_UP_MARGIN_MS
     while True:
@@ -240,7 +237,7 @@ async def account_stream(session: ExtendedSession, since_ms: int = 0) -> AsyncIt
                     if error is not None:
                         raise error
                     last = _check_seq(message, last)
-                    failures = 0
+                    backoff.reset()
                     for event in _account_events(session, message):
                         yield event
                     since = venue.clock.now_ms() - CATCH_UP_MARGIN_MS
@@ -250,8 +247,7 @@ async def account_stream(session: ExtendedSession, since_ms: int = 0) -> AsyncIt
             reason = exc.message if isinstance(exc, PerpdError) else f"{type(exc).__name__}: {exc}"
             yield StreamGap(venue.name, session.account, f"account stream lost: {reason}")
             connected_before = False  # the gap is already reported
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 async def _catch_up(session: ExtendedSession, since_ms: int) -> list[Event]:

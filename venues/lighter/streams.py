@@ -38,6 +38,8 @@ from perpd.model import (
     TradeUpdate,
 )
 from venues.base import Channel
+from venues.common.streams import CATCH_UP_MARGIN_MS as CATCH_UP_MARGIN_MS  # venue.py and session.py read it here
+from venues.common.streams import UNREADABLE, Backoff, lost
 from venues.lighter import parse
 from venues.lighter.book import BookGap, LocalBook
 from venues.lighter.transport import error_of
@@ -46,9 +48,6 @@ if TYPE_CHECKING:
     from venues.lighter.session import LighterSession
     from venues.lighter.venue import LighterVenue
 
-BACKOFF_SECS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-CATCH_UP_MARGIN_MS = 2000  # replay from a little before the call: clocks and races
-UNREADABLE = (KeyError, ValueError, TypeError, ArithmeticError)  # a malformed message
 
 
 def _wire_channels(venue: LighterVenue, channels: Sequence[Channel]) -> tuple[dict[str, set[str]], list[str]]:
@@ -73,7 +72,7 @@ async def public_stream(venue: LighterVenue, channels: Sequence[Channel], since_
         await venue.load_markets()
     kinds, wire = _wire_channels(venue, channels)
     seq: dict[str, int] = {}
-    failures = 0
+    backoff = Backoff(venue.clock)
     while True:
         books: dict[str, LocalBook] = {}
         try:
@@ -82,7 +81,7 @@ async def public_stream(venue: LighterVenue, channels: Sequence[Channel], since_
                     await ws.subscribe(channel)
                 while True:
                     message = await ws.recv()
-                    failures = 0
+                    backoff.reset()
                     error = error_of(message)
                     if error is not None:
                         raise error
@@ -123,11 +122,10 @@ async def public_stream(venue: LighterVenue, channels: Sequence[Channel], since_
             raise
         except PerpdError as exc:
             yield StreamGap(venue.name, None, f"public stream lost: {exc.message}")
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
         except UNREADABLE as exc:  # a message we cannot read: start again from snapshots
             yield StreamGap(venue.name, None, f"public stream: unreadable message ({type(exc).__name__})")
-            failures += 1
+            backoff.failed()  # no wait: the fresh snapshots are asked for at once
 
 
 def _with_top(ticker: Any, book: LocalBook) -> Any:
@@ -170,7 +168,7 @@ async def account_stream(session: LighterSession, since_ms: int = 0) -> AsyncIte
     what happened since `since_ms` is caught up once the first subscription is live."""
     venue = session.venue
     clock = venue.clock
-    failures = 0
+    backoff = Backoff(venue.clock)
     connected_before = False
     caught_up = False
     while True:
@@ -190,7 +188,7 @@ async def account_stream(session: LighterSession, since_ms: int = 0) -> AsyncIte
                         message = await ws.recv()
                     if message is None:
                         break
-                    failures = 0
+                    backoff.reset()
                     error = error_of(message)
                     if error is not None:
                         raise error
@@ -203,11 +201,10 @@ async def account_stream(session: LighterSession, since_ms: int = 0) -> AsyncIte
         except AuthError:
             raise
         except (PerpdError, *UNREADABLE) as exc:
-            reason = exc.message if isinstance(exc, PerpdError) else f"unreadable message ({type(exc).__name__})"
+            reason = lost(exc)
             yield StreamGap(venue.name, session.account, f"account stream lost: {reason}")
             connected_before = False  # the gap is already reported
-            await clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 async def _catch_up(session: LighterSession, since_ms: int) -> list[Event]:

@@ -44,6 +44,7 @@ from perpd.model import (
     TradeUpdate,
 )
 from venues.base import Channel
+from venues.common.streams import CATCH_UP_MARGIN_MS, UNREADABLE, Backoff, lost
 from venues.vest import parse
 from venues.vest.errors import map_code
 from venues.vest.transport import VestSocket, error_fields
@@ -52,12 +53,9 @@ if TYPE_CHECKING:
     from venues.vest.session import VestSession
     from venues.vest.venue import VestVenue
 
-BACKOFF_SECS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 PING_SECS = 20.0  # quiet this long: send Vest's PING
 LISTEN_KEY_RENEW_MS = 30 * 60_000  # the key lives 60 minutes
-CATCH_UP_MARGIN_MS = 2000  # replay from a little before the call: clocks and races
 CATCH_UP_ROWS = 200
-UNREADABLE = (KeyError, ValueError, TypeError, ArithmeticError)  # a malformed message
 
 
 async def _recv(ws: VestSocket) -> dict[str, Any] | None:
@@ -141,7 +139,7 @@ async def public_stream(venue: VestVenue, channels: Sequence[Channel], since_ms:
     guesses = {symbol: parse.AggressorGuess() for symbol in wanted}
     seen: set[str] = set()  # trade ids replayed from REST, so the stream does not repeat them
     caught_up = False
-    failures = 0
+    backoff = Backoff(venue.clock)
     while True:
         books = {symbol: _Book() for symbol in wanted}
         try:
@@ -156,7 +154,7 @@ async def public_stream(venue: VestVenue, channels: Sequence[Channel], since_ms:
                     message = await _recv(ws)
                     if message is None:
                         continue
-                    failures = 0
+                    backoff.reset()
                     channel = message.get("channel")
                     if channel is None:
                         _raise_error(message)
@@ -172,12 +170,10 @@ async def public_stream(venue: VestVenue, channels: Sequence[Channel], since_ms:
             raise
         except PerpdError as exc:
             yield StreamGap(venue.name, None, f"public stream lost: {exc.message}")
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
         except UNREADABLE as exc:
             yield StreamGap(venue.name, None, f"public stream: unreadable message ({type(exc).__name__})")
-            await venue.clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 async def _recent_trades(venue: VestVenue, wanted: Mapping[str, set[str]], since_ms: int) -> list[TradeUpdate]:
@@ -251,7 +247,7 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
     """Order, fill, position and balance events of one account, resynced on reconnect."""
     venue = session.venue
     clock = venue.clock
-    failures = 0
+    backoff = Backoff(venue.clock)
     connected_before = False
     replay_from: int | None = since_ms  # catch up from here once the subscription is live
     while True:
@@ -267,7 +263,7 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
                     message = await _recv(ws)
                     if message is None:
                         continue
-                    failures = 0
+                    backoff.reset()
                     if message.get("id") == subscription and "result" in message:
                         if connected_before:
                             yield StreamGap(venue.name, session.account, "account stream reconnected: resync")
@@ -287,13 +283,12 @@ async def account_stream(session: VestSession, since_ms: int = 0) -> AsyncIterat
         except AuthError:
             raise
         except (PerpdError, *UNREADABLE) as exc:
-            reason = exc.message if isinstance(exc, PerpdError) else f"unreadable message ({type(exc).__name__})"
+            reason = lost(exc)
             if replay_from is None:
                 replay_from = clock.now_ms() - CATCH_UP_MARGIN_MS
             yield StreamGap(venue.name, session.account, f"account stream lost: {reason}")
             connected_before = False  # the gap is already reported
-            await clock.sleep(BACKOFF_SECS[min(failures, len(BACKOFF_SECS) - 1)])
-            failures += 1
+            await backoff.wait()
 
 
 async def _order_events(session: VestSession, args: Mapping[str, Any]) -> list[Event]:
