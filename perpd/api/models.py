@@ -400,7 +400,7 @@ class EventsQuery(In):
     symbol: Symbol | None = None
     client_id: Annotated[str, Field(max_length=80)] | None = None
     result: Annotated[str, Field(max_length=64)] | None = None
-    since_id: Annotated[int, Field(ge=0)] | None = None
+    since_id: Annotated[int, Field(ge=0, lt=2**63)] | None = None  # an SQLite INTEGER
     since: Millis | None = None
     limit: Limit = 100
     newest_first: bool = False

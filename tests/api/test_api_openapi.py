@@ -83,6 +83,15 @@ async def test_a_malformed_query_string_is_a_documented_400_naming_the_parameter
             assert error["details"]["fields"][0]["field"] == field and message in error["message"], (query, error)
 
 
+async def test_an_id_past_what_the_journal_stores_is_a_400_not_a_500(api: Api) -> None:
+    # Found by the fuzzer (seed 42, configs/multi-sim.toml): SQLite integers are 64-bit.
+    async with api.client("reader") as http:
+        past = await http.get("/api/v1/events", params={"since_id": str(2**63)})
+        last = await http.get("/api/v1/events", params={"since_id": str(2**63 - 1)})
+    assert past.status_code == 400 and past.json()["error"]["details"]["fields"][0]["field"] == "since_id"
+    assert last.status_code == 200 and last.json()["events"] == []
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
