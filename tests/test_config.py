@@ -365,3 +365,37 @@ dead_mans_switch_secs = %s
     with pytest.raises(ConfigError, match=r"accounts\.lt-main\.dead_mans_switch_secs: lighter arms its switch for 300 \.\. "):
         loads(base % 60)
     loads(base % 300)  # Lighter's minimum: armed, not only logged
+
+
+def test_daemon_allowed_origins_names_its_move_to_the_api_section() -> None:
+    assert problems_of('[daemon]\nallowed_origins = ["http://localhost:5173"]\n') == [
+        "daemon: allowed_origins moved to the [api] section: put the same list there as api.allowed_origins"
+    ]
+    config = loads('[api]\nallowed_origins = ["HTTP://Terminal.example:5173/"]\n')
+    assert config.api.allowed_origins == ("http://terminal.example:5173",)
+
+
+@pytest.mark.parametrize(
+    ("origin", "problem"),
+    [
+        ("*", "'*' is not allowed: list each page's origin (scheme://host:port)"),
+        ("http://terminal.example/app", "must be an origin, scheme://host[:port] with no path (got 'http://terminal.example/app')"),
+    ],
+)
+def test_allowed_origins_are_origins_never_a_wildcard(origin: str, problem: str) -> None:
+    assert problems_of(f'[api]\nallowed_origins = ["{origin}"]\n') == [f"api.allowed_origins[0]: {problem}"]
+
+
+@pytest.mark.parametrize("http", ["127.0.0.1:8700", "localhost:8700", "[::1]:8700", "127.0.0.2:0", "false"])
+def test_public_metrics_load_on_a_loopback_bind(http: str) -> None:
+    value = http if http == "false" else f'"{http}"'
+    assert loads(f'[daemon]\nhttp = {value}\n[api]\nmetrics = "public"\n').api.metrics == "public"
+
+
+@pytest.mark.parametrize("http", ["0.0.0.0:8700", "192.168.1.5:8700", "[::]:8700", "perpd.lan:8700"])
+def test_public_metrics_on_a_non_loopback_bind_are_refused(http: str) -> None:
+    assert problems_of(f'[daemon]\nhttp = "{http}"\n[api]\nmetrics = "public"\n') == [
+        f'api: metrics = "public" needs daemon.http on a loopback address (got \'{http}\'): '
+        'use metrics = "token" with a read token for a scraper on another host'
+    ]
+    assert loads(f'[daemon]\nhttp = "{http}"\n').api.metrics == "token"  # the default
