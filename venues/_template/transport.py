@@ -6,6 +6,10 @@ of earning 429s; map every failure through errors.py at this boundary (`raise ..
 exc`), telling "never sent" from "sent, no answer"; reconnect streams and report each
 reconnect so the venue emits a StreamGap. One transport per venue, shared by its
 accounts (one connection pool, one budget).
+
+The mechanisms are shared, not written again: venues/common/transport.py (`http_client`,
+`may_have_sent`, `json_or_none`, `retry_after_secs`, `close_quietly`) and, for the
+stream loops, venues/common/streams.py (`Backoff`, `UNREADABLE`, `lost`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import orjson
 from perpd.clock import Clock
 from perpd.ratelimit import TokenBucket
 from venues._template.errors import map_code, map_transport
+from venues.common.transport import http_client, may_have_sent
 
 
 class TemplateTransport:
@@ -33,7 +38,7 @@ class TemplateTransport:
 
     async def open(self) -> None:
         if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self.rest_url, timeout=httpx.Timeout(self.timeout_secs))
+            self._http = http_client(self.rest_url, timeout_secs=self.timeout_secs, headers={"Accept": "application/json"})
 
     async def close(self) -> None:
         if self._http is not None:
@@ -59,7 +64,7 @@ class TemplateTransport:
         try:
             response = await self._http.post(path, content=orjson.dumps(body))
         except httpx.HTTPError as exc:
-            sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            sent = may_have_sent(exc)
             raise map_transport(exc, sent=sent) from exc
         return _check(response)
 

@@ -21,6 +21,7 @@ from websockets.exceptions import WebSocketException
 from perpd.clock import Clock
 from perpd.errors import PerpdError
 from perpd.ratelimit import TokenBucket
+from venues.common.transport import NEVER_SENT, close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.edgex.errors import SUCCESS, map_code, map_transport
 from venues.edgex.signing import RequestSigner, canonical, canonical_query
 
@@ -45,12 +46,7 @@ class EdgexTransport:
         self.timeout_secs = timeout_secs
         self.clock = clock
         self.requests = TokenBucket.per_window(requests_per_min, 60.0, clock)
-        self._http = httpx.AsyncClient(
-            base_url=self.rest_url,
-            timeout=httpx.Timeout(timeout_secs),
-            headers=JSON_HEADERS,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-        )
+        self._http = http_client(self.rest_url, timeout_secs=timeout_secs, headers=JSON_HEADERS)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -100,7 +96,7 @@ class EdgexTransport:
             response = await self._http.post(path, content=content, headers=headers)
         except httpx.HTTPError as exc:
             # Connect failures never reached EdgeX; anything later may have.
-            sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            sent = may_have_sent(exc, never_sent=(*NEVER_SENT, httpx.PoolTimeout))
             raise map_transport(exc, sent=sent) from exc
         return _check(response)
 
@@ -112,25 +108,15 @@ class EdgexTransport:
         return EdgexSocket(url, headers=dict(headers or {}), subprotocol=subprotocol, open_timeout_secs=self.timeout_secs)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
 
 def _check(response: httpx.Response) -> Any:
     status = response.status_code
-    try:
-        body: Any = orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        body = None
+    body = json_or_none(response)
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("msg") if isinstance(body, dict) else None
     if status != 200:
         raise map_code(code if code != SUCCESS else None, message, http_status=status,
-                       retry_after_secs=_retry_after(response) if status == 429 else None)
+                       retry_after_secs=retry_after_secs(response) if status == 429 else None)
     if not isinstance(body, dict):
         raise map_transport(ValueError("not a JSON object"), sent=True)
     if code != SUCCESS:
@@ -220,12 +206,8 @@ class EdgexSocket:
             return message  # type: ignore[no-any-return]
 
     async def close(self) -> None:
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            try:
-                await ws.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket is best effort
-                pass
+        ws, self._ws = self._ws, None
+        await close_quietly(ws)
 
 
 def error_of(message: Mapping[str, Any]) -> PerpdError | None:

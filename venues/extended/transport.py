@@ -20,6 +20,7 @@ from websockets.exceptions import WebSocketException
 from perpd.clock import Clock
 from perpd.errors import PerpdError
 from perpd.ratelimit import TokenBucket
+from venues.common.transport import close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.extended.errors import map_code, map_transport
 
 USER_AGENT = "perpd/0.1"
@@ -35,12 +36,8 @@ class ExtendedTransport:
         self.rpc_url = rpc_url
         self.timeout_secs = timeout_secs
         self.requests = TokenBucket.per_window(requests_per_min, 60.0, clock)
-        self._http = httpx.AsyncClient(
-            base_url=self.api_url,
-            timeout=httpx.Timeout(timeout_secs),
-            headers={"Accept": "application/json", "Content-Type": "application/json", "User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-        )
+        self._http = http_client(self.api_url, timeout_secs=timeout_secs, headers={
+            "Accept": "application/json", "Content-Type": "application/json", "User-Agent": USER_AGENT})
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -63,7 +60,7 @@ class ExtendedTransport:
         try:
             response = await self._http.request(method, path, params=clean, content=content, headers=headers)
         except httpx.HTTPError as exc:
-            sent = write and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            sent = may_have_sent(exc, write=write)
             raise map_transport(exc, sent=sent) from exc
         return _check(response)
 
@@ -79,22 +76,10 @@ def _query(value: Any) -> Any:
     return value
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        value = response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
 
 def _check(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
-    body: Any = None
-    if response.content:
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            body = None
+    body = json_or_none(response)
     error = body.get("error") if isinstance(body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
@@ -102,7 +87,7 @@ def _check(response: httpx.Response) -> dict[str, Any]:
         code = None
     if status >= 300 or (isinstance(body, dict) and body.get("status") == "ERROR"):
         raise map_code(code, message or f"HTTP {status}", http_status=status,
-                       retry_after_secs=_retry_after(response) if status == 429 else None)
+                       retry_after_secs=retry_after_secs(response) if status == 429 else None)
     if body is None:
         if response.content:
             raise map_transport(ValueError("not JSON"), sent=True)
@@ -137,12 +122,8 @@ class ExtendedSocket:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            try:
-                await ws.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket is best effort
-                pass
+        ws, self._ws = self._ws, None
+        await close_quietly(ws)
 
     async def send(self, message: Mapping[str, Any]) -> None:
         try:

@@ -19,6 +19,7 @@ from websockets.exceptions import WebSocketException
 from perpd.clock import Clock
 from perpd.errors import PerpdError, Unavailable
 from perpd.ratelimit import TokenBucket
+from venues.common.transport import close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.lighter.errors import map_code, map_transport
 from venues.lighter.ratelimit import Tier
 
@@ -36,12 +37,7 @@ class LighterTransport:
         self.timeout_secs = timeout_secs
         self.requests = TokenBucket.per_window(tier.requests_per_min, 60.0, clock)
         self.transactions = TokenBucket.per_window(tier.tx_per_min, 60.0, clock)
-        self._http = httpx.AsyncClient(
-            base_url=self.rest_url,
-            timeout=httpx.Timeout(timeout_secs),
-            headers={"Accept": "application/json"},
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-        )
+        self._http = http_client(self.rest_url, timeout_secs=timeout_secs, headers={"Accept": "application/json"})
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -75,7 +71,7 @@ class LighterTransport:
             response = await self._http.post(path, data=dict(form))
         except httpx.HTTPError as exc:
             # Connect failures never reached Lighter; anything later may have.
-            sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            sent = may_have_sent(exc)
             raise map_transport(exc, sent=sent) from exc
         return _check(response)
 
@@ -95,27 +91,16 @@ def _query_value(value: Any) -> Any:
     return value
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
 
 def _check(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
-    body: Any = None
-    try:
-        body = orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        body = None
+    body = json_or_none(response)
     if status >= 500:
         raise Unavailable(f"lighter: HTTP {status}", venue="lighter", code=status)
     code = int(body.get("code", 200)) if isinstance(body, dict) and _is_int(body.get("code", 200)) else 200
     message = body.get("message") if isinstance(body, dict) else None
     if status in (405, 429):
-        raise map_code(code if code != 200 else 0, message or f"HTTP {status}", retry_after_secs=_retry_after(response), http_status=status)
+        raise map_code(code if code != 200 else 0, message or f"HTTP {status}", retry_after_secs=retry_after_secs(response), http_status=status)
     if status != 200:
         raise map_code(code if code != 200 else 0, message or f"HTTP {status}", http_status=status)
     if not isinstance(body, dict):
@@ -199,12 +184,8 @@ class LighterSocket:
             return message
 
     async def close(self) -> None:
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            try:
-                await ws.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket is best effort
-                pass
+        ws, self._ws = self._ws, None
+        await close_quietly(ws)
 
 
 def error_of(message: Mapping[str, Any]) -> PerpdError | None:

@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from perpd.clock import Clock
 from perpd.errors import OutcomeUnknown, PerpdError, Unavailable
 from perpd.ratelimit import TokenBucket
+from venues.common.transport import close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.vest.constants import API_KEY_HEADER, GROUP_HEADER, GROUP_QUERY, WS_VERSION, group_name
 from venues.vest.errors import VENUE, map_close, map_code, map_transport
 
@@ -34,12 +35,7 @@ class VestTransport:
         self.ws_url = ws_url
         self.timeout_secs = timeout_secs
         self.requests = TokenBucket.per_window(requests_per_min, 60.0, clock)
-        self._http = httpx.AsyncClient(
-            base_url=self.rest_url,
-            timeout=httpx.Timeout(timeout_secs),
-            headers={"Accept": "application/json"},
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-        )
+        self._http = http_client(self.rest_url, timeout_secs=timeout_secs, headers={"Accept": "application/json"})
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -73,7 +69,7 @@ class VestTransport:
             )
         except httpx.HTTPError as exc:
             # A connect failure never reached Vest; anything later may have.
-            sent = write and not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+            sent = may_have_sent(exc, write=write)
             raise map_transport(exc, sent=sent) from exc
         return _check(response, write=write)
 
@@ -101,13 +97,6 @@ def _query_value(value: Any) -> Any:
     return value
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        value = response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
 
 def error_fields(body: Any) -> tuple[int | None, str | None]:
     """(code, msg) of an error body, `{"code","msg"}` or FastAPI's `{"detail": {...}}`."""
@@ -123,16 +112,13 @@ def error_fields(body: Any) -> tuple[int | None, str | None]:
 
 def _check(response: httpx.Response, *, write: bool) -> Any:
     status = response.status_code
-    try:
-        body = orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        body = None
+    body = json_or_none(response)
     code, message = error_fields(body)
     if status >= 500 and code is None:
         cls = OutcomeUnknown if write else Unavailable
         raise cls(f"vest: HTTP {status}", venue=VENUE, code=status)
     if code is not None or status >= 300:
-        raise map_code(code, message, http_status=status, retry_after_secs=_retry_after(response))
+        raise map_code(code, message, http_status=status, retry_after_secs=retry_after_secs(response))
     if body is None:
         raise map_transport(ValueError("not JSON"), sent=write)
     return body
@@ -207,12 +193,8 @@ class VestSocket:
             return message
 
     async def close(self) -> None:
-        if self._ws is not None:
-            ws, self._ws = self._ws, None
-            try:
-                await ws.close()
-            except Exception:  # noqa: BLE001 - closing a broken socket is best effort
-                pass
+        ws, self._ws = self._ws, None
+        await close_quietly(ws)
 
 
 def _closed(exc: ConnectionClosed) -> PerpdError:
