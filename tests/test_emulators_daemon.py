@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from perpd.daemon import Daemon
-from perpd.model import OrderSpec, OrderStatus, OrderType, Side
+from perpd.model import OrderSpec, OrderType, Side
+from tests.daemon_support import (
+    DAEMON,
+    best_price_target,
+    held,
+    live_orders,
+    routed_between,
+    running_daemon,
+    standing_order,
+)
+from tests.polling import eventually
 from tests.venues.hyperliquid.hl_support import serve
 from venues.hyperliquid.emulator import create_app as hyperliquid_app
 from venues.hyperliquid.signing import Signer
@@ -27,12 +36,7 @@ HL_ADDRESS = Signer(HL_KEY).address
 def config(hl_url: str, lighter_url: str) -> str:
     hl_ws = hl_url.replace("http", "ws", 1) + "/ws"
     lighter_ws = lighter_url.replace("http", "ws", 1) + "/stream"
-    return f"""
-[daemon]
-http = false
-reconcile_interval_secs = 0.1
-watchdog_secs = 0
-
+    return DAEMON + f"""
 [venues.hl]
 kind = "hyperliquid"
 network = "testnet"
@@ -60,88 +64,39 @@ allow_master_key = true
 venue = "lt"
 account_index = 1001
 api_keys = [{{ index = 3, secret = "env:PERPD_TEST_LIGHTER_KEY" }}]
-
-[[routes]]
-name = "eth-best"
-symbols = ["ETH"]
-accounts = ["hl-main", "lt-main"]
-strategy = "best_price"
-
-[[targets]]
-route = "eth-best"
-symbol = "ETH"
-position = 0.5
-max_slice = 0.25
-limit_bps = 30
-
-[[orders]]
-name = "hl-btc-bid"
-account = "hl-main"
-symbol = "BTC"
-side = "buy"
-size = 0.001
-price = 60000
-post_only = true
-
-[[orders]]
-name = "lt-btc-bid"
-account = "lt-main"
-symbol = "BTC"
-side = "buy"
-size = 0.001
-price = 60000
-post_only = true
-"""
-
-
-async def eventually(probe, timeout: float = 30.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not probe():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+""" + best_price_target(["hl-main", "lt-main"]) + "".join(
+        standing_order(f"{short}-btc-bid", f"{short}-main", price=60000, post_only=True) for short in ("hl", "lt"))
 
 
 async def test_the_daemon_holds_targets_and_standing_orders_on_both_emulators(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("PERPD_TEST_HL_KEY", HL_KEY)
     monkeypatch.setenv("PERPD_TEST_LIGHTER_KEY", DEMO_API_PRIVATE_KEY)  # registered at 1001:3 by the emulator
-    async with serve(hyperliquid_app()) as hl_url, serve(lighter_app()) as lighter_url:
-        path = tmp_path / "perpd.toml"
-        path.write_text(config(hl_url, lighter_url))
-        daemon = Daemon(path, state_dir=tmp_path / "state")
-        engine = await daemon.start()
-        try:
-            def held() -> D:
-                return sum((engine.portfolio.accounts[a].position_size("ETH-PERP") for a in ("hl-main", "lt-main")), D(0))
+    async with (serve(hyperliquid_app()) as hl_url, serve(lighter_app()) as lighter_url,
+                running_daemon(tmp_path, config(hl_url, lighter_url)) as engine):
+        accounts = ("hl-main", "lt-main")
+        await eventually(lambda: held(engine, "ETH-PERP", accounts) == D("0.5"),
+                         what="the ETH target across both venues")
+        for rule in ("standing:hl-btc-bid", "standing:lt-btc-bid"):
+            await eventually(lambda rule=rule: live_orders(engine, rule), what=f"{rule} live")
+        assert await routed_between(engine) == set(accounts)
 
-            await eventually(lambda: held() == D("0.5"), what="the ETH target across both venues")
-            for rule in ("standing:hl-btc-bid", "standing:lt-btc-bid"):
-                await eventually(
-                    lambda rule=rule: any(o.status is OrderStatus.OPEN for o in engine.observed().rules[rule].orders),
-                    what=f"{rule} live",
-                )
-            await engine.journal.flush()
-            decisions = engine.journal.events(action="route")
-            assert decisions and {q["account"] for q in decisions[0].details["quotes"]} == {"hl-main", "lt-main"}
+        # The official SDK, pointed at the emulator, sees the daemon's standing order.
+        from hyperliquid.info import Info
 
-            # The official SDK, pointed at the emulator, sees the daemon's standing order.
-            from hyperliquid.info import Info
+        def sdk_open_orders():
+            info = Info(hl_url, skip_ws=True)
+            return info.frontend_open_orders(HL_ADDRESS)
 
-            def sdk_open_orders():
-                info = Info(hl_url, skip_ws=True)
-                return info.frontend_open_orders(HL_ADDRESS)
+        seen = await asyncio.to_thread(sdk_open_orders)
+        (bid,) = [o for o in seen if o["coin"] == "BTC"]
+        assert D(bid["limitPx"]) == D(60000) and D(bid["sz"]) == D("0.001")
+        live = live_orders(engine, "standing:hl-btc-bid")
+        assert bid["cloid"] == live[0].client_id
 
-            seen = await asyncio.to_thread(sdk_open_orders)
-            (bid,) = [o for o in seen if o["coin"] == "BTC"]
-            assert D(bid["limitPx"]) == D(60000) and D(bid["sz"]) == D("0.001")
-            live = [o for o in engine.observed().rules["standing:hl-btc-bid"].orders if o.status is OrderStatus.OPEN]
-            assert bid["cloid"] == live[0].client_id
-
-            # A market order through the route lands on one venue, once.
-            (order,) = await engine.submit(
-                OrderSpec(symbol="ETH", side=Side.SELL, size=D("0.1"), type=OrderType.MARKET, route="eth-best")
-            )
-            assert order.account in ("hl-main", "lt-main")
-            await eventually(lambda: held() in (D("0.4"), D("0.5")), what="the sell filled or the target re-bought")
-        finally:
-            await daemon.stop()
+        # A market order through the route lands on one venue, once.
+        (order,) = await engine.submit(
+            OrderSpec(symbol="ETH", side=Side.SELL, size=D("0.1"), type=OrderType.MARKET, route="eth-best")
+        )
+        assert order.account in ("hl-main", "lt-main")
+        await eventually(lambda: held(engine, "ETH-PERP", accounts) in (D("0.4"), D("0.5")),
+                         what="the sell filled or the target re-bought")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.loopback import secrets_of, serve  # noqa: F401 - the venue tests import them from here
+from tests.polling import eventually  # noqa: F401 - the venue tests import it from here
 
 SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "venues" / "extended"
 # Throwaway Stark keys (the SDK tests' key, and two more): valid on the emulator only.
@@ -69,15 +69,3 @@ async def extended_world(*, timeout_secs: float = 5.0, clock: Any = None, **app_
         finally:
             await session.close()
             await venue.close()
-
-
-async def eventually(probe: Any, *, timeout_secs: float = 10.0, interval_secs: float = 0.02) -> Any:
-    """Await `probe()` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout_secs
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_secs} s (last value {value!r})")
-        await asyncio.sleep(interval_secs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.loopback import secrets_of, serve  # noqa: F401 - the venue tests import them from here
+from tests.polling import eventually  # noqa: F401 - the venue tests import it from here
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lighter"
 
@@ -60,15 +60,3 @@ async def lighter_world(
         finally:
             await session.close()
             await venue.close()
-
-
-async def eventually(probe: Any, *, timeout_secs: float = 10.0, interval_secs: float = 0.05) -> Any:
-    """Await `probe()` until it returns something truthy (async acks settle on the venue)."""
-    deadline = asyncio.get_running_loop().time() + timeout_secs
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_secs} s (last value {value!r})")
-        await asyncio.sleep(interval_secs)

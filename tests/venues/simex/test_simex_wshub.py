@@ -5,11 +5,11 @@ from __future__ import annotations
 import orjson
 import pytest
 import websockets
-from loopback import serve
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from tests.loopback import serve
 from venues.simex import wshub
 
 

@@ -11,8 +11,16 @@ from pathlib import Path
 import pytest
 from vest_support import PRIMARY_KEY, SIGNING_KEY, serve
 
-from perpd.daemon import Daemon
-from perpd.model import OrderStatus
+from tests.daemon_support import (
+    DAEMON,
+    best_price_target,
+    held,
+    live_orders,
+    routed_between,
+    running_daemon,
+    standing_order,
+)
+from tests.polling import eventually
 from venues.vest.emulator import create_app
 
 pytestmark = pytest.mark.anyio
@@ -20,12 +28,7 @@ pytestmark = pytest.mark.anyio
 
 def config(vest_url: str) -> str:
     ws = vest_url.replace("http", "ws", 1) + "/ws-api?version=1.0"
-    return f"""
-[daemon]
-http = false
-reconcile_interval_secs = 0.1
-watchdog_secs = 0
-
+    return DAEMON + f"""
 [venues.vest]
 kind = "vest"
 rest_url = "{vest_url}/v2"
@@ -47,72 +50,30 @@ leverage = {{ ETH = 5 }}
 
 [accounts.paper]
 venue = "sim"
-
-[[routes]]
-name = "eth-best"
-symbols = ["ETH"]
-accounts = ["vest-main", "paper"]
-strategy = "best_price"
-
-[[targets]]
-route = "eth-best"
-symbol = "ETH"
-position = 0.5
-max_slice = 0.25
-limit_bps = 30
-
-[[orders]]
-name = "vest-btc-bid"
-account = "vest-main"
-symbol = "BTC"
-side = "buy"
-size = 0.001
-price = 62500
-"""
-
-
-async def eventually(probe, timeout: float = 30.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not probe():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+""" + best_price_target(["vest-main", "paper"]) + standing_order("vest-btc-bid", "vest-main", price=62500)
 
 
 async def test_the_daemon_holds_a_routed_target_and_a_standing_order_on_vest(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("PERPD_TEST_VEST_SIGNING", SIGNING_KEY)
     monkeypatch.setenv("PERPD_TEST_VEST_PRIMARY", PRIMARY_KEY)
     app = create_app(seed=3)
-    async with serve(app) as url:
-        path = tmp_path / "perpd.toml"
-        path.write_text(config(url))
-        daemon = Daemon(path, state_dir=tmp_path / "state")
-        engine = await daemon.start()
-        try:
-            def held() -> D:
-                return sum((engine.portfolio.accounts[a].position_size("ETH-PERP") for a in ("vest-main", "paper")), D(0))
+    async with serve(app) as url, running_daemon(tmp_path, config(url)) as engine:
+        accounts = ("vest-main", "paper")
+        await eventually(lambda: held(engine, "ETH-PERP", accounts) == D("0.5"),
+                         what="the ETH target across Vest and sim")
+        await eventually(lambda: live_orders(engine, "standing:vest-btc-bid"), what="the standing order live on Vest")
+        assert await routed_between(engine) == set(accounts)
 
-            await eventually(lambda: held() == D("0.5"), what="the ETH target across Vest and sim")
-            await eventually(
-                lambda: any(o.status is OrderStatus.OPEN for o in engine.observed().rules["standing:vest-btc-bid"].orders),
-                what="the standing order live on Vest",
-            )
-            await engine.journal.flush()
-            decisions = engine.journal.events(action="route")
-            assert decisions and {q["account"] for q in decisions[0].details["quotes"]} == {"vest-main", "paper"}
+        # What Vest itself says: the slices it filled, each whole, and the bid waiting.
+        session = engine.sessions["vest-main"]
+        vest_fills = await session.fetch_fills()
+        eth = sum((f.signed_size for f in vest_fills if f.symbol == "ETH-PERP"), D(0))
+        vest_position = next((p.size for p in await session.fetch_positions() if p.symbol == "ETH-PERP"), D(0))
+        assert eth == vest_position and eth > 0  # Vest (the lower fee) won slices of the route
+        (bid,) = [o for o in await session.fetch_open_orders("BTC") if o.price == D(62500)]
+        assert bid.size == D("0.001") and bid.filled_size == 0
 
-            # What Vest itself says: the slices it filled, each whole, and the bid waiting.
-            session = engine.sessions["vest-main"]
-            vest_fills = await session.fetch_fills()
-            eth = sum((f.signed_size for f in vest_fills if f.symbol == "ETH-PERP"), D(0))
-            vest_position = next((p.size for p in await session.fetch_positions() if p.symbol == "ETH-PERP"), D(0))
-            assert eth == vest_position and eth > 0  # Vest (the lower fee) won slices of the route
-            (bid,) = [o for o in await session.fetch_open_orders("BTC") if o.price == D(62500)]
-            assert bid.size == D("0.001") and bid.filled_size == 0
-
-            # Held steady: nothing more trades once the target is reached.
-            await asyncio.sleep(1.0)
-            assert held() == D("0.5")
-            assert len(await session.fetch_fills()) == len(vest_fills)
-        finally:
-            await daemon.stop()
+        # Held steady: nothing more trades once the target is reached.
+        await asyncio.sleep(1.0)
+        assert held(engine, "ETH-PERP", accounts) == D("0.5")
+        assert len(await session.fetch_fills()) == len(vest_fills)
