@@ -101,6 +101,10 @@ class Endpoint:
     tag: str = ""
     raw: bool = False  # handler returns a Starlette Response itself
     media_type: str = "application/json"  # what a raw handler's 200 carries (documented)
+    # OpenAPI links from a success: (the path of the operations it leads to, the runtime
+    # expression of their path parameter), so a client, or the fuzzer, can follow a new
+    # order to its reads and changes.
+    links: tuple[tuple[str, str], ...] = ()
     prefix: str = PREFIX
 
     @cached_property

@@ -193,6 +193,10 @@ class OrderIn(In):
     """Place an order on one account, or through a route that picks the account(s);
     optionally with exits (take profit, stop loss) placed once it fills."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"account": "paper", "symbol": "BTC", "side": "buy", "size": "0.001", "price": "60000"},
+    ]})
+
     account: Name | None = None
     route: Name | None = None
     symbol: Symbol
@@ -234,6 +238,8 @@ class OrderIn(In):
 
 class OrderPatch(In):
     """A new price and/or size for a live order (giving neither is a 422)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"price": "59000"}]})
 
     price: Amount | None = None
     size: Amount | None = None

@@ -48,7 +48,8 @@ def document(endpoints: Iterable[Endpoint], *, version: str, metrics_public: boo
     schemas = _Schemas()
     error_ref = schemas.ref(Error, "serialization")
     paths: dict[str, dict[str, Any]] = {}
-    for ep in endpoints:
+    every = list(endpoints)
+    for ep in every:
         metrics = ep.full_path == "/metrics"
         op: dict[str, Any] = {"summary": ep.summary, "operationId": _operation_id(ep), "tags": [ep.tag] if ep.tag else []}
         params = [
@@ -79,6 +80,9 @@ def document(endpoints: Iterable[Endpoint], *, version: str, metrics_public: boo
         if ep.raw and ep.response is None:
             raw = {"type": "object"} if ep.media_type == "application/json" else {"type": "string"}
             responses[str(ep.status)] = {"description": "OK", "content": {ep.media_type: {"schema": raw}}}
+        if ep.links:
+            for status in (ep.status, *ep.also):
+                responses[str(status)]["links"] = _links(ep, every)
         codes = set(ep.error_statuses) | ({401, 429} if metrics and not metrics_public else set())
         for code in sorted(codes):
             responses[str(code)] = {
@@ -105,6 +109,16 @@ def document(endpoints: Iterable[Endpoint], *, version: str, metrics_public: boo
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {"schemas": dict(sorted(schemas.components.items())), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _links(ep: Endpoint, endpoints: list[Endpoint]) -> dict[str, Any]:
+    """OpenAPI links from `ep`'s success to every operation on the paths its `links` name."""
+    return {
+        _operation_id(target): {"operationId": _operation_id(target), "parameters": {name: expression for name in target.path_params}}
+        for path, expression in ep.links
+        for target in endpoints
+        if target.path == path and target.prefix == ep.prefix
     }
 
 

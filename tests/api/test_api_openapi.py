@@ -65,6 +65,25 @@ async def test_every_schema_uses_json_schema_keywords_only(api: Api) -> None:
     assert (leverage["exclusiveMinimum"], leverage["maximum"]) == (0, 1000)
 
 
+async def test_links_lead_from_a_placed_order_and_a_new_account_to_the_operations_on_them(api: Api) -> None:
+    doc = await document(api)
+    placed_links = doc["paths"]["/api/v1/orders"]["post"]["responses"]["201"]["links"]
+    added_links = doc["paths"]["/api/v1/accounts"]["post"]["responses"]["201"]["links"]
+    assert set(placed_links) == {"get_orders_client_id", "patch_orders_client_id", "delete_orders_client_id"}
+    assert set(added_links) == {"get_accounts_name", "delete_accounts_name", "get_accounts_name_balance",
+                                "put_accounts_name_leverage"}
+    expression = placed_links["get_orders_client_id"]["parameters"]["client_id"]
+    assert expression.startswith("$response.body#/")
+    async with api.client("trader") as http:
+        placed = (await http.post("/api/v1/orders", json={"account": "paper", "symbol": "BTC", "side": "buy",
+                                                          "size": "0.001", "price": "50000"})).json()
+        client_id = placed
+        for part in expression.removeprefix("$response.body#/").split("/"):  # a JSON pointer
+            client_id = client_id[int(part) if part.isdigit() else part]
+        followed = await http.get(f"/api/v1/orders/{client_id}")
+    assert followed.status_code == 200 and followed.json()["client_id"] == placed["orders"][0]["client_id"]
+
+
 async def test_a_malformed_query_string_is_a_documented_400_naming_the_parameter(api: Api) -> None:
     documented = (await document(api))["paths"]["/api/v1/orders"]["get"]["responses"]
     cases = [

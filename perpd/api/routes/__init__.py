@@ -11,6 +11,9 @@ from perpd.api.endpoint import Endpoint
 from perpd.api.routes import accounts, control, markets, orders, positions
 from perpd.model import Balance, Order
 
+# An answer's `links` (OpenAPI) lead from what it created to the operations on it.
+NEW_ACCOUNT = "$request.body#/name"
+
 # Each endpoint's `errors` are what its handler may raise; `Endpoint.error_statuses` adds
 # what every endpoint may answer (400 not as documented, 403 Host/Origin, 401/429 with a
 # scope, 503 before the engine runs) and a venue's (429, 502-504) where `venue=True`.
@@ -18,7 +21,8 @@ ENDPOINTS: list[Endpoint] = [
     # orders
     Endpoint("POST", "/orders", orders.place, "Place an order (Idempotency-Key honoured across restarts)",
              scope="trade", headers=m.OrderHeaders, body=m.OrderIn, response=m.Orders, status=201, also=(200,),
-             errors=(403, 404, 409, 422), venue=True, tag="orders"),
+             errors=(403, 404, 409, 422), venue=True, tag="orders",
+             links=(("/orders/{client_id}", "$response.body#/orders/0/client_id"),)),
     Endpoint("GET", "/orders", orders.list_orders, "List orders, newest first, with filters and pagination",
              query=m.OrderQuery, response=m.OrderPage, errors=(404,), tag="orders"),
     Endpoint("DELETE", "/orders", orders.cancel_all, "Cancel every live order (optionally one account / symbol)",
@@ -40,7 +44,9 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/accounts", accounts.list_accounts, "Every configured account with its live state",
              response=m.Accounts, tag="accounts"),
     Endpoint("POST", "/accounts", accounts.add_account, "Add an account to the config file and start it",
-             scope="admin", body=m.AccountIn, response=m.ConfigChange, status=201, errors=(409, 422), tag="accounts"),
+             scope="admin", body=m.AccountIn, response=m.ConfigChange, status=201, errors=(409, 422), tag="accounts",
+             links=(("/accounts/{name}", NEW_ACCOUNT), ("/accounts/{name}/balance", NEW_ACCOUNT),
+                    ("/accounts/{name}/leverage", NEW_ACCOUNT))),
     Endpoint("GET", "/accounts/{name}", accounts.get_account, "One account: state and config (secret references only)",
              response=m.AccountOut, errors=(404,), tag="accounts"),
     Endpoint("DELETE", "/accounts/{name}", accounts.remove_account, "Remove an account from the config file and stop it",
