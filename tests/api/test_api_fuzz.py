@@ -25,8 +25,8 @@ EXAMPLES = 25  # per operation and phase: about 2,000 requests in 15 seconds
 # Schemathesis' defaults, but for two points where this API's contract is deliberate:
 SETTINGS = """
 # 422 answers a request that matches the document but is refused on its merits (a price off
-# the tick, an unknown symbol, a config the daemon will not load): random valid data meets
-# such rules often. A request the document forbids is a 400, which stays a finding here.
+# the tick, a leverage above the market's, a config the daemon will not load): random valid
+# data meets such rules often. A request the document forbids is a 400, still a finding here.
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 

@@ -70,8 +70,7 @@ async def test_links_lead_from_a_placed_order_and_a_new_account_to_the_operation
     placed_links = doc["paths"]["/api/v1/orders"]["post"]["responses"]["201"]["links"]
     added_links = doc["paths"]["/api/v1/accounts"]["post"]["responses"]["201"]["links"]
     assert set(placed_links) == {"get_orders_client_id", "patch_orders_client_id", "delete_orders_client_id"}
-    assert set(added_links) == {"get_accounts_name", "delete_accounts_name", "get_accounts_name_balance",
-                                "put_accounts_name_leverage"}
+    assert set(added_links) == {"get_accounts_name", "delete_accounts_name"}
     expression = placed_links["get_orders_client_id"]["parameters"]["client_id"]
     assert expression.startswith("$response.body#/")
     async with api.client("trader") as http:

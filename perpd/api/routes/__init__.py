@@ -11,8 +11,9 @@ from perpd.api.endpoint import Endpoint
 from perpd.api.routes import accounts, control, markets, orders, positions
 from perpd.model import Balance, Order
 
-# An answer's `links` (OpenAPI) lead from what it created to the operations on it.
-NEW_ACCOUNT = "$request.body#/name"
+# An answer's `links` (OpenAPI) lead from what it created to the operations on it; only to
+# those whose 404 can mean nothing but "it is gone" (setting leverage is a 404 for a symbol the
+# venue lacks, which a client following the link would take for the account missing).
 
 # Each endpoint's `errors` are what its handler may raise; `Endpoint.error_statuses` adds
 # what every endpoint may answer (400 not as documented, 403 Host/Origin, 401/429 with a
@@ -45,8 +46,7 @@ ENDPOINTS: list[Endpoint] = [
              response=m.Accounts, tag="accounts"),
     Endpoint("POST", "/accounts", accounts.add_account, "Add an account to the config file and start it",
              scope="admin", body=m.AccountIn, response=m.ConfigChange, status=201, errors=(409, 422), tag="accounts",
-             links=(("/accounts/{name}", NEW_ACCOUNT), ("/accounts/{name}/balance", NEW_ACCOUNT),
-                    ("/accounts/{name}/leverage", NEW_ACCOUNT))),
+             links=(("/accounts/{name}", "$request.body#/name"),)),
     Endpoint("GET", "/accounts/{name}", accounts.get_account, "One account: state and config (secret references only)",
              response=m.AccountOut, errors=(404,), tag="accounts"),
     Endpoint("DELETE", "/accounts/{name}", accounts.remove_account, "Remove an account from the config file and stop it",
