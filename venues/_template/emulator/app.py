@@ -9,13 +9,10 @@ first, so a ManualClock works in tests).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
@@ -24,6 +21,7 @@ from venues._template.emulator.exchange import TemplateExchange
 from venues._template.emulator.rest import rest_routes
 from venues._template.emulator.ws import Hub, stream
 from venues.simex.exchange import SimExchange
+from venues.simex.lifespan import running, step_forever
 
 DEFAULT_PORT = 8790  # pick one free among the emulators (8781 Hyperliquid, 8782 Lighter)
 
@@ -66,19 +64,8 @@ def create_app(
         step_interval_secs,
     )
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_step_forever, emulator)
-            yield
-            tg.cancel_scope.cancel()
-
+    # Step while served, and drop the sockets on the way out (venues/simex/lifespan.py).
+    lifespan = running(lambda: step_forever(emulator.step, emulator.step_interval_secs), on_stop=emulator.hub.drop_all)
     app = Starlette(routes=[*rest_routes(), WebSocketRoute("/ws", stream)], lifespan=lifespan)
     app.state.emulator = emulator
     return app
-
-
-async def _step_forever(emulator: TemplateEmulator) -> None:
-    while True:
-        emulator.step()
-        await anyio.sleep(emulator.step_interval_secs)

@@ -16,10 +16,8 @@ EdgeX's SDK cannot create API keys, so the emulator provisions them:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -38,6 +36,7 @@ from venues.edgex.emulator.markets import DEFAULT_CONTRACTS, FUNDING_INTERVAL_MI
 from venues.edgex.emulator.rest import rest_routes
 from venues.edgex.emulator.ws import private_ws, public_ws
 from venues.simex.exchange import SimExchange
+from venues.simex.lifespan import running, step_forever
 
 DEFAULT_PORT = 8784
 # The emulator's own create_app options a command line may set, for `perpd emulate --help`.
@@ -175,29 +174,16 @@ def create_app(
         if account:
             emulator.add_account(account)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    def announce_demo() -> None:
         if emulator.demo is not None:
             demo = emulator.demo
             log.info("edgex emulator demo account (seed %s): accountId=%s apiKey=%s passphrase=%s secret=%s "
                      "tradingKey=%s address=%s", seed, demo.account_id, demo.api_key, demo.passphrase, demo.secret,
                      demo.trading_key, demo.address)
-        task = asyncio.get_running_loop().create_task(_step_forever(emulator)) if background else None
-        try:
-            yield
-        finally:
-            emulator.drop_ws()
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
+    stepping = (lambda: step_forever(emulator.step, emulator.step_ms / 1000),) if background else ()
+    lifespan = running(*stepping, on_start=announce_demo, on_stop=emulator.drop_ws)
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.emulator = emulator
     return app
 
-
-async def _step_forever(emulator: EdgexEmulator) -> None:
-    while True:
-        await asyncio.sleep(emulator.step_ms / 1000)
-        emulator.step()

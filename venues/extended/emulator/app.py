@@ -9,10 +9,7 @@ values below. Any other account is made by onboarding, exactly as on Extended.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,6 +28,7 @@ from venues.extended.emulator.rest import rest_routes
 from venues.extended.emulator.ws import ws_routes
 from venues.extended.signing import public_key_of
 from venues.simex.exchange import SimExchange
+from venues.simex.lifespan import running, step_forever
 
 DEFAULT_PORT = 8783
 SIGNING_DOMAINS = {"SN_SEPOLIA": "starknet.sepolia.extended.exchange", "SN_MAIN": "extended.exchange"}
@@ -126,24 +124,9 @@ def create_app(
         emulator.exchange.register(public_key_of(int(stark_key, 16)), api_key, description="Demo account",
                                    account_id=DEMO_ACCOUNT_ID, vault=DEMO_VAULT)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.get_running_loop().create_task(_step_forever(emulator)) if background else None
-        try:
-            yield
-        finally:
-            emulator.drop_ws()
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
+    stepping = (lambda: step_forever(emulator.exchange.step, emulator.step_ms / 1000),) if background else ()
+    lifespan = running(*stepping, on_stop=emulator.drop_ws)
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.emulator = emulator
     return app
 
-
-async def _step_forever(emulator: ExtendedEmulator) -> None:
-    while True:
-        await asyncio.sleep(emulator.step_ms / 1000)
-        emulator.exchange.step()

@@ -3,9 +3,6 @@ rest.py, `/stream` in ws.py) and `create_app`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +23,7 @@ from venues.lighter.emulator.ws import stream
 from venues.simex import faults as random_faults
 from venues.simex.exchange import SimExchange
 from venues.simex.faults import FaultRates
+from venues.simex.lifespan import running, step_forever
 
 DEFAULT_PORT = 8782
 OPTIONS: dict[str, str] = {**seeding.OPTIONS, **random_faults.OPTIONS}
@@ -48,6 +46,11 @@ class LighterEmulator:
 
     def drop_ws(self) -> int:
         return self.hub.drop_all()
+
+    def step(self) -> None:
+        """Bring the exchange up to the clock, and the hub's height and tickers with it."""
+        self.exchange.step()
+        self.hub.tick()
 
     def desync_nonce(self, account_index: int, api_key_index: int, by: int = 1) -> None:
         self.exchange.desync_nonce(account_index, api_key_index, by)
@@ -127,25 +130,9 @@ def create_app(
     emulator.ws_ping_secs = ws_ping_secs
     seeding.seed(emulator.exchange, accounts=accounts, api_keys=api_keys, demo=seeding.flag(demo_account, "demo_account"))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.get_running_loop().create_task(_step_forever(emulator)) if background else None
-        try:
-            yield
-        finally:
-            emulator.drop_ws()
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
+    stepping = (lambda: step_forever(emulator.step, emulator.step_ms / 1000),) if background else ()
+    lifespan = running(*stepping, on_stop=emulator.drop_ws)
     app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers={404: not_found})
     app.state.lighter = emulator
     return app
 
-
-async def _step_forever(emulator: LighterEmulator) -> None:
-    while True:
-        await asyncio.sleep(emulator.step_ms / 1000)
-        emulator.exchange.step()
-        emulator.hub.tick()

@@ -10,8 +10,6 @@ decides). Requests also bring the exchange up to the clock first, so a ManualClo
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from perpd.clock import Clock, SystemClock
 from venues.simex.exchange import SimExchange
+from venues.simex.lifespan import running
 from venues.vest.emulator.exchange import VestExchange
 from venues.vest.emulator.hub import Hub
 from venues.vest.emulator.markets import DEFAULT_MARKETS, MarketDef
@@ -143,20 +142,7 @@ def create_app(
     emulator = VestEmulator(engine, markets, clock, step_ms=step_ms, seed=seed, groups=groups,
                             processing_delay_ms=processing_delay_ms)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        tasks = [loop.create_task(emulator.run_processor()), loop.create_task(emulator.run_stepper())]
-        try:
-            yield
-        finally:
-            emulator.drop_ws()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
+    lifespan = running(emulator.run_processor, emulator.run_stepper, on_stop=emulator.drop_ws)
     app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.vest = app.state.emulator = emulator
     return app
