@@ -12,7 +12,17 @@ from __future__ import annotations
 import httpx
 from websockets.exceptions import WebSocketException
 
-from perpd.errors import OutcomeUnknown, PerpdError, RateLimited, Unavailable, VenueError
+from perpd.errors import AuthError, OutcomeUnknown, PerpdError, RateLimited, Unavailable, VenueError, VenueRejected
+
+# HTTP status -> class, for answers without a usable code: what every venue's status means.
+# A venue's own table starts from it and says where it differs (what a 404 is, a 405 or
+# 422 it uses). 5xx is not here: on a write it leaves the outcome unknown.
+HTTP_STATUSES: dict[int, type[PerpdError]] = {
+    400: VenueRejected,
+    401: AuthError,
+    403: AuthError,
+    429: RateLimited,
+}
 
 # httpx timeouts that fire before a byte of the request left: nothing reached the venue.
 CONNECT_TIMEOUTS: tuple[type[httpx.TimeoutException], ...] = (httpx.ConnectTimeout,)

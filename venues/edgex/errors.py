@@ -65,11 +65,8 @@ UNSURE: Final = ("INTERNAL", "SYSTEM", "TIMEOUT", "UNAVAILABLE", "BUSY", "UNKNOW
 
 # HTTP status -> class, for answers whose body has no usable code.
 HTTP_STATUSES: Final[dict[int, type[PerpdError]]] = {
-    400: VenueRejected,
-    401: AuthError,
-    403: AuthError,
+    **common.HTTP_STATUSES,
     404: VenueRejected,
-    429: RateLimited,
 }
 
 # cancelResultMap values: only this one means "cancelled now".

@@ -101,12 +101,9 @@ CODES: Final[dict[int, tuple[type[PerpdError], str]]] = {
 
 # HTTP status -> class, for answers without a usable code.
 HTTP_STATUSES: Final[dict[int, type[PerpdError]]] = {
-    400: VenueRejected,
-    401: AuthError,
-    403: AuthError,
+    **common.HTTP_STATUSES,
     404: NotFound,
     422: VenueRejected,
-    429: RateLimited,
 }
 
 

@@ -105,12 +105,9 @@ CODES: Final[dict[int, tuple[type[PerpdError], str]]] = {
 
 # HTTP status -> class, for bodies without a usable code.
 HTTP_STATUSES: Final[dict[int, type[PerpdError]]] = {
-    400: VenueRejected,
-    401: AuthError,
-    403: AuthError,
+    **common.HTTP_STATUSES,
     404: InvalidRequest,
     405: RateLimited,  # Lighter answers 405 when throttling (nautilus, "per the docs")
-    429: RateLimited,
 }
 
 

@@ -114,11 +114,8 @@ CODES: Final[dict[int, tuple[type[PerpdError], str]]] = {
 # HTTP status -> class, for answers without a readable code. 5xx is handled apart:
 # on a write it is an unknown outcome.
 HTTP_STATUSES: Final[dict[int, type[PerpdError]]] = {
-    400: VenueRejected,
-    401: AuthError,
-    403: AuthError,
+    **common.HTTP_STATUSES,
     404: NotFound,
-    429: RateLimited,
 }
 
 # WebSocket close codes (private and public streams).
