@@ -8,8 +8,9 @@ reconnect so the venue emits a StreamGap. One transport per venue, shared by its
 accounts (one connection pool, one budget).
 
 The mechanisms are shared, not written again: venues/common/transport.py (`http_client`,
-`may_have_sent`, `json_or_none`, `retry_after_secs`, `close_quietly`) and, for the
-stream loops, venues/common/streams.py (`Backoff`, `UNREADABLE`, `lost`).
+`may_have_sent`, `json_or_none`, `retry_after_secs`, and `JsonSocket` for a socket used
+as `async with`) and, for the stream loops, venues/common/streams.py (`Backoff`,
+`UNREADABLE`, `lost`).
 """
 
 from __future__ import annotations

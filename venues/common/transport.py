@@ -8,7 +8,7 @@ are the mechanisms under them, written once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import orjson
@@ -62,3 +62,27 @@ async def close_quietly(ws: Any) -> None:
         await ws.close()
     except Exception:  # noqa: BLE001 - closing a broken socket is best effort
         pass
+
+
+class JsonSocket:
+    """A venue's WebSocket used as `async with`: `open()` on entry, `close()` on exit.
+
+    A venue's socket subclasses it and writes `open` (its URL, headers, hello) and its
+    frames; closing (quietly, once) is the same everywhere.
+    """
+
+    _ws: Any = None
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        ws, self._ws = self._ws, None
+        await close_quietly(ws)

@@ -21,7 +21,7 @@ from websockets.exceptions import WebSocketException
 from perpd.clock import Clock
 from perpd.errors import PerpdError
 from perpd.ratelimit import TokenBucket
-from venues.common.transport import NEVER_SENT, close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
+from venues.common.transport import NEVER_SENT, JsonSocket, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.edgex.errors import SUCCESS, map_code, map_transport
 from venues.edgex.signing import RequestSigner, canonical, canonical_query
 
@@ -124,7 +124,7 @@ def _check(response: httpx.Response) -> Any:
     return body.get("data")
 
 
-class EdgexSocket:
+class EdgexSocket(JsonSocket):
     """One EdgeX WebSocket: the `connected` hello, JSON frames, application ping/pong.
 
     The server's `{"type":"ping","time":T}` is answered `{"type":"pong","time":T}`
@@ -143,13 +143,6 @@ class EdgexSocket:
 
     def __repr__(self) -> str:
         return f"<EdgexSocket {self.url.partition('?')[0]}>"
-
-    async def __aenter__(self) -> EdgexSocket:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         try:
@@ -204,10 +197,6 @@ class EdgexSocket:
             if error is not None:
                 raise error
             return message  # type: ignore[no-any-return]
-
-    async def close(self) -> None:
-        ws, self._ws = self._ws, None
-        await close_quietly(ws)
 
 
 def error_of(message: Mapping[str, Any]) -> PerpdError | None:

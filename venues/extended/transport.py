@@ -20,7 +20,7 @@ from websockets.exceptions import WebSocketException
 from perpd.clock import Clock
 from perpd.errors import PerpdError
 from perpd.ratelimit import TokenBucket
-from venues.common.transport import close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
+from venues.common.transport import JsonSocket, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.extended.errors import map_code, map_transport
 
 USER_AGENT = "perpd/0.1"
@@ -97,7 +97,7 @@ def _check(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-class ExtendedSocket:
+class ExtendedSocket(JsonSocket):
     """One stream connection (classic or RPC): JSON frames in and out."""
 
     def __init__(self, url: str, *, api_key: str | None = None, open_timeout_secs: float = 10.0) -> None:
@@ -106,7 +106,7 @@ class ExtendedSocket:
         self.open_timeout_secs = open_timeout_secs
         self._ws: Any = None
 
-    async def __aenter__(self) -> ExtendedSocket:
+    async def open(self) -> None:
         headers = {"User-Agent": USER_AGENT}
         if self.api_key:
             headers["X-Api-Key"] = self.api_key
@@ -119,11 +119,6 @@ class ExtendedSocket:
                            http_status=401 if status in (401, 403) else status) from exc
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise map_transport(exc, sent=False) from exc
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        ws, self._ws = self._ws, None
-        await close_quietly(ws)
 
     async def send(self, message: Mapping[str, Any]) -> None:
         try:

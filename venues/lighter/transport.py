@@ -19,7 +19,7 @@ from websockets.exceptions import WebSocketException
 from perpd.clock import Clock
 from perpd.errors import PerpdError, Unavailable
 from perpd.ratelimit import TokenBucket
-from venues.common.transport import close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
+from venues.common.transport import JsonSocket, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.lighter.errors import map_code, map_transport
 from venues.lighter.ratelimit import Tier
 
@@ -118,7 +118,7 @@ def _is_int(value: Any) -> bool:
     return True
 
 
-class LighterSocket:
+class LighterSocket(JsonSocket):
     """One `/stream` connection: hello, subscribe/unsubscribe, receive JSON messages.
 
     Application pings (`{"type":"ping"}`) are answered here; websockets' own ping
@@ -131,13 +131,6 @@ class LighterSocket:
         self._ws: Any = None
         self._early: list[dict[str, Any]] = []
         self.session_id: str | None = None
-
-    async def __aenter__(self) -> LighterSocket:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         try:
@@ -182,10 +175,6 @@ class LighterSocket:
                 await self.send({"type": "pong"})
                 continue
             return message
-
-    async def close(self) -> None:
-        ws, self._ws = self._ws, None
-        await close_quietly(ws)
 
 
 def error_of(message: Mapping[str, Any]) -> PerpdError | None:

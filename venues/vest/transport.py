@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from perpd.clock import Clock
 from perpd.errors import OutcomeUnknown, PerpdError, Unavailable
 from perpd.ratelimit import TokenBucket
-from venues.common.transport import close_quietly, http_client, json_or_none, may_have_sent, retry_after_secs
+from venues.common.transport import JsonSocket, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.vest.constants import API_KEY_HEADER, GROUP_HEADER, GROUP_QUERY, WS_VERSION, group_name
 from venues.vest.errors import VENUE, map_close, map_code, map_transport
 
@@ -124,7 +124,7 @@ def _check(response: httpx.Response, *, write: bool) -> Any:
     return body
 
 
-class VestSocket:
+class VestSocket(JsonSocket):
     """One `/ws-api` connection: SUBSCRIBE / UNSUBSCRIBE / PING frames and JSON messages."""
 
     def __init__(self, url: str, *, open_timeout_secs: float = 10.0) -> None:
@@ -132,13 +132,6 @@ class VestSocket:
         self.open_timeout_secs = open_timeout_secs
         self._ws: Any = None
         self._ids = 0
-
-    async def __aenter__(self) -> VestSocket:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         try:
@@ -191,10 +184,6 @@ class VestSocket:
             if not isinstance(message, dict):
                 raise map_transport(ValueError("not a JSON object"), sent=True)
             return message
-
-    async def close(self) -> None:
-        ws, self._ws = self._ws, None
-        await close_quietly(ws)
 
 
 def _closed(exc: ConnectionClosed) -> PerpdError:
