@@ -14,12 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 
 from perpd.clock import Clock, SystemClock
 from venues._template.emulator.exchange import TemplateExchange
 from venues._template.emulator.rest import rest_routes
 from venues._template.emulator.ws import Hub, stream
+from venues.simex.controls import faults_endpoint
 from venues.simex.exchange import SimExchange
 from venues.simex.lifespan import running, step_forever
 
@@ -47,6 +48,9 @@ class TemplateEmulator:
     def step(self) -> None:
         self.engine.step()
 
+    def drop_ws(self) -> int:
+        return self.hub.drop_all()
+
 
 def create_app(
     *,
@@ -65,7 +69,10 @@ def create_app(
     )
 
     # Step while served, and drop the sockets on the way out (venues/simex/lifespan.py).
-    lifespan = running(lambda: step_forever(emulator.step, emulator.step_interval_secs), on_stop=emulator.hub.drop_all)
-    app = Starlette(routes=[*rest_routes(), WebSocketRoute("/ws", stream)], lifespan=lifespan)
+    lifespan = running(lambda: step_forever(emulator.step, emulator.step_interval_secs), on_stop=emulator.drop_ws)
+    # Tests set faults over HTTP too (venues/simex/controls.py; a venue adds its own actions).
+    faults = faults_endpoint(lambda request: request.app.state.emulator)
+    routes = [*rest_routes(), Route("/_emulator/faults", faults, methods=["POST"]), WebSocketRoute("/ws", stream)]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.emulator = emulator
     return app

@@ -35,6 +35,7 @@ from venues.edgex.emulator.hub import Hub
 from venues.edgex.emulator.markets import DEFAULT_CONTRACTS, FUNDING_INTERVAL_MIN, ContractDef
 from venues.edgex.emulator.rest import rest_routes
 from venues.edgex.emulator.ws import private_ws, public_ws
+from venues.simex.controls import faults_endpoint
 from venues.simex.exchange import SimExchange
 from venues.simex.lifespan import running, step_forever
 
@@ -109,19 +110,8 @@ async def accounts(request: Request) -> Response:
     return _json(credentials.as_json())
 
 
-async def faults(request: Request) -> Response:
-    """`POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"}."""
-    emu: EdgexEmulator = request.app.state.emulator
-    body = orjson.loads(await request.body() or b"{}")
-    action = body.pop("action", None)
-    result: dict[str, Any] = {}
-    if action == "drop_ws":
-        result["dropped"] = emu.drop_ws()
-    for name, value in body.items():
-        if not hasattr(emu.faults, name):
-            return _json({"error": f"unknown fault {name!r}"}, 400)
-        setattr(emu.faults, name, type(getattr(emu.faults, name))(value))
-    return _json({"ok": True, **result, "faults": vars(emu.faults)})
+# `POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"}.
+faults = faults_endpoint(lambda request: request.app.state.emulator)
 
 
 def routes() -> list[Any]:

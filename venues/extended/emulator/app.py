@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from perpd.clock import Clock, SystemClock
@@ -27,6 +24,7 @@ from venues.extended.emulator.markets import DEFAULT_MARKETS, MarketDef
 from venues.extended.emulator.rest import rest_routes
 from venues.extended.emulator.ws import ws_routes
 from venues.extended.signing import public_key_of
+from venues.simex.controls import faults_endpoint
 from venues.simex.exchange import SimExchange
 from venues.simex.lifespan import running, step_forever
 
@@ -67,20 +65,12 @@ class ExtendedEmulator:
         return self.hub.drop_all()
 
 
-async def faults(request: Request) -> Response:
-    """`POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"} / {"drop_book_deltas": 1}."""
-    emu: ExtendedEmulator = request.app.state.emulator
-    body = orjson.loads(await request.body() or b"{}")
-    result: dict[str, Any] = {}
-    if body.pop("action", None) == "drop_ws":
-        result["dropped"] = emu.drop_ws()
-    if "drop_book_deltas" in body:
-        emu.hub.drop_book_deltas = int(body.pop("drop_book_deltas"))
-    for name, value in body.items():
-        if not hasattr(emu.faults, name):
-            return Response(orjson.dumps({"error": f"unknown fault {name!r}"}), 400, media_type="application/json")
-        setattr(emu.faults, name, type(getattr(emu.faults, name))(value))
-    return Response(orjson.dumps({"ok": True, **result, "faults": vars(emu.faults)}), media_type="application/json")
+def _drop_book_deltas(emu: ExtendedEmulator, count: Any) -> None:
+    emu.hub.drop_book_deltas = int(count)
+
+
+# `POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"} / {"drop_book_deltas": 1}.
+faults = faults_endpoint(lambda request: request.app.state.emulator, settings={"drop_book_deltas": _drop_book_deltas})
 
 
 def routes() -> list[BaseRoute]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,9 +17,10 @@ from venues.lighter.emulator.exchange import LighterExchange
 from venues.lighter.emulator.hub import Hub
 from venues.lighter.emulator.keys import KeyRing
 from venues.lighter.emulator.markets import DEFAULT_MARKETS, MarketDef
-from venues.lighter.emulator.rest import json, rest_routes
+from venues.lighter.emulator.rest import rest_routes
 from venues.lighter.emulator.ws import stream
 from venues.simex import faults as random_faults
+from venues.simex.controls import faults_endpoint
 from venues.simex.exchange import SimExchange
 from venues.simex.faults import FaultRates
 from venues.simex.lifespan import running, step_forever
@@ -59,22 +59,13 @@ class LighterEmulator:
 # --------------------------------------------------------------------------- faults
 
 
-async def faults(request: Request) -> Response:
-    """`POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"} /
-    {"action": "desync_nonce", "account_index": 1, "api_key_index": 3}."""
-    emu: LighterEmulator = request.app.state.lighter
-    body = orjson.loads(await request.body() or b"{}")
-    action = body.pop("action", None)
-    result: dict[str, Any] = {}
-    if action == "drop_ws":
-        result["dropped"] = emu.drop_ws()
-    elif action == "desync_nonce":
-        emu.desync_nonce(int(body.pop("account_index")), int(body.pop("api_key_index")), int(body.pop("by", 1)))
-    for name, value in body.items():
-        if not hasattr(emu.faults, name):
-            return json({"error": f"unknown fault {name!r}"}, 400)
-        setattr(emu.faults, name, type(getattr(emu.faults, name))(value))
-    return json({"ok": True, **result, "faults": vars(emu.faults)})
+def _desync_nonce(emu: LighterEmulator, body: dict[str, Any]) -> None:
+    emu.desync_nonce(int(body.pop("account_index")), int(body.pop("api_key_index")), int(body.pop("by", 1)))
+
+
+# `POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"} /
+# {"action": "desync_nonce", "account_index": 1, "api_key_index": 3}.
+faults = faults_endpoint(lambda request: request.app.state.lighter, {"desync_nonce": _desync_nonce})
 
 
 # --------------------------------------------------------------------------- the app

@@ -14,20 +14,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
 from perpd.clock import Clock, SystemClock
+from venues.simex.controls import faults_endpoint
 from venues.simex.exchange import SimExchange
 from venues.simex.lifespan import running
 from venues.vest.emulator.exchange import VestExchange
 from venues.vest.emulator.hub import Hub
 from venues.vest.emulator.markets import DEFAULT_MARKETS, MarketDef
-from venues.vest.emulator.rest import json, rest_routes
+from venues.vest.emulator.rest import rest_routes
 from venues.vest.emulator.ws import stream
+from venues.vest.errors import INVALID_PARAMETER
 
 DEFAULT_PORT = 8785
 
@@ -90,21 +89,13 @@ class VestEmulator:
             self.process()
 
 
-async def faults(request: Request) -> Response:
-    """`POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"} / {"action": "hold_orders"}."""
-    emu: VestEmulator = request.app.state.vest
-    body = orjson.loads(await request.body() or b"{}")
-    action = body.pop("action", None)
-    result: dict[str, Any] = {}
-    if action == "drop_ws":
-        result["dropped"] = emu.drop_ws()
-    elif action in ("hold_orders", "release_orders"):
-        emu.hold_orders(action == "hold_orders")
-    for name, value in body.items():
-        if not hasattr(emu.faults, name):
-            return json({"code": 1130, "msg": f"unknown fault {name!r}"}, 400)
-        setattr(emu.faults, name, type(getattr(emu.faults, name))(value))
-    return json({"ok": True, **result, "faults": vars(emu.faults)})
+# `POST /_emulator/faults` {"rate_limited": 2} / {"action": "drop_ws"} / {"action": "hold_orders"}.
+faults = faults_endpoint(
+    lambda request: request.app.state.vest,
+    {"hold_orders": lambda emu, body: emu.hold_orders(True),
+     "release_orders": lambda emu, body: emu.hold_orders(False)},
+    refusal=lambda name: {"code": INVALID_PARAMETER, "msg": f"unknown fault {name!r}"},
+)
 
 
 def routes() -> list[Any]:
