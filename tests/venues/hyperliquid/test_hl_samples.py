@@ -27,6 +27,8 @@ from hyperliquid.info import Info
 from websockets.asyncio.client import connect
 
 from perpd.clock import ManualClock
+from tests import samples
+from tests.samples import ShapeRules
 from venues.hyperliquid.emulator import create_app
 from venues.hyperliquid.signing import Signer
 
@@ -47,43 +49,15 @@ SPOT_OR_HIP3 = {"info_l2Book--spot-@107.jkorf.response.json", "info_candleSnapsh
 OTHER_COINS = ("HYPE", "DYDX", "kPEPE", "AVAX", "PURR/USDC", "@107")
 
 
-# Keys only some rows carry (a fill routed through a builder, an old schema's field).
-OPTIONAL = {"builderFee", "maxTradeSzs"}
-DISCRIMINATORS = ("type", "role", "status")  # objects of one union that differ here are other variants
+RULES = ShapeRules(
+    optional=frozenset({"builderFee", "maxTradeSzs"}),  # only some rows carry them (a builder's fill, an old schema)
+    discriminators=("type", "role", "status"),  # objects of one union that differ here are other variants
+)
 
 
-def shape_gaps(sample: Any, answer: Any, path: str = "$", *, stringified: bool = False) -> list[str]:
-    """Where `answer` lacks the shape of `sample`. None on either side matches anything (an
-    optional value); `stringified`: the sample (ccxt's) writes some integers as strings."""
-    if sample is None or answer is None:
-        return []
-    if stringified and isinstance(sample, str) and isinstance(answer, int) and not isinstance(answer, bool):
-        return []
-    if isinstance(sample, bool) or isinstance(answer, bool):
-        return [] if isinstance(answer, bool) == isinstance(sample, bool) else [f"{path}: {type(answer).__name__}"]
-    if isinstance(sample, dict):
-        if not isinstance(answer, dict):
-            return [f"{path}: not an object"]
-        if any(k in sample and k in answer and sample[k] != answer[k] and isinstance(sample[k], str)
-               for k in DISCRIMINATORS):
-            return []
-        gaps = [f"{path}.{k}: missing" for k in sample if k not in answer and k not in OPTIONAL]
-        for key in sample.keys() & answer.keys():
-            gaps += shape_gaps(sample[key], answer[key], f"{path}.{key}", stringified=stringified)
-        return gaps
-    if isinstance(sample, list):
-        if not isinstance(answer, list):
-            return [f"{path}: not a list"]
-        if sample and answer:
-            return shape_gaps(sample[0], answer[0], f"{path}[0]", stringified=stringified)
-        return []
-    if isinstance(sample, (int, float)) and isinstance(answer, (int, float)):
-        return []
-    if isinstance(sample, str) and isinstance(answer, str):
-        return []
-    if answer is None:  # an optional value the emulator's state has none of
-        return []
-    return [f"{path}: {type(answer).__name__}, the sample has {type(sample).__name__}"]
+def shape_gaps(sample: Any, answer: Any, *, stringified: bool = False) -> list[str]:
+    """Where `answer` lacks the shape of `sample` (tests/samples.py, with Hyperliquid's rules)."""
+    return samples.shape_gaps(sample, answer, stringified=stringified, rules=RULES)
 
 
 def localise(text: str) -> str:

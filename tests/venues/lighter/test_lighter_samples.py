@@ -26,6 +26,8 @@ import websockets
 from lighter_support import registered, serve
 
 from perpd.clock import ManualClock
+from tests import samples
+from tests.samples import ShapeRules
 from venues.lighter.emulator import create_app
 from venues.lighter.signing import sdk_signer_module
 
@@ -42,40 +44,16 @@ OWNER = eth_account.Account.from_key("0x" + "9a" * 32).address
 # shape is the order_book WS payload's, checked here through ws_order_book.*).
 NOT_ENDPOINTS = {"README.md", "signing_auth_token_oracle.nautilus.json", "signing_tx_oracle.nautilus.json",
                  "signing_vectors.sdk-1.1.8.generated.json", "rest_orderBook_depth.resp.schemafixture.nautilus.json"}
-MAPS = {"orders", "positions", "trades", "assets", "market_stats"}  # keyed by market / asset id
+RULES = ShapeRules(
+    placeholder="string",  # OpenAPI's placeholder value
+    maps=frozenset({"orders", "positions", "trades", "assets", "market_stats"}),  # keyed by market / asset id
+    none_may_be_absent=True,  # a key whose sample value is None may be absent
+)
 
 
-def shape_gaps(sample: Any, answer: Any, path: str = "$", *, stringified: bool = False) -> list[str]:
-    """Where `answer` lacks the shape of `sample`. None on either side matches anything (a
-    key whose sample value is None may be absent), so does OpenAPI's "string" placeholder;
-    `stringified`: the sample (ccxt's) writes some integers as strings."""
-    if sample is None or answer is None or sample == "string":
-        return []
-    if stringified and isinstance(sample, str) and isinstance(answer, int) and not isinstance(answer, bool):
-        return []
-    if isinstance(sample, bool) or isinstance(answer, bool):
-        return [] if isinstance(answer, bool) == isinstance(sample, bool) else [f"{path}: {type(answer).__name__}"]
-    if isinstance(sample, dict):
-        if not isinstance(answer, dict):
-            return [f"{path}: not an object"]
-        if path.rsplit(".", 1)[-1] in MAPS and all(k.isdigit() for k in sample):
-            if sample and answer:
-                return shape_gaps(next(iter(sample.values())), next(iter(answer.values())), f"{path}.*",
-                                  stringified=stringified)
-            return []
-        gaps = [f"{path}.{k}: missing" for k, v in sample.items() if k not in answer and v is not None]
-        for key in sample.keys() & answer.keys():
-            gaps += shape_gaps(sample[key], answer[key], f"{path}.{key}", stringified=stringified)
-        return gaps
-    if isinstance(sample, list):
-        if not isinstance(answer, list):
-            return [f"{path}: not a list"]
-        return shape_gaps(sample[0], answer[0], f"{path}[0]", stringified=stringified) if sample and answer else []
-    if isinstance(sample, (int, float)) and isinstance(answer, (int, float)):
-        return []
-    if isinstance(sample, str) and isinstance(answer, str):
-        return []
-    return [f"{path}: {type(answer).__name__}, the sample has {type(sample).__name__}"]
+def shape_gaps(sample: Any, answer: Any, *, stringified: bool = False) -> list[str]:
+    """Where `answer` lacks the shape of `sample` (tests/samples.py, with Lighter's rules)."""
+    return samples.shape_gaps(sample, answer, stringified=stringified, rules=RULES)
 
 
 def load(name: str) -> Any:
