@@ -8,8 +8,9 @@ reconnect so the venue emits a StreamGap. One transport per venue, shared by its
 accounts (one connection pool, one budget).
 
 The mechanisms are shared, not written again: venues/common/transport.py (`http_client`,
-`may_have_sent`, `json_or_none`, `retry_after_secs`, and `JsonSocket` for a socket used
-as `async with`) and, for the stream loops, venues/common/streams.py (`Backoff`,
+`may_have_sent`, `json_or_none`, `retry_after_secs`, `JsonSocket` for a socket used as
+`async with`, `HelloSocket` for one whose server says hello and pings, as Lighter's and
+EdgeX's do) and, for the stream loops, venues/common/streams.py (`Backoff`,
 `UNREADABLE`, `lost`).
 """
 

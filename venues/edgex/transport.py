@@ -15,13 +15,11 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
-import websockets
-from websockets.exceptions import WebSocketException
 
 from perpd.clock import Clock
 from perpd.errors import PerpdError
 from perpd.ratelimit import TokenBucket
-from venues.common.transport import NEVER_SENT, JsonSocket, http_client, json_or_none, may_have_sent, retry_after_secs
+from venues.common.transport import NEVER_SENT, HelloSocket, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.edgex.errors import SUCCESS, map_code, map_transport
 from venues.edgex.signing import RequestSigner, canonical, canonical_query
 
@@ -124,51 +122,24 @@ def _check(response: httpx.Response) -> Any:
     return body.get("data")
 
 
-class EdgexSocket(JsonSocket):
+class EdgexSocket(HelloSocket):
     """One EdgeX WebSocket: the `connected` hello, JSON frames, application ping/pong.
 
     The server's `{"type":"ping","time":T}` is answered `{"type":"pong","time":T}`
-    here; websockets' own ping frames keep the connection alive in between.
+    here; websockets' own ping frames keep the connection alive in between. A hello that
+    is not JSON is mapped too, and an error frame is raised by `recv`.
     """
+
+    hello_id = "sid"
+    hello_errors = (orjson.JSONDecodeError,)
 
     def __init__(self, url: str, *, headers: dict[str, str], subprotocol: str | None,
                  open_timeout_secs: float = 10.0) -> None:
-        self.url = url
-        self.headers = headers
-        self.subprotocol = subprotocol
-        self.open_timeout_secs = open_timeout_secs
-        self.session_id: str | None = None
-        self._ws: Any = None
-        self._early: list[dict[str, Any]] = []
+        super().__init__(url, map_transport=map_transport, open_timeout_secs=open_timeout_secs, headers=headers,
+                         subprotocol=subprotocol)
 
     def __repr__(self) -> str:
         return f"<EdgexSocket {self.url.partition('?')[0]}>"
-
-    async def open(self) -> None:
-        try:
-            self._ws = await websockets.connect(
-                self.url,
-                additional_headers=self.headers or None,
-                subprotocols=[self.subprotocol] if self.subprotocol else None,  # type: ignore[list-item]
-                open_timeout=self.open_timeout_secs,
-                ping_interval=20,
-                ping_timeout=20,
-                max_size=None,
-            )
-            first = orjson.loads(await self._ws.recv())
-        except (OSError, WebSocketException, TimeoutError, orjson.JSONDecodeError) as exc:
-            await self.close()
-            raise map_transport(exc, sent=False) from exc
-        if first.get("type") == "connected":
-            self.session_id = first.get("sid")
-        else:
-            self._early.append(first)
-
-    async def send(self, message: Mapping[str, Any]) -> None:
-        try:
-            await self._ws.send(orjson.dumps(message).decode())
-        except WebSocketException as exc:
-            raise map_transport(exc, sent=True) from exc
 
     async def subscribe(self, channel: str) -> None:
         await self.send({"type": "subscribe", "channel": channel})
@@ -176,27 +147,16 @@ class EdgexSocket(JsonSocket):
     async def unsubscribe(self, channel: str) -> None:
         await self.send({"type": "unsubscribe", "channel": channel})
 
-    async def recv(self) -> dict[str, Any]:
-        """The next frame that is not a heartbeat; raises a mapped error when the socket
-        ends or the server sends an error frame."""
-        if self._early:
-            return self._early.pop(0)
-        while True:
-            try:
-                raw = await self._ws.recv()
-            except WebSocketException as exc:
-                raise map_transport(exc, sent=True) from exc
-            message = orjson.loads(raw)
-            kind = message.get("type")
-            if kind == "ping":
-                await self.send({"type": "pong", "time": message.get("time")})
-                continue
-            if kind == "pong":
-                continue
-            error = error_of(message)
-            if error is not None:
-                raise error
-            return message  # type: ignore[no-any-return]
+    def pong(self, ping: Mapping[str, Any]) -> dict[str, Any]:
+        return {"type": "pong", "time": ping.get("time")}
+
+    def frame(self, message: Mapping[str, Any]) -> bool:
+        if message.get("type") == "pong":
+            return False
+        error = error_of(message)
+        if error is not None:
+            raise error
+        return True
 
 
 def error_of(message: Mapping[str, Any]) -> PerpdError | None:

@@ -13,13 +13,11 @@ from typing import Any
 
 import httpx
 import orjson
-import websockets
-from websockets.exceptions import WebSocketException
 
 from perpd.clock import Clock
 from perpd.errors import PerpdError, Unavailable
 from perpd.ratelimit import TokenBucket
-from venues.common.transport import JsonSocket, http_client, json_or_none, may_have_sent, retry_after_secs
+from venues.common.transport import HelloSocket, http_client, json_or_none, may_have_sent, retry_after_secs
 from venues.lighter.errors import map_code, map_transport
 from venues.lighter.ratelimit import Tier
 
@@ -118,7 +116,7 @@ def _is_int(value: Any) -> bool:
     return True
 
 
-class LighterSocket(JsonSocket):
+class LighterSocket(HelloSocket):
     """One `/stream` connection: hello, subscribe/unsubscribe, receive JSON messages.
 
     Application pings (`{"type":"ping"}`) are answered here; websockets' own ping
@@ -126,31 +124,7 @@ class LighterSocket(JsonSocket):
     """
 
     def __init__(self, url: str, *, open_timeout_secs: float = 10.0) -> None:
-        self.url = url
-        self.open_timeout_secs = open_timeout_secs
-        self._ws: Any = None
-        self._early: list[dict[str, Any]] = []
-        self.session_id: str | None = None
-
-    async def open(self) -> None:
-        try:
-            self._ws = await websockets.connect(
-                self.url, open_timeout=self.open_timeout_secs, ping_interval=20, ping_timeout=20, max_size=None
-            )
-            first = orjson.loads(await self._ws.recv())
-        except (OSError, WebSocketException, TimeoutError) as exc:
-            await self.close()
-            raise map_transport(exc, sent=False) from exc
-        if first.get("type") == "connected":
-            self.session_id = first.get("session_id")
-        else:
-            self._early.append(first)
-
-    async def send(self, message: Mapping[str, Any]) -> None:
-        try:
-            await self._ws.send(orjson.dumps(message).decode())
-        except WebSocketException as exc:
-            raise map_transport(exc, sent=True) from exc
+        super().__init__(url, map_transport=map_transport, open_timeout_secs=open_timeout_secs)
 
     async def subscribe(self, channel: str, auth: str | None = None) -> None:
         message: dict[str, Any] = {"type": "subscribe", "channel": channel}
@@ -160,21 +134,6 @@ class LighterSocket(JsonSocket):
 
     async def unsubscribe(self, channel: str) -> None:
         await self.send({"type": "unsubscribe", "channel": channel})
-
-    async def recv(self) -> dict[str, Any]:
-        """The next message that is not a ping; raises a mapped error when the socket ends."""
-        if self._early:
-            return self._early.pop(0)
-        while True:
-            try:
-                raw = await self._ws.recv()
-            except WebSocketException as exc:
-                raise map_transport(exc, sent=True) from exc
-            message = orjson.loads(raw)
-            if message.get("type") == "ping":
-                await self.send({"type": "pong"})
-                continue
-            return message
 
 
 def error_of(message: Mapping[str, Any]) -> PerpdError | None:
