@@ -71,6 +71,15 @@ class ConnectionHub(Generic[C]):
         self.connections.add(conn)
         return conn
 
+    def listen(self, conn: C, channel: str) -> None:
+        """`conn` receives what is broadcast on `channel` (both indexes kept together)."""
+        conn.channels.add(channel)
+        self.subs[channel].add(conn)
+
+    def unlisten(self, conn: C, channel: str) -> None:
+        conn.channels.discard(channel)
+        self.subs[channel].discard(conn)
+
     def detach(self, conn: C) -> None:
         self.connections.discard(conn)
         for channel in conn.channels:

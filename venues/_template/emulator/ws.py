@@ -29,8 +29,7 @@ class Hub(wshub.ConnectionHub[wshub.Connection]):
 
     def subscribe(self, conn: wshub.Connection, channel: str) -> dict[str, Any]:
         """Register `channel` and answer as the venue does (then send its snapshot)."""
-        conn.channels.add(channel)
-        self.subs[channel].add(conn)
+        self.listen(conn, channel)
         return {"subscribed": channel}  # replace with the venue's answer
 
 

@@ -114,14 +114,12 @@ class Hub(wshub.ConnectionHub[Connection]):
                 "INVALID_CHANNEL", f"invalid channel:{channel}")
             conn.send({"type": "error", "content": {"code": code, "msg": msg}})
             return
-        conn.channels.add(channel)
-        self.subs[channel].add(conn)
+        self.listen(conn, channel)
         conn.send({"type": "subscribed", "channel": channel, "request": request})
         conn.send(quote_event(channel, "Snapshot", snapshot))
 
     def unsubscribe(self, conn: Connection, channel: str, request: str) -> None:
-        conn.channels.discard(channel)
-        self.subs[channel].discard(conn)
+        self.unlisten(conn, channel)
         conn.send({"type": "unsubscribed", "channel": channel, "request": request})
 
     def _contract(self, contract_id: str) -> ContractDef:

@@ -76,16 +76,14 @@ class Hub(ConnectionHub[Connection]):
             return error(exc.code, exc.message)
         except (ValueError, KeyError, IndexError):
             return error(30005, f"Invalid Channel: {path}")
-        conn.channels.add(key)
-        self.subs[key].add(conn)
+        self.listen(conn, key)
         return {"channel": key, **snapshot, "type": f"subscribed/{name}"}
 
     def unsubscribe(self, conn: Connection, path: str) -> dict[str, Any]:
         key = ":".join(path.split("/"))
         if key not in conn.channels:
             return error(30002, f"Not Subscribed to : {key}")
-        conn.channels.discard(key)
-        self.subs[key].discard(conn)
+        self.unlisten(conn, key)
         return {"type": "unsubscribed", "channel": key}
 
     def _snapshot(self, name: str, args: list[str], auth: str | None) -> dict[str, Any]:

@@ -79,8 +79,7 @@ class Hub(wshub.ConnectionHub[Connection]):
             return
         for channel in channels:
             key = f"account_private:{conn.account}" if channel == "account_private" else channel
-            conn.channels.add(key)
-            self.subs[key].add(conn)
+            self.listen(conn, key)
         conn.send({"result": None, "id": request_id})
         for channel in channels:
             symbol, _, kind = channel.partition("@")
@@ -91,8 +90,7 @@ class Hub(wshub.ConnectionHub[Connection]):
     def unsubscribe(self, conn: Connection, params: Any, request_id: Any) -> None:
         for channel in params if isinstance(params, list) else [params]:
             key = f"account_private:{conn.account}" if channel == "account_private" else str(channel)
-            conn.channels.discard(key)
-            self.subs[key].discard(conn)
+            self.unlisten(conn, key)
         conn.send({"result": None, "id": request_id})
 
     # ------------------------------------------------------------------ feeds
