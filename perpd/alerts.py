@@ -45,6 +45,7 @@ log = logging.getLogger("perpd.alerts")
 
 CHECK_SECS = 1.0  # how often positions and daily PnL are looked at
 MAX_BACKOFF_SECS = 60.0
+MAX_INTERVAL_MS = 86_400_000  # the largest min_interval_secs the config allows
 # The trading-state actions the audit log records (perpd/engine/controls.py).
 STATE_ACTIONS = {"halted": "halted", "reduce_only": "reduce-only", "resume": "resumed"}
 # Rejections perpd made itself, not a venue (perpd/engine/desk.py, perpd/engine/sync.py).
@@ -304,6 +305,8 @@ class Alerter:
                     if cfg.daily_pnl_below is not None and "daily_pnl" in cfg.on:
                         for alert in pnl_below(self._state, cfg.daily_pnl_below, cfg.reset_time_utc, now):
                             self._offer(hook, alert)
+                if len(self._last) > 1000:  # forget repeats older than the longest min_interval_secs
+                    self._last = {seen: ts for seen, ts in self._last.items() if now - ts < MAX_INTERVAL_MS}
             except Exception:  # noqa: BLE001 - one bad look must not stop the next
                 log.exception("alert check failed")
 
