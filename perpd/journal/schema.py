@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from perpd.errors import PerpdError
+from perpd.journal import money
 
 _V1 = """
 CREATE TABLE intents (
@@ -139,6 +140,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "index intents by source (a standing rule's latest intent)", _script(
         "CREATE INDEX intents_source ON intents (source, id);"
     )),
+    Migration(3, "funding payments (once per venue payment id); fills indexed by time", _script(money.FUNDING_TABLE)),
 )
 
 LATEST = MIGRATIONS[-1].version

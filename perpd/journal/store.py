@@ -25,11 +25,11 @@ from typing import Any, Literal, TypeVar
 
 from perpd.clock import Clock, SystemClock
 from perpd.errors import InvalidRequest, NotFound
-from perpd.journal import codec, schema
+from perpd.journal import codec, money, schema
 from perpd.journal.query import Where, clamp_limit
 from perpd.journal.records import ConfigRevision, Intent, intent_of, revision_of
 from perpd.journal.writer import GroupCommitWriter, WriteFn
-from perpd.model import AuditEvent, Fill, IntentState, Order, OrderSpec, OrderStatus, TradingState
+from perpd.model import AuditEvent, Fill, FundingPayment, IntentState, Order, OrderSpec, OrderStatus, TradingState
 
 T = TypeVar("T")
 log = logging.getLogger("perpd.journal")
@@ -377,6 +377,27 @@ class Journal:
     def last_fill_ms(self, account: str) -> int | None:
         row = self._row("SELECT MAX(ts_ms) FROM fills WHERE account = ?", (account,))
         return row[0] if row is not None else None
+
+    def fill_page(self, **filters: Any) -> tuple[list[money.JournaledFill], str | None]:
+        """A page of fills with their intents, and the next page's cursor (`money.fill_page`)."""
+        return money.fill_page(self._rows, **filters)
+
+    # ------------------------------------------------------------------ funding payments
+
+    async def insert_funding_payments(self, payments: Sequence[FundingPayment]) -> list[bool]:
+        """Journal funding payments once per (account, venue, payment id), in one commit;
+        for each, whether it was new."""
+        return await self.write(money.insert_funding(payments))
+
+    def funding_page(self, **filters: Any) -> tuple[list[FundingPayment], str | None]:
+        """A page of funding payments and the next page's cursor (`money.funding_page`)."""
+        return money.funding_page(self._rows, **filters)
+
+    def iter_funding(self, since_ms: int = 0) -> Iterator[FundingPayment]:
+        return money.iter_funding(self._rows, since_ms)
+
+    def last_funding_ms(self, account: str) -> int | None:
+        return money.last_funding_ms(self._rows, account)
 
     # ------------------------------------------------------------------ events (audit)
 

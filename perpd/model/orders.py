@@ -218,6 +218,21 @@ class Fill:
 
 
 @dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One funding payment on one of our positions; `payment_id` is unique per account
+    and venue (the venue's id, else its time and symbol)."""
+
+    account: str
+    venue: str
+    payment_id: str
+    symbol: str
+    amount: Decimal  # received, in quote; negative = paid
+    ts_ms: int
+    rate: Decimal | None = None
+    position: Decimal | None = None  # signed size the payment was on
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     account: str
     venue: str
