@@ -139,6 +139,9 @@ class OrderDesk:
         if planned is not None and planned is not self.state.config:
             return [await self._not_sent(p, "not sent: the config changed before the send") for _, p in built]
         crash_point("after_commit")
+        if len(built) == 1:  # most orders: no task and no gather for one leg
+            (session, _), (request, pending) = targets[0], built[0]
+            return [await self._send(session, request, pending, actor=actor, rule=source)]
         orders = await asyncio.gather(
             *(self._send(session, request, pending, actor=actor, rule=source)
               for (session, _), (request, pending) in zip(targets, built, strict=True))
@@ -430,7 +433,9 @@ class OrderDesk:
         if done:
             intent.state = IntentState.DONE
             self.state.touch(intent.source)
-            await self._journal.set_intent_state(intent.id, IntentState.DONE)
+            # Not awaited, like the order statuses it follows in the queue (and so in the
+            # journal): the answer to the client waits only on the write-ahead commit.
+            self._journal.set_intent_state_soon(intent.id, IntentState.DONE)
             if not intent.source.startswith(("standing:", "bracket:")):
                 self._forget(intent)
 

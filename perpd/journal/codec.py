@@ -38,7 +38,12 @@ def to_db(value: Any) -> Any:
 
 def row_of(obj: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A dataclass as a column -> SQLite value mapping."""
-    return {f.name: to_db(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in exclude}
+    return {name: to_db(getattr(obj, name)) for name in _field_names(type(obj)) if name not in exclude}
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def from_row(cls: type[T], row: Mapping[str, Any]) -> T:

@@ -20,6 +20,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -139,14 +140,16 @@ class Journal:
         await self._writer.submit(_nothing)
 
     def when_committed(self, callback: Callable[[], None]) -> None:
-        """Call `callback` (on this loop) once every write queued so far has committed."""
-        self._writer.enqueue(_nothing).add_done_callback(lambda _: callback())
+        """Call `callback` (on this loop) once every write queued so far has committed.
+        Nobody waits on it, so it asks for no commit of its own (a lazy write)."""
+        self._writer.enqueue(_nothing, lazy=True, single=True).add_done_callback(lambda _: callback())
 
-    def write_soon(self, fn: WriteFn[Any], what: str) -> None:
+    def write_soon(self, fn: WriteFn[Any], what: str, *, single: bool = False) -> None:
         """Queue a write without waiting for its commit: for records whose loss in a crash
         the next resync repairs (order status updates, audit events). Writes still
-        commit in the order queued, and `close()` drains them. A failure is logged."""
-        future = self._writer.enqueue(fn, lazy=True)
+        commit in the order queued, and `close()` drains them. A failure is logged.
+        `single`: `fn` runs one statement (no SAVEPOINT needed; see the writer)."""
+        future = self._writer.enqueue(fn, lazy=True, single=single)
         future.add_done_callback(lambda f: _log_failure(f, what))
 
     def _now(self) -> int:
@@ -241,6 +244,14 @@ class Journal:
 
         await self.write(update)
 
+    def set_intent_state_soon(self, intent_id: int, state: IntentState | str) -> None:
+        """`set_intent_state` without waiting for its commit (see `write_soon`): an intent
+        whose orders all ended, marked done. Its orders' final records are queued before
+        it, so the journal never holds it done with an order still pending."""
+        value = IntentState(state).value
+        values = (value, self._now(), intent_id)
+        self.write_soon(lambda conn: conn.execute(_SET_INTENT_STATE, values), f"intent {intent_id}", single=True)
+
     # ------------------------------------------------------------------ orders
 
     async def insert_order(self, order: Order, *, intent_id: int | None, attempt: int = 0) -> bool:
@@ -259,7 +270,7 @@ class Journal:
 
     def update_order_soon(self, order: Order) -> None:
         """`update_order` without waiting for the commit (see `write_soon`)."""
-        self.write_soon(_update_order(order, self._now()), f"order {order.client_id}")
+        self.write_soon(_update_order(order, self._now()), f"order {order.client_id}", single=True)
 
     def order(self, client_id: str) -> Order | None:
         row = self._row("SELECT * FROM orders WHERE client_id = ?", (client_id,))
@@ -439,7 +450,7 @@ class Journal:
             where.get("client_id"), config_revision, where.get("rule"), result,
             None if details is None else codec.dumps(details),
         )
-        self.write_soon(lambda conn: conn.execute(_EVENT_SQL, values), f"event {action}")
+        self.write_soon(lambda conn: conn.execute(_EVENT_SQL, values), f"event {action}", single=True)
 
     def events(
         self,
@@ -531,7 +542,7 @@ class Journal:
     def set_cursor_soon(self, name: str, value: str) -> None:
         """`set_cursor` without waiting for the commit (see `write_soon`)."""
         values = (name, value, self._now())
-        self.write_soon(lambda conn: conn.execute(_SET_CURSOR, values), f"cursor {name}")
+        self.write_soon(lambda conn: conn.execute(_SET_CURSOR, values), f"cursor {name}", single=True)
 
     def cursor(self, name: str) -> str | None:
         row = self._row("SELECT value FROM cursors WHERE name = ?", (name,))
@@ -565,6 +576,8 @@ class _Opening:
             await self._journal.close()
 
 
+_SET_INTENT_STATE = "UPDATE intents SET state = ?, updated_ms = ? WHERE id = ?"
+
 _EVENT_SQL = (
     "INSERT INTO events (ts_ms, actor, action, account, venue, symbol, client_id,"
     " config_revision, rule, result, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -573,18 +586,24 @@ _EVENT_SQL = (
 
 def _update_order(order: Order, now: int) -> WriteFn[Any]:
     row = _order_row(order, now)
+    sql = _upsert_order_sql(tuple(row))
+    values = tuple(row.values())
+    return lambda conn: conn.execute(sql, values)
+
+
+@cache
+def _upsert_order_sql(columns: tuple[str, ...]) -> str:
+    """The upsert for an order row with these columns (the same every time: built once)."""
     updates = ", ".join(
         "venue_order_id = COALESCE(excluded.venue_order_id, orders.venue_order_id)"
         if c == "venue_order_id"
         else f"{c} = excluded.{c}"
         for c in _ORDER_MUTABLE
     )
-    sql = (
-        f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+    return (
+        f"INSERT INTO orders ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         f" ON CONFLICT (client_id) DO UPDATE SET {updates}"
     )
-    values = tuple(row.values())
-    return lambda conn: conn.execute(sql, values)
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
@@ -614,11 +633,12 @@ def _insert_intent(
 def _insert_order(conn: sqlite3.Connection, order: Order, intent_id: int | None, attempt: int, now: int) -> bool:
     row = _order_row(order, now)
     row.update(intent_id=intent_id, attempt=attempt)
-    sql = (
-        f"INSERT INTO orders ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
-        " ON CONFLICT (client_id) DO NOTHING"
-    )
-    return conn.execute(sql, tuple(row.values())).rowcount == 1
+    return conn.execute(_insert_order_sql(tuple(row)), tuple(row.values())).rowcount == 1
+
+
+@cache
+def _insert_order_sql(columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO orders ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (client_id) DO NOTHING"
 
 
 def _order_row(order: Order, now: int) -> dict[str, Any]:

@@ -29,7 +29,9 @@ def normalize_symbol(symbol: str) -> str:
         raise ValueError("symbol is empty")
     upper = text.upper()
     base = upper[: -len("-PERP")] if upper.endswith("-PERP") else upper
-    if not base or not all(c.isalnum() or c in "_" for c in base):
+    # isalnum() first: one C call answers for the usual symbol (every dataclass copy of an
+    # order spec normalises its symbol again).
+    if not base or not (base.isalnum() or all(c.isalnum() or c in "_" for c in base)):
         raise ValueError(f"not a perpetual symbol: {symbol!r} (use BTC or BTC-PERP)")
     return f"{base}-PERP"
 

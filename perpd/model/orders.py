@@ -109,6 +109,8 @@ class OrderSpec:
         return self.size * self.side.sign
 
     def with_account(self, account: str) -> OrderSpec:
+        if self.account == account and self.route is None:
+            return self  # frozen: the same spec (most orders name their account)
         return replace(self, account=account, route=None)
 
 
