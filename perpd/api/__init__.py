@@ -29,7 +29,7 @@ import perpd
 from perpd.api import ws
 from perpd.api.auth import LOCAL_KEY, host_allowed, origin_allowed
 from perpd.api.context import ApiContext
-from perpd.api.endpoint import Call, Endpoint, starlette_routes
+from perpd.api.endpoint import Call, Endpoint, HotRoutes, starlette_routes
 from perpd.api.errors import Forbidden, MethodNotAllowed, RouteNotFound, error_body, error_response
 from perpd.api.metrics import CONTENT_TYPE
 from perpd.api.openapi import DOCS_HTML, document
@@ -165,7 +165,8 @@ def create_app(daemon: Daemon) -> Starlette:
     ctx = ApiContext(daemon)
     app = Starlette(
         routes=[*starlette_routes([*ENDPOINTS, *EXTRA]), *ws.ROUTES],
-        middleware=[Middleware(BrowserGuard, ctx=ctx)],
+        # The order path skips routing and CORS when they would pass it through untouched.
+        middleware=[Middleware(HotRoutes, ctx=ctx, endpoints=ENDPOINTS), Middleware(BrowserGuard, ctx=ctx)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.ctx = ctx

@@ -22,7 +22,7 @@ ENDPOINTS: list[Endpoint] = [
     # orders
     Endpoint("POST", "/orders", orders.place, "Place an order (Idempotency-Key honoured across restarts)",
              scope="trade", headers=m.OrderHeaders, body=m.OrderIn, response=m.Orders, status=201, also=(200,),
-             errors=(403, 404, 409, 422), venue=True, tag="orders",
+             errors=(403, 404, 409, 422), venue=True, tag="orders", hot=True,
              links=(("/orders/{client_id}", "$response.body#/orders/0/client_id"),)),
     Endpoint("GET", "/orders", orders.list_orders, "List orders, newest first, with filters and pagination",
              query=m.OrderQuery, response=m.OrderPage, errors=(404,), tag="orders"),
