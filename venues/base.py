@@ -24,6 +24,9 @@ Session.fetch_positions    yes       -> [Position] (non-zero only)
 Session.fetch_open_orders  yes       -> [Order] (live: open / partially filled / trigger)
 Session.fetch_order        yes       -> Order | None by client id; None = never seen
 Session.fetch_fills        yes       -> [Fill] since a time, oldest first
+Session.fetch_funding_payments
+                           optional  -> [FundingPayment] since a time, oldest first;
+                                     capabilities.funding_payments; default NotSupported
 Session.create_order       yes       -> Order (status may be PENDING on venues that
                                      acknowledge asynchronously); VenueRejected when
                                      definitive; OutcomeUnknown when not known
@@ -72,6 +75,7 @@ from perpd.model import (
     Candle,
     Event,
     Fill,
+    FundingPayment,
     FundingRate,
     LeverageSetting,
     MarginMode,
@@ -188,6 +192,7 @@ class Capabilities:
     margin_modes: frozenset[MarginMode] = frozenset({MarginMode.CROSS, MarginMode.ISOLATED})
     async_acks: bool = False  # create_order may return PENDING; the stream confirms
     trigger_reference: str = "mark"  # what triggers compare with: mark | last | oracle
+    funding_payments: bool = False  # the account's funding payments can be fetched
     rate_limits: tuple[RateLimit, ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -366,6 +371,11 @@ class AccountSession(ABC):
 
     @abstractmethod
     async def fetch_fills(self, since_ms: int = 0) -> list[Fill]: ...
+
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        """The account's funding payments at or after `since_ms`, oldest first, each with
+        an id unique on the account (the venue's, else time and symbol)."""
+        raise NotSupported(f"{self.venue.name} does not report funding payments")
 
     # trading
     @abstractmethod

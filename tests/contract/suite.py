@@ -357,6 +357,31 @@ class VenueContract:
         if len(realized) == len(fills):
             assert abs(sum(realized) - sum(-f.signed_size * f.price for f in fills)) <= self.balance_tolerance
 
+    async def test_funding_payments_on_a_held_position_where_the_venue_reports_them(
+        self, venue: Venue, session: AccountSession, market: Market
+    ) -> None:
+        if not session.capabilities.funding_payments:
+            with pytest.raises(NotSupported):
+                await session.fetch_funding_payments(0)
+            return
+        before = {p.payment_id for p in await session.fetch_funding_payments(0)}
+        opened = await self.fill_market(venue, session, market, Side.BUY)
+        await self.pass_time(venue, 3 * 3600 + 60)  # funding settles at least hourly
+
+        async def new_payments() -> list | None:
+            found = [p for p in await session.fetch_funding_payments(0) if p.payment_id not in before]
+            return found if any(p.symbol == market.symbol for p in found) else None
+
+        payments = await eventually(new_payments, self.timeout_secs, "a funding payment on the position")
+        assert len({p.payment_id for p in payments}) == len(payments), "payment ids must be unique"
+        assert all((p.account, p.venue) == (session.account, venue.name) for p in payments)
+        assert [p.ts_ms for p in payments] == sorted(p.ts_ms for p in payments)
+        ours = [p for p in payments if p.symbol == market.symbol]
+        assert all(p.position is None or p.position > 0 for p in ours)  # paid on the long we hold
+        later = [p for p in await session.fetch_funding_payments(ours[-1].ts_ms) if p.payment_id not in before]
+        assert ours[-1].payment_id in {p.payment_id for p in later}  # `since` is inclusive
+        await self.fill_market(venue, session, market, Side.SELL, size=opened.size, reduce_only=True)
+
     async def test_fetch_order_by_client_id_after_a_fill(
         self, venue: Venue, session: AccountSession, market: Market
     ) -> None:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from perpd.errors import AuthError, NotFound
-from perpd.model import Balance, Event, Fill, LeverageSetting, MarginMode, Order, Position
+from perpd.model import Balance, Event, Fill, FundingPayment, LeverageSetting, MarginMode, Order, Position
 from venues.base import SecretResolver
 from venues.extended import parse
 from venues.extended.config import ExtendedAccountConfig
@@ -149,6 +149,23 @@ class ExtendedSession(ExtendedTrading):
         await self._resolve_client_ids({str(r["orderId"]) for r in rows if r.get("orderId") is not None
                                         and not (r.get("externalOrderId") or r.get("externalId"))})
         return parse.parse_fills(rows, self.account, self.venue.name, self.client_of)
+
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        """GET /user/funding/history (fundingFee is what the account paid; id names it)."""
+        body = await self._get("/user/funding/history", {"fromTime": since_ms, "limit": 1000})
+        found: dict[str, FundingPayment] = {}
+        for row in body.get("data") or []:
+            spec = self.venue.spec_by_name(str(row.get("market")))
+            paid_ms = int(row.get("paidTime") or 0)
+            if spec is None or paid_ms < since_ms:
+                continue
+            size = Decimal(str(row.get("size") or "0"))
+            found.setdefault(str(row["id"]), FundingPayment(
+                account=self.account, venue=self.venue.name, payment_id=str(row["id"]), symbol=spec.market.symbol,
+                amount=-Decimal(str(row["fundingFee"])), ts_ms=paid_ms,
+                rate=Decimal(str(row["fundingRate"])) if row.get("fundingRate") is not None else None,
+                position=-size if row.get("side") == "SHORT" else size))
+        return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))
 
     async def _resolve_client_ids(self, order_ids: set[str], limit: int = 50) -> None:
         """Learn the client ids of orders named by fills that carry none (GET /user/orders/{id})."""

@@ -71,6 +71,7 @@ CAPABILITIES = Capabilities(
     margin_modes=frozenset({MarginMode.CROSS}),
     async_acks=True,
     trigger_reference="mark",
+    funding_payments=True,  # /user/funding/history
     rate_limits=(RateLimit("requests", 1000, 60.0, "venue"),),
     extra={"funding_interval_secs": market_data.FUNDING_INTERVAL_SECS, "builder_fee_opt_in": True},
 )

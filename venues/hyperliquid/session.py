@@ -19,6 +19,7 @@ from perpd.model import (
     Event,
     Fill,
     FillUpdate,
+    FundingPayment,
     LeverageSetting,
     Order,
     OrderUpdate,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from venues.hyperliquid.venue import HyperliquidVenue
 
 FILLS_PAGE = 2000  # userFillsByTime returns at most this many per call
+FUNDING_PAGE = 500  # userFunding returns at most this many per call
 CATCH_UP_MARGIN_MS = 2_000  # clock skew allowance: a duplicate is harmless, a gap is not
 
 
@@ -130,9 +132,22 @@ class HyperliquidSession(HyperliquidTrading):
             start = max(max(int(item["time"]) for item in page), start + 1)
         return _dedup(fills)
 
-    async def fetch_funding_payments(self, since_ms: int = 0) -> list[parse.FundingPayment]:
-        payload = await self._info({"type": "userFunding", "user": self.user, "startTime": since_ms})
-        return parse.parse_user_funding(payload, self._symbol_of)
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        """userFunding, paged by time. Hyperliquid gives a funding row no id of its own (its
+        hash is zero): one payment per coin per hour, so time and symbol name it."""
+        found: dict[str, FundingPayment] = {}
+        start = since_ms
+        while True:
+            page = await self._info({"type": "userFunding", "user": self.user, "startTime": start})
+            for p in parse.parse_user_funding(page, self._symbol_of):
+                payment_id = f"{p.ts_ms}:{p.symbol}"
+                found.setdefault(payment_id, FundingPayment(
+                    account=self.account, venue=self.venue.name, payment_id=payment_id, symbol=p.symbol,
+                    amount=p.amount, ts_ms=p.ts_ms, rate=p.rate, position=p.size))
+            if len(page) < FUNDING_PAGE:
+                break
+            start = max(max(int(item["time"]) for item in page), start + 1)
+        return sorted(found.values(), key=lambda p: (p.ts_ms, p.symbol))
 
     async def fetch_rate_limit(self) -> tuple[int, int]:
         """The venue's count of this address's actions: (used, cap); also resyncs the

@@ -70,6 +70,7 @@ CAPABILITIES = Capabilities(
     margin_modes=frozenset({MarginMode.CROSS, MarginMode.ISOLATED}),
     async_acks=False,
     trigger_reference="mark",
+    funding_payments=True,  # userFunding
     rate_limits=(
         RateLimit("ip_weight", 1200, 60.0, "ip"),
         # 1 action per USDC traded plus a 10,000 buffer per address, then 1 per 10 s.

@@ -14,7 +14,7 @@ Units, as read from lighter-sdk 1.1.8 models and the recorded samples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from perpd.model import (
     BookLevel,
     Candle,
     Fill,
+    FundingPayment,
     FundingRate,
     Liquidity,
     MarginMode,
@@ -225,6 +226,22 @@ def _ms(value: Any) -> int:
     """Lighter timestamps are ms, but some older payloads carry seconds."""
     number = int(value or 0)
     return number * 1000 if 0 < number < 10_000_000_000 else number
+
+
+def parse_position_funding(
+    row: Mapping[str, Any], spec_of: Callable[[int], LighterMarket | None], account: str, venue: str = "lighter"
+) -> FundingPayment | None:
+    """One /api/v1/positionFunding row (lighter-sdk's PositionFunding); None for a market
+    not loaded. `change` is what the account received; funding_id names the payment."""
+    spec = spec_of(int(row.get("market_id", -1)))
+    if spec is None:
+        return None
+    size = dec(row.get("position_size") or "0")
+    return FundingPayment(
+        account=account, venue=venue, payment_id=str(row["funding_id"]), symbol=spec.symbol,
+        amount=dec(row["change"]), ts_ms=_ms(row["timestamp"]), rate=dec(row["rate"]) if row.get("rate") else None,
+        position=-size if row.get("position_side") == "short" else size,
+    )
 
 
 def parse_fills(row: Mapping[str, Any], market: Market, account_index: int, account: str) -> list[Fill]:

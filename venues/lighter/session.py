@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from perpd.errors import NotFound
-from perpd.model import Balance, Event, Fill, LeverageSetting, MarginMode, Order, Position
+from perpd.model import Balance, Event, Fill, FundingPayment, LeverageSetting, MarginMode, Order, Position
 from venues.base import SecretResolver
 from venues.lighter import parse
 from venues.lighter.config import LighterAccountConfig
@@ -170,6 +170,25 @@ class LighterSession(LighterTrading):
                 break
         fills.sort(key=lambda f: (f.ts_ms, f.trade_id))
         return fills
+
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        """/api/v1/positionFunding, newest first a page at a time until `since_ms`; each
+        row's funding_id names it (timestamps in seconds, as /fundings has them)."""
+        found: dict[str, FundingPayment] = {}
+        cursor: str | None = None
+        for _ in range(50):  # 5,000 payments at most per call
+            params: dict[str, Any] = {"account_index": self.account_index, "limit": 100, "cursor": cursor,
+                                      "start_timestamp": since_ms // 1000}
+            body = await self._get("/api/v1/positionFunding", params, auth=True)
+            rows = body.get("position_fundings") or []
+            for row in rows:
+                payment = parse.parse_position_funding(row, self.venue.spec_by_id, self.account, self.venue.name)
+                if payment is not None and payment.ts_ms >= since_ms - since_ms % 1000:
+                    found.setdefault(payment.payment_id, payment)
+            cursor = body.get("next_cursor") or None
+            if not cursor or not rows:
+                break
+        return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))
 
     async def fetch_leverage(self, symbol: str) -> LeverageSetting:
         spec = self.venue.spec(symbol)

@@ -82,6 +82,7 @@ CAPABILITIES = Capabilities(
     margin_modes=frozenset({MarginMode.CROSS, MarginMode.ISOLATED}),
     async_acks=True,
     trigger_reference="mark",
+    funding_payments=True,  # /api/v1/positionFunding
     rate_limits=TIERS["standard"].rate_limits(),
     extra={"batch_from_one_api_key": True, "funding_interval_secs": 3600},
 )

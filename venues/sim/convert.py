@@ -9,6 +9,7 @@ from perpd.model import (
     BookUpdate,
     Fill,
     FillUpdate,
+    FundingPayment,
     FundingRate,
     FundingUpdate,
     Market,
@@ -22,6 +23,7 @@ from perpd.model import (
     Trade,
     TradeUpdate,
 )
+from venues.simex.events import FundingPayment as SimFundingPayment
 from venues.simex.events import (
     BalanceEvent,
     BalanceView,
@@ -151,6 +153,14 @@ def fill(venue: str, f: SimFill) -> Fill:
         liquidity=f.liquidity,
         ts_ms=f.ts_ms,
         realized_pnl=f.realized_pnl,
+    )
+
+
+def funding_payment(venue: str, p: SimFundingPayment) -> FundingPayment:
+    """simex keeps no payment id: one payment per account, symbol and settlement time."""
+    return FundingPayment(
+        account=p.account, venue=venue, payment_id=f"{p.ts_ms}:{p.symbol}", symbol=p.symbol,
+        amount=p.amount, ts_ms=p.ts_ms, rate=p.rate, position=p.position,
     )
 
 

@@ -31,6 +31,7 @@ from perpd.model import (
     BookUpdate,
     Candle,
     Fill,
+    FundingPayment,
     FundingRate,
     LeverageSetting,
     MarginMode,
@@ -92,6 +93,7 @@ class SimVenue(Venue):
         margin_modes=frozenset({MarginMode.CROSS, MarginMode.ISOLATED}),
         async_acks=False,
         trigger_reference="mark",
+        funding_payments=True,
     )
     stream_buffer: int = 10_000  # events a slow watcher may lag before a StreamGap
 
@@ -274,6 +276,9 @@ class SimSession(AccountSession):
 
     async def fetch_fills(self, since_ms: int = 0) -> list[Fill]:
         return [convert.fill(self._name, f) for f in self.engine.fills(self.account, since_ms)]
+
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        return [convert.funding_payment(self._name, p) for p in self.engine.funding_payments(self.account, since_ms)]
 
     # ------------------------------------------------------------------ trading
 

@@ -260,6 +260,30 @@ async def trades(request: Request, emu: LighterEmulator) -> Response:
     return ok(trades=page, next_cursor=cursor)
 
 
+async def position_funding(request: Request, emu: LighterEmulator) -> Response:
+    """The account's funding payments (lighter-sdk's PositionFunding), newest first, paged
+    by an offset cursor as /trades is. `timestamp` is in seconds, as /fundings has it
+    (unverified against the live venue: no recorded sample); `change` is what the account
+    received (negative: paid)."""
+    ex = emu.exchange
+    index = _auth(request, emu, _int(request, "account_index"))
+    limit = max(1, min(_int(request, "limit"), 100))
+    since_s = _int(request, "start_timestamp", 0)
+    markets = {int(m) for m in request.query_params.get("market_ids", "").split(",") if m.strip()}
+    rows = []
+    for number, p in enumerate(emu.engine.funding_payments(ex.engine_id(index))):
+        market = ex.by_symbol[p.symbol]
+        if p.ts_ms // 1000 < since_s or (markets and market.market_id not in markets):
+            continue
+        rows.append({"timestamp": p.ts_ms // 1000, "market_id": market.market_id, "funding_id": number + 1,
+                     "change": f"{p.amount:f}", "discount": "0", "rate": f"{p.rate:f}",
+                     "position_size": f"{abs(p.position):f}", "position_side": "long" if p.position > 0 else "short"})
+    rows.reverse()
+    start = int(request.query_params.get("cursor") or 0)
+    cursor = str(start + limit) if start + limit < len(rows) else None
+    return ok(position_fundings=rows[start : start + limit], next_cursor=cursor)
+
+
 # --------------------------------------------------------------------------- transactions
 
 
@@ -342,6 +366,7 @@ def rest_routes(get: Callable[[Handler], Any] = endpoint) -> list[Route]:
         Route("/api/v1/orderBookOrders", get(order_book_orders)),
         Route("/api/v1/recentTrades", get(recent_trades)),
         Route("/api/v1/trades", get(trades)),
+        Route("/api/v1/positionFunding", get(position_funding)),
         Route("/api/v1/candles", get(candles)),
         Route("/api/v1/fundings", get(fundings)),
         Route("/api/v1/funding-rates", get(funding_rates)),
