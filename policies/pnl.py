@@ -1,9 +1,12 @@
-"""Daily PnL and drawdown per account, from journaled fills and marks, for loss limits.
+"""PnL per account and symbol, from journaled fills, funding payments and marks: what loss
+limits measure and what traders read (GET /api/v1/pnl), computed by this one code.
 
-For each account and each tracked reset time (UTC `HH:MM`, daily):
+Each symbol's figures (`PnlParts`) are realized (each fill's `realized_pnl`, or
+average-entry accounting when the venue gives none), fees paid, funding received, and
+unrealized (the fills' position at the latest mark). For each account and each tracked
+reset time (UTC `HH:MM`, daily):
 
-    pnl      = realized since the reset (each fill's `realized_pnl`, or average-entry
-               accounting when the venue gives none, minus its fee)
+    pnl      = (realized - fees + funding) since the reset
              + (unrealized now - unrealized at the reset)
     drawdown = peak of pnl since the reset (0 at the reset) - pnl now
 
@@ -17,8 +20,12 @@ Positions opened before the journal's first fill are unknown to the fills: `adop
 them from the venue's positions (once, after the start-up resync) and returns the opening
 fills it booked, for the engine to journal with the rest.
 
+`statement` gives the same parts over any window of the journal (since inception, or
+since/until), replaying with this tracker; where the marks at a window's edge are not
+known (they are not journaled), positions there are valued at their last fill price.
+
 Pure and deterministic: time is passed in, nothing is read from a clock. Rebuild after a
-restart with `PnlTracker.from_fills(journal fills, ...)`; realized PnL replays exactly. The
+restart with `PnlTracker.from_fills(journal fills, ..., payments=...)`; realized PnL replays exactly. The
 window's starting value and its peak depend on marks the fills do not record: pass the
 `baselines()` saved before the restart to restore them exactly, else positions carried
 across the reset are valued at their last fill price at the reset.
@@ -26,15 +33,16 @@ across the reset are valued at their last fill price at the reset.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from perpd.model import ZERO, Fill, Liquidity, Side
+from perpd.model import ZERO, Fill, FundingPayment, Liquidity, Side
 from perpd.portfolio import Portfolio
 
 DAY_MS = 86_400_000
+DEFAULT_RESET = "00:00"  # a policy's reset_time_utc unless it says otherwise
 
 
 def reset_offset_ms(reset_time_utc: str) -> int:
@@ -51,6 +59,50 @@ def window_start(now_ms: int, reset_time_utc: str) -> int:
     return now_ms - (now_ms - offset) % DAY_MS
 
 
+@dataclass(frozen=True)
+class PnlParts:
+    """One symbol's (or a sum's) PnL: cumulative, or over a window as the difference of two."""
+
+    realized: Decimal = ZERO  # trading PnL realized, before fees
+    fees: Decimal = ZERO  # paid; negative = rebates
+    funding: Decimal = ZERO  # received; negative = paid
+    unrealized: Decimal = ZERO  # open position at the mark (over a window: its change)
+
+    @property
+    def net(self) -> Decimal:
+        return self.realized - self.fees + self.funding + self.unrealized
+
+    @property
+    def booked(self) -> Decimal:
+        """Everything but unrealized: what is in the account's cash."""
+        return self.realized - self.fees + self.funding
+
+    def __add__(self, other: PnlParts) -> PnlParts:
+        return PnlParts(self.realized + other.realized, self.fees + other.fees, self.funding + other.funding,
+                        self.unrealized + other.unrealized)
+
+    def __sub__(self, other: PnlParts) -> PnlParts:
+        return PnlParts(self.realized - other.realized, self.fees - other.fees, self.funding - other.funding,
+                        self.unrealized - other.unrealized)
+
+    def to_list(self) -> list[str]:
+        return [str(self.realized), str(self.fees), str(self.funding), str(self.unrealized)]
+
+    @classmethod
+    def from_list(cls, data: list[str]) -> PnlParts:
+        return cls(*(Decimal(x) for x in data))
+
+
+NO_PNL = PnlParts()
+
+
+def total(parts: Iterable[PnlParts]) -> PnlParts:
+    out = NO_PNL
+    for one in parts:
+        out = out + one
+    return out
+
+
 @dataclass
 class _Ledger:
     """One symbol's position by average entry; `last_price` values it when no mark is known."""
@@ -58,6 +110,9 @@ class _Ledger:
     size: Decimal = ZERO
     entry: Decimal = ZERO
     last_price: Decimal = ZERO
+    realized: Decimal = ZERO  # since tracking began: trading PnL before fees
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO
 
     def apply(self, signed: Decimal, price: Decimal) -> Decimal:
         """Book a fill; return the PnL it realizes (before fees)."""
@@ -80,21 +135,36 @@ class _Ledger:
     def unrealized(self, mark: Decimal | None) -> Decimal:
         return self.size * ((mark if mark is not None else self.last_price) - self.entry)
 
+    def parts(self, mark: Decimal | None) -> PnlParts:
+        return PnlParts(self.realized, self.fees, self.funding, self.unrealized(mark))
+
 
 @dataclass
 class _Window:
     start_ms: int
-    base: Decimal  # the curve (realized + unrealized) at the reset
-    base_realized: Decimal
+    start: dict[str, PnlParts]  # each symbol's parts at the reset
     peak: Decimal = ZERO  # of pnl since the reset
+
+    @property
+    def base(self) -> Decimal:
+        """The curve (booked + unrealized) at the reset."""
+        return sum((p.net for p in self.start.values()), ZERO)
+
+    @property
+    def base_realized(self) -> Decimal:
+        return sum((p.booked for p in self.start.values()), ZERO)
 
 
 @dataclass
 class _Book:
     venue: str
-    realized: Decimal = ZERO  # since tracking began, net of fees
     ledgers: dict[str, _Ledger] = field(default_factory=dict)
     windows: dict[str, _Window] = field(default_factory=dict)
+
+    @property
+    def realized(self) -> Decimal:
+        """Since tracking began: realized - fees + funding."""
+        return sum((ledger.realized - ledger.fees + ledger.funding for ledger in self.ledgers.values()), ZERO)
 
 
 @dataclass(frozen=True)
@@ -107,9 +177,10 @@ class Baseline:
     base: Decimal
     base_realized: Decimal
     peak: Decimal
+    unrealized: Mapping[str, Decimal] | None = None  # per symbol at the reset (None: saved before it was kept)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "account": self.account,
             "reset_time_utc": self.reset_time_utc,
             "start_ms": self.start_ms,
@@ -117,9 +188,13 @@ class Baseline:
             "base_realized": str(self.base_realized),
             "peak": str(self.peak),
         }
+        if self.unrealized is not None:
+            out["unrealized"] = {symbol: str(value) for symbol, value in sorted(self.unrealized.items())}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Baseline:
+        unrealized = data.get("unrealized")
         return cls(
             str(data["account"]),
             str(data["reset_time_utc"]),
@@ -127,6 +202,7 @@ class Baseline:
             Decimal(data["base"]),
             Decimal(data["base_realized"]),
             Decimal(data["peak"]),
+            None if unrealized is None else {str(k): Decimal(v) for k, v in unrealized.items()},
         )
 
 
@@ -165,26 +241,35 @@ class PnlTracker:
         reset_times: Iterable[str] = ("00:00",),
         *,
         baselines: Iterable[Baseline] = (),
+        payments: Iterable[FundingPayment] = (),
     ) -> PnlTracker:
-        """Rebuild from the journal's fills, restoring saved baselines.
+        """Rebuild from the journal's fills and funding payments, restoring saved baselines.
 
-        Fills are replayed by time; equal times keep the order given (the journal's).
+        Events are replayed by time; equal times keep the order given (the journal's),
+        fills before payments.
         """
         tracker = cls(reset_times)
-        # Stable: fills at the same millisecond keep the journal's (arrival) order.
-        for fill in sorted(fills, key=lambda f: f.ts_ms):
-            tracker.on_fill(fill)
+        for event in in_time_order(fills, payments):
+            tracker.on_event(event)
         for saved in baselines:
             tracker._restore(saved)
         return tracker
 
-    def rebuild(self, fills: Iterable[Fill], now_ms: int | None = None, *, baselines: Iterable[Baseline] = ()) -> None:
-        """Replace this tracker's books with a replay of `fills` (the journal) and baselines.
+    def rebuild(
+        self,
+        fills: Iterable[Fill],
+        now_ms: int | None = None,
+        *,
+        baselines: Iterable[Baseline] = (),
+        payments: Iterable[FundingPayment] = (),
+    ) -> None:
+        """Replace this tracker's books with a replay of `fills` and `payments` (the
+        journal) and baselines.
 
         Keeps the reset times and the marks already seen; with `now_ms`, windows are rolled
         to it so a read right away measures from the right reset.
         """
-        fresh = PnlTracker.from_fills(fills, self._reset_times, baselines=baselines)
+        fresh = PnlTracker.from_fills(fills, self._reset_times, baselines=baselines, payments=payments)
         marks = self._marks
         self._books, self._seen = fresh._books, fresh._seen
         self._marks = {**fresh._marks, **marks}
@@ -212,18 +297,38 @@ class PnlTracker:
         self._seen.add(key)
         book = self._book(fill.account, fill.venue)
         self._roll(book, fill.ts_ms)
-        before = self._curve(book)
         ledger = book.ledgers.setdefault(fill.symbol, _Ledger())
+        before = ledger.parts(self._marks.get((book.venue, fill.symbol)))
         computed = ledger.apply(fill.signed_size, fill.price)
-        amount = (fill.realized_pnl if fill.realized_pnl is not None else computed) - fill.fee
-        book.realized += amount
-        for window in book.windows.values():
-            if fill.ts_ms < window.start_ms:
-                # A late fill from before the reset belongs to an earlier day's PnL.
-                window.base += self._curve(book) - before
-                window.base_realized += amount
-        self._raise_peaks(book)
+        ledger.realized += fill.realized_pnl if fill.realized_pnl is not None else computed
+        ledger.fees += fill.fee
+        self._booked_at(book, fill.symbol, fill.ts_ms, before)
         return True
+
+    def on_funding(self, payment: FundingPayment) -> bool:
+        """Book one funding payment; False (and no change) if it was booked before."""
+        key = (payment.account, payment.venue, f"funding:{payment.payment_id}")
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        book = self._book(payment.account, payment.venue)
+        self._roll(book, payment.ts_ms)
+        ledger = book.ledgers.setdefault(payment.symbol, _Ledger())
+        before = ledger.parts(self._marks.get((book.venue, payment.symbol)))
+        ledger.funding += payment.amount
+        self._booked_at(book, payment.symbol, payment.ts_ms, before)
+        return True
+
+    def on_event(self, event: Fill | FundingPayment) -> bool:
+        return self.on_fill(event) if isinstance(event, Fill) else self.on_funding(event)
+
+    def _booked_at(self, book: _Book, symbol: str, ts_ms: int, before: PnlParts) -> None:
+        after = book.ledgers[symbol].parts(self._marks.get((book.venue, symbol)))
+        for window in book.windows.values():
+            if ts_ms < window.start_ms:
+                # A late event from before the reset belongs to an earlier day's PnL.
+                window.start[symbol] = window.start.get(symbol, NO_PNL) + (after - before)
+        self._raise_peaks(book)
 
     def on_marks(self, portfolio: Portfolio, now_ms: int) -> None:
         """Take the latest marks from the portfolio and move every account's curve to them."""
@@ -288,16 +393,44 @@ class PnlTracker:
 
     def view(self, account: str, reset_time_utc: str, now_ms: int) -> PnlView:
         """Realized, unrealized change and peak of `account` since the reset before `now_ms`."""
+        start_ms, parts, peak = self._since_reset(account, reset_time_utc, now_ms)
+        summed = total(parts.values())
+        return PnlView(start_ms, summed.booked, summed.unrealized, peak)
+
+    def breakdown(self, account: str, reset_time_utc: str, now_ms: int) -> tuple[int, dict[str, PnlParts]]:
+        """The reset's time and each symbol's parts since it: what `view` sums."""
+        start_ms, parts, _ = self._since_reset(account, reset_time_utc, now_ms)
+        return start_ms, parts
+
+    def _since_reset(self, account: str, reset_time_utc: str, now_ms: int) -> tuple[int, dict[str, PnlParts], Decimal]:
         if reset_time_utc not in self._reset_times:
             raise KeyError(f"reset time {reset_time_utc} is not tracked (call track())")
         start = window_start(now_ms, reset_time_utc)
         book = self._books.get(account)
         window = book.windows.get(reset_time_utc) if book is not None else None
         if book is None or window is None or window.start_ms < start:
-            return PnlView(start, ZERO, ZERO, ZERO)  # nothing booked since this reset
-        realized = book.realized - window.base_realized
-        pnl = self._curve(book) - window.base
-        return PnlView(window.start_ms, realized, pnl - realized, window.peak)
+            return start, {}, ZERO  # nothing booked since this reset
+        now = self._parts(book)
+        parts = {s: now.get(s, NO_PNL) - window.start.get(s, NO_PNL) for s in sorted({*now, *window.start})}
+        return window.start_ms, parts, window.peak
+
+    def parts(self) -> dict[tuple[str, str, str], PnlParts]:
+        """(account, venue, symbol) -> parts since tracking began, at the latest marks."""
+        return {(name, book.venue, symbol): parts
+                for name, book in sorted(self._books.items()) for symbol, parts in self._parts(book).items()}
+
+    def booked(self, account: str) -> Decimal:
+        """Realized - fees + funding since tracking began."""
+        book = self._books.get(account)
+        return book.realized if book is not None else ZERO
+
+    def set_marks(self, marks: Mapping[tuple[str, str], Decimal]) -> None:
+        """Value positions at these (venue, symbol) marks from now on."""
+        self._marks.update(marks)
+
+    @property
+    def marks(self) -> dict[tuple[str, str], Decimal]:
+        return dict(self._marks)
 
     def pnl(self, account: str, reset_time_utc: str, now_ms: int) -> Decimal:
         return self.view(account, reset_time_utc, now_ms).pnl
@@ -314,7 +447,8 @@ class PnlTracker:
     def baselines(self) -> tuple[Baseline, ...]:
         """Every window's start and peak, for the engine to persist (e.g. as a journal cursor)."""
         return tuple(
-            Baseline(name, reset, w.start_ms, w.base, w.base_realized, w.peak)
+            Baseline(name, reset, w.start_ms, w.base, w.base_realized, w.peak,
+                     {symbol: parts.unrealized for symbol, parts in w.start.items()})
             for name, book in sorted(self._books.items())
             for reset, w in sorted(book.windows.items())
         )
@@ -327,12 +461,11 @@ class PnlTracker:
             book = self._books[account] = _Book(venue)
         return book
 
+    def _parts(self, book: _Book) -> dict[str, PnlParts]:
+        return {symbol: ledger.parts(self._marks.get((book.venue, symbol))) for symbol, ledger in book.ledgers.items()}
+
     def _curve(self, book: _Book) -> Decimal:
-        unrealized = sum(
-            (ledger.unrealized(self._marks.get((book.venue, symbol))) for symbol, ledger in book.ledgers.items()),
-            ZERO,
-        )
-        return book.realized + unrealized
+        return sum((parts.net for parts in self._parts(book).values()), ZERO)
 
     def _roll(self, book: _Book, now_ms: int) -> None:
         """Open a new window for every reset passed since the last event."""
@@ -340,7 +473,7 @@ class PnlTracker:
             start = window_start(now_ms, reset)
             window = book.windows.get(reset)
             if window is None or start > window.start_ms:
-                book.windows[reset] = _Window(start, self._curve(book), book.realized)
+                book.windows[reset] = _Window(start, self._parts(book))
 
     def _raise_peaks(self, book: _Book) -> None:
         curve = self._curve(book)
@@ -354,13 +487,82 @@ class PnlTracker:
         window = book.windows.get(saved.reset_time_utc)
         if window is None or window.start_ms > saved.start_ms:
             return  # saved before an earlier reset: stale
-        unrealized_at_reset = saved.base - saved.base_realized
         if window.start_ms < saved.start_ms:
-            # No fill since that reset, so realized then is realized now.
-            window = book.windows[saved.reset_time_utc] = _Window(saved.start_ms, book.realized, book.realized)
-        # Realized at the reset replays exactly from the fills; the marks at the reset do not.
-        same = window.base_realized == saved.base_realized
-        window.base = saved.base if same else window.base_realized + unrealized_at_reset
+            # No event since that reset, so what was booked then is booked now.
+            window = book.windows[saved.reset_time_utc] = _Window(saved.start_ms, self._parts(book))
+        # Booked PnL at the reset replays exactly from the journal; the marks at the reset
+        # do not: each symbol's unrealized at the reset is the saved one.
+        unrealized = saved.unrealized
+        if unrealized is None:  # saved before symbols were kept: the whole of it on one symbol
+            where = min(window.start or book.ledgers or {"": None})
+            unrealized = {where: saved.base - saved.base_realized}
+        window.start = {
+            symbol: PnlParts(parts.realized, parts.fees, parts.funding, unrealized.get(symbol, ZERO))
+            for symbol in sorted({*window.start, *unrealized})
+            for parts in (window.start.get(symbol, NO_PNL),)
+        }
         # The replay's peaks were measured from the replaced base (and at fill prices, not
         # marks): the saved peak stands until the next marks move the curve.
         window.peak = saved.peak
+
+
+def in_time_order(fills: Iterable[Fill], payments: Iterable[FundingPayment]) -> list[Fill | FundingPayment]:
+    """Fills and payments by time; equal times keep the order given, fills first (stable)."""
+    events: list[Fill | FundingPayment] = [*fills, *payments]
+    return sorted(events, key=lambda e: e.ts_ms)
+
+
+def statement(
+    fills: Iterable[Fill],
+    payments: Iterable[FundingPayment],
+    *,
+    since_ms: int | None,
+    until_ms: int | None,
+    marks: Mapping[tuple[str, str], Decimal],
+) -> dict[tuple[str, str, str], PnlParts]:
+    """(account, venue, symbol) -> parts over `since_ms` <= time < `until_ms` (None: from
+    inception / until now), replaying the journal's events with the tracker.
+
+    Open positions are valued at `marks` at an open end (now), else at their last fill
+    price (marks are not journaled), so a window's unrealized part is the change between
+    its two edges valued so.
+    """
+    tracker = PnlTracker(())
+    start: dict[tuple[str, str, str], PnlParts] = {}
+    started = since_ms is None
+    for event in in_time_order(fills, payments):
+        if until_ms is not None and event.ts_ms >= until_ms:
+            break
+        if not started and since_ms is not None and event.ts_ms >= since_ms:
+            start, started = tracker.parts(), True
+        tracker.on_event(event)
+    if not started:
+        start = tracker.parts()
+    if until_ms is None:
+        tracker.set_marks(marks)
+    end = tracker.parts()
+    return {key: end.get(key, NO_PNL) - start.get(key, NO_PNL) for key in sorted({*start, *end})}
+
+
+def curve(
+    fills: Iterable[Fill],
+    payments: Iterable[FundingPayment],
+    *,
+    since_ms: int | None,
+    until_ms: int | None,
+) -> list[tuple[int, str, Decimal]]:
+    """(ts_ms, account, booked PnL since `since_ms`) after each event of the window:
+    realized - fees + funding, cumulative per account (what the journal alone knows:
+    marks are not journaled, so no unrealized part)."""
+    tracker = PnlTracker(())
+    base: dict[str, Decimal] = {}
+    out: list[tuple[int, str, Decimal]] = []
+    for event in in_time_order(fills, payments):
+        if until_ms is not None and event.ts_ms >= until_ms:
+            break
+        inside = since_ms is None or event.ts_ms >= since_ms
+        if inside and event.account not in base:
+            base[event.account] = tracker.booked(event.account)
+        if tracker.on_event(event) and inside:
+            out.append((event.ts_ms, event.account, tracker.booked(event.account) - base[event.account]))
+    return out

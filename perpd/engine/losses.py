@@ -1,8 +1,9 @@
 """Loss limits: what the kill switches measure, and what operators accepted.
 
-- `rebuild` on start replays every fill of the longest loss window (and the saved window
-  baselines) into the loss tracker; `seed` then books, at the venue's entry price, what
-  positions those fills do not explain (opened before the window or the journal).
+- `rebuild` on start replays every fill and funding payment of the longest loss window
+  (and the saved window baselines) into the loss tracker; `seed` then books, at the
+  venue's entry price, what positions those fills do not explain (opened before the
+  window or the journal).
 - `trips` lists every loss limit breached now that no operator has accepted; the loop
   halts each policy's scope for it.
 - `acknowledge` records the losses an operator accepted by resuming `policy:NAME`: they
@@ -20,7 +21,7 @@ from perpd.clock import Clock
 from perpd.engine.state import EngineState
 from perpd.journal import Journal
 from perpd.model import TradingState
-from policies.pnl import Baseline, window_start
+from policies.pnl import DEFAULT_RESET, Baseline, window_start
 from policies.risk import Trip
 
 PNL_CURSOR = "pnl_baselines"
@@ -34,6 +35,8 @@ class LossLimits:
         self._clock = clock
         self.acks: dict[str, dict[str, Any]] = {}  # losses operators resumed over
         self.saved: str | None = None  # the baselines last written
+        # Today's PnL (GET /pnl) is measured from 00:00 UTC for accounts no loss limit covers.
+        state.pnl.track(DEFAULT_RESET)
 
     def rebuild(self) -> None:
         saved = self._journal.cursor(PNL_CURSOR)
@@ -42,7 +45,7 @@ class LossLimits:
         self.acks = orjson.loads(acks) if acks else {}
         pnl, now = self._state.pnl, self._clock.now_ms()
         since = min((window_start(now, reset) for reset in pnl.reset_times), default=now)
-        pnl.rebuild(self._journal.iter_fills(since), now, baselines=baselines)
+        pnl.rebuild(self._journal.iter_fills(since), now, baselines=baselines, payments=self._journal.iter_funding(since))
         self.saved = saved
 
     def seed(self) -> None:

@@ -25,6 +25,7 @@ from perpd.clock import Clock
 from perpd.engine.audit import Audit
 from perpd.engine.controls import Controls
 from perpd.engine.desk import OrderDesk
+from perpd.engine.funding import FundingPayments
 from perpd.engine.state import EngineState
 from perpd.errors import OutcomeUnknown, PerpdError
 from perpd.journal import Journal
@@ -61,6 +62,7 @@ class Sync:
         self._journal = journal
         self._bus = bus
         self._clock = clock
+        self.funding = FundingPayments(state, journal)
         self._audit = audit
         self._resync_failing: set[str] = set()  # accounts whose last resync failed (audited once per streak)
 
@@ -279,6 +281,7 @@ class Sync:
         since = self._journal.last_fill_ms(account) or 0
         for fill in await session.fetch_fills(since):
             await self.record_fill(state, fill)
+        await self.funding.fetch(account, session)
         state.replace_positions(await session.fetch_positions(), self._clock.now_ms())
         state.balance = await session.fetch_balance()
         for symbol in self.state.config.accounts[account].leverage:

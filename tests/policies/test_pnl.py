@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perpd.model import Side
+from perpd.model import FundingPayment, Side
 from perpd.portfolio import Portfolio
-from policies.pnl import Baseline, PnlTracker, window_start
+from policies.pnl import Baseline, PnlParts, PnlTracker, curve, statement, window_start
 from policy_world import D, fill, set_mark, set_position, world
 
 DAY0 = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
@@ -254,3 +254,107 @@ def test_a_tracker_rebuilt_from_fills_alone_matches_when_flat_at_the_reset() -> 
     for account in ("alpha", "gamma"):
         assert rebuilt.pnl(account, "00:00", now) == incremental.pnl(account, "00:00", now) != 0
         assert rebuilt.view(account, "08:00", now).realized == incremental.view(account, "08:00", now).realized
+
+
+# --------------------------------------------------------------------------- funding, parts, statements
+
+
+def payment(account: str, amount: str, *, ts_ms: int, payment_id: str, symbol: str = "BTC-PERP") -> FundingPayment:
+    return FundingPayment(account=account, venue="sim-a", payment_id=payment_id, symbol=symbol, amount=D(amount),
+                          ts_ms=ts_ms, rate=D("0.0001"), position=D("1"))
+
+
+def test_funding_counts_in_the_days_pnl_once_per_payment_id() -> None:
+    tracker = PnlTracker([MIDNIGHT])
+    tracker.on_fill(fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 + HOUR, trade_id="1", fee="0.1"))
+    assert tracker.on_funding(payment("alpha", "-2.5", ts_ms=DAY0 + 2 * HOUR, payment_id="p1"))
+    assert not tracker.on_funding(payment("alpha", "-2.5", ts_ms=DAY0 + 2 * HOUR, payment_id="p1"))  # a resync's repeat
+    tracker.on_funding(payment("alpha", "0.5", ts_ms=DAY0 + 3 * HOUR, payment_id="p2"))
+    tracker.on_marks(marked(world(), "103"), DAY0 + 4 * HOUR)
+    assert tracker.view("alpha", MIDNIGHT, DAY0 + 4 * HOUR).realized == D("-2.1")  # -0.1 fee - 2.5 + 0.5
+    assert tracker.pnl("alpha", MIDNIGHT, DAY0 + 4 * HOUR) == D("0.9")  # + 3 unrealized
+    start, parts = tracker.breakdown("alpha", MIDNIGHT, DAY0 + 4 * HOUR)
+    assert start == DAY0
+    assert parts == {"BTC-PERP": PnlParts(realized=D(0), fees=D("0.1"), funding=D("-2.0"), unrealized=D(3))}
+    assert parts["BTC-PERP"].net == D("0.9")
+
+
+def test_a_payment_from_before_the_reset_belongs_to_the_day_before() -> None:
+    tracker = PnlTracker([MIDNIGHT])
+    tracker.on_fill(fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 + HOUR, trade_id="1"))
+    tracker.on_funding(payment("alpha", "-7", ts_ms=DAY0 - HOUR, payment_id="late"))  # fetched after the reset
+    assert tracker.pnl("alpha", MIDNIGHT, DAY0 + 2 * HOUR) == 0
+    assert tracker.breakdown("alpha", MIDNIGHT, DAY0 + 2 * HOUR)[1]["BTC-PERP"].funding == 0
+
+
+def test_a_rebuild_replays_funding_with_the_fills() -> None:
+    fills = [fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 + HOUR, trade_id="1", fee="0.1")]
+    payments = [payment("alpha", "-1.25", ts_ms=DAY0 + 2 * HOUR, payment_id="p1")]
+    live = PnlTracker([MIDNIGHT])
+    for event in (*fills, *payments):
+        live.on_event(event)
+    rebuilt = PnlTracker.from_fills(fills, [MIDNIGHT], payments=payments, baselines=live.baselines())
+    now = DAY0 + 3 * HOUR
+    assert rebuilt.view("alpha", MIDNIGHT, now) == live.view("alpha", MIDNIGHT, now)
+    assert rebuilt.breakdown("alpha", MIDNIGHT, now) == live.breakdown("alpha", MIDNIGHT, now)
+
+
+def test_restored_baselines_keep_each_symbols_unrealized_at_the_reset() -> None:
+    tracker = PnlTracker([MIDNIGHT])
+    tracker.on_fill(fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 - HOUR, trade_id="1"))
+    tracker.on_fill(fill("alpha", Side.BUY, "2", "50", ts_ms=DAY0 - HOUR, trade_id="2", symbol="ETH-PERP"))
+    portfolio = marked(marked(world(), "110"), "40", symbol="ETH-PERP")
+    tracker.on_marks(portfolio, DAY0 + HOUR)  # the window opened at the fill prices: +10 BTC, -20 ETH since
+    saved = [Baseline.from_dict(b.to_dict()) for b in tracker.baselines()]
+    rebuilt = PnlTracker.from_fills(
+        [fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 - HOUR, trade_id="1"),
+         fill("alpha", Side.BUY, "2", "50", ts_ms=DAY0 - HOUR, trade_id="2", symbol="ETH-PERP")],
+        [MIDNIGHT], baselines=saved)
+    rebuilt.on_marks(portfolio, DAY0 + 2 * HOUR)
+    assert rebuilt.breakdown("alpha", MIDNIGHT, DAY0 + 2 * HOUR) == tracker.breakdown("alpha", MIDNIGHT, DAY0 + 2 * HOUR)
+    assert rebuilt.breakdown("alpha", MIDNIGHT, DAY0 + 2 * HOUR)[1] == {
+        "BTC-PERP": PnlParts(unrealized=D(10)), "ETH-PERP": PnlParts(unrealized=D(-20))}
+
+
+def test_a_statement_over_a_window_replays_the_journal_with_the_same_accounting() -> None:
+    fills = [
+        fill("alpha", Side.BUY, "2", "100", ts_ms=DAY0 + HOUR, trade_id="1", fee="0.2"),
+        fill("alpha", Side.SELL, "1", "110", ts_ms=DAY0 + 3 * HOUR, trade_id="2", fee="0.11"),
+    ]
+    payments = [payment("alpha", "-1", ts_ms=DAY0 + 2 * HOUR, payment_id="p1"),
+                payment("alpha", "-1", ts_ms=DAY0 + 4 * HOUR, payment_id="p2")]
+    marks = {("sim-a", "BTC-PERP"): D("120")}
+    inception = statement(fills, payments, since_ms=None, until_ms=None, marks=marks)
+    assert inception == {("alpha", "sim-a", "BTC-PERP"): PnlParts(D(10), D("0.31"), D(-2), D(20))}
+    # From 02:30: the position (2 at 100) is valued at its last fill price there (100).
+    window = statement(fills, payments, since_ms=DAY0 + 2 * HOUR + 1, until_ms=DAY0 + 4 * HOUR, marks=marks)
+    assert window == {("alpha", "sim-a", "BTC-PERP"): PnlParts(D(10), D("0.11"), D(0), D(10))}  # 1 left, at 110
+    assert statement(fills, payments, since_ms=DAY0 + 5 * HOUR, until_ms=None, marks=marks)[
+        ("alpha", "sim-a", "BTC-PERP")] == PnlParts(D(0), D(0), D(0), D(10))  # 110 -> 120 on the 1 left
+    assert curve(fills, payments, since_ms=DAY0 + 2 * HOUR, until_ms=None) == [
+        (DAY0 + 2 * HOUR, "alpha", D(-1)), (DAY0 + 3 * HOUR, "alpha", D("8.89")), (DAY0 + 4 * HOUR, "alpha", D("7.89"))]
+
+
+def test_statements_from_inception_equal_the_trackers_parts_after_the_same_events() -> None:
+    fills = [fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 + i, trade_id=str(i), fee="0.01") for i in range(5)]
+    fills += [fill("alpha", Side.SELL, "3", "104", ts_ms=DAY0 + 10, trade_id="s", realized_pnl="11")]
+    tracker = PnlTracker.from_fills(fills, [MIDNIGHT], payments=[payment("alpha", "0.3", ts_ms=DAY0 + 20, payment_id="p")])
+    tracker.on_marks(marked(world(), "101"), DAY0 + HOUR)
+    assert statement(fills, [payment("alpha", "0.3", ts_ms=DAY0 + 20, payment_id="p")], since_ms=None, until_ms=None,
+                     marks=tracker.marks) == tracker.parts()
+
+
+def test_funding_paid_counts_toward_the_daily_loss_limit() -> None:
+    from policies.risk import RiskGate
+    from policy_world import policy
+
+    portfolio = marked(world(), "100")
+    set_position(portfolio, "alpha", "BTC-PERP", "1", entry="100")
+    tracker = PnlTracker([MIDNIGHT])
+    tracker.on_fill(fill("alpha", Side.BUY, "1", "100", ts_ms=DAY0 + HOUR, trade_id="1", fee="20"))
+    gate = RiskGate([policy("house", daily_loss_limit=100)])
+    tracker.on_marks(portfolio, DAY0 + 2 * HOUR)
+    assert gate.loss_trips(portfolio, tracker, DAY0 + 2 * HOUR) == []  # 20 of fees
+    tracker.on_funding(payment("alpha", "-81", ts_ms=DAY0 + 3 * HOUR, payment_id="p1"))
+    trips = gate.loss_trips(portfolio, tracker, DAY0 + 3 * HOUR)
+    assert [(t.policy, t.limit, t.value) for t in trips] == [("house", "daily_loss_limit", D(101))]
