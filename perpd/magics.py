@@ -169,7 +169,10 @@ class PerpMagics(Magics):
             if verb.name == "help":
                 print(verb.run(self.session, args).message)  # type: ignore[misc]
                 return None
-            return notebook_value(verb.run(self.session, args))  # type: ignore[misc]
+            result = verb.run(self.session, args)  # type: ignore[misc]
+            if verb.name == "pnl" and args.get("curve"):
+                plot_curve(result.value)
+            return notebook_value(result)
         except (PerpdError, OSError) as exc:
             print(error_text(exc), file=sys.stderr)
             return None
@@ -195,6 +198,29 @@ class PerpMagics(Magics):
             follow(self.session.client, view, args.get("updates"), changed)
         except KeyboardInterrupt:
             pass  # the kernel was interrupted: the last state stays on screen
+
+
+def plot_curve(report: Any) -> Any:
+    """Show the booked PnL curve of a `pnl ... curve` report, one step line per account,
+    when matplotlib is installed (optional); the figure, or None without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None or not report.curve:
+        return None
+    from datetime import UTC, datetime
+
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(8, 3))
+    for account in sorted({p.account for p in report.curve}):
+        points = [p for p in report.curve if p.account == account]
+        times = [datetime.fromtimestamp(p.ts_ms / 1000, tz=UTC) for p in points]
+        axes.step(times, [float(p.booked) for p in points], where="post", label=account)  # a picture: float is fine
+    axes.set_title(f"booked PnL ({report.period}): realized - fees + funding")
+    axes.axhline(0, color="#888", linewidth=0.5)
+    axes.legend(loc="best")
+    figure.autofmt_xdate()
+    display(figure)
+    pyplot.close(figure)  # shown once, here; not again at the end of the cell
+    return figure
 
 
 def split_safely(line: str) -> list[str]:

@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import enum
+import io
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from perpd.model import Balance, FundingRate, Market, OrderBook, Position, Ticker
+from perpd.model import Balance, FundingRate, Liquidity, Market, OrderBook, Position, Side, Ticker
 
 
 def to_data(value: Any) -> Any:
@@ -161,3 +163,106 @@ class Status(Out):
     blocked: dict[str, str]
     stats: dict[str, float]
     ws_clients: int = 0
+
+
+# --------------------------------------------------------------------------- fills, funding, PnL
+
+
+class FillRecord(Out):
+    """One of our fills as journaled, with the order and intent it belongs to."""
+
+    account: str
+    venue: str
+    symbol: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal = Field(description="paid; negative = a rebate")
+    fee_currency: str | None = Field(description="the market's quote currency (None: the market is not loaded)")
+    liquidity: Liquidity
+    trade_id: str = Field(description="the venue's trade id (unique per account and venue)")
+    client_id: str | None
+    venue_order_id: str | None
+    intent_id: int | None = Field(description="the intent the order was placed for (None: not placed by perpd)")
+    source: str | None = Field(description="who asked: api, local, standing:NAME, target:NAME, ...")
+    realized_pnl: Decimal | None = Field(description="as the venue reported it, before fees")
+    ts_ms: int
+
+
+class FillPage(Out):
+    fills: list[FillRecord]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class FundingPaymentRecord(Out):
+    """One funding payment on one of our positions."""
+
+    account: str
+    venue: str
+    symbol: str
+    payment_id: str = Field(description="the venue's id, else time:symbol (unique per account and venue)")
+    amount: Decimal = Field(description="received; negative = paid")
+    currency: str | None = Field(description="the market's quote currency")
+    rate: Decimal | None
+    position: Decimal | None = Field(description="the signed position it was paid on")
+    ts_ms: int
+
+
+class FundingPage(Out):
+    funding_payments: list[FundingPaymentRecord]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class PnlLine(Out):
+    """PnL of one group (an account, venue, asset, symbol, or all), in quote currency.
+
+    net = realized - fees + funding + unrealized."""
+
+    account: str | None = None
+    venue: str | None = None
+    asset: str | None = None
+    symbol: str | None = None
+    realized: Decimal = Field(description="trading PnL realized, before fees")
+    fees: Decimal = Field(description="paid; negative = rebates")
+    funding: Decimal = Field(description="received; negative = paid")
+    unrealized: Decimal = Field(description="the open positions' unrealized PnL: its change over the period")
+    net: Decimal
+
+
+class PnlPoint(Out):
+    ts_ms: int
+    account: str
+    booked: Decimal = Field(description="realized - fees + funding since the period's start")
+
+
+class PnlReport(Out):
+    """PnL over one period: `today` (since each account's daily loss-limit reset: the
+    numbers the kill switch acts on), `window` (since/until) or `inception`."""
+
+    period: str
+    since: int | None = Field(description="the period's start (ms); for today, the earliest account's reset")
+    until: int | None = Field(description="the period's end (ms); null: now")
+    resets: dict[str, int] = Field(default_factory=dict, description="today: each account's reset (ms)")
+    lines: list[PnlLine] = Field(description="per account, venue and symbol")
+    by_account: list[PnlLine]
+    by_venue: list[PnlLine]
+    by_asset: list[PnlLine]
+    total: PnlLine
+    curve: list[PnlPoint] | None = Field(None, description="with curve=true: cumulative booked PnL after each journaled "
+                                          "fill and payment of the period (realized - fees + funding, per account)")
+
+
+FILL_COLUMNS = tuple(FillRecord.model_fields)
+FUNDING_COLUMNS = tuple(FundingPaymentRecord.model_fields)
+
+
+def csv_text(records: list[Any], columns: tuple[str, ...], *, header: bool = True) -> str:
+    """Records (pydantic answers) as CSV: Decimals exact, None empty, one row each."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    for record in records:
+        data = record.model_dump(mode="json")
+        writer.writerow(["" if data[c] is None else data[c] for c in columns])
+    return out.getvalue()

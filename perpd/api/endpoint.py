@@ -108,6 +108,8 @@ class Endpoint:
     # expression of their path parameter), so a client, or the fuzzer, can follow a new
     # order to its reads and changes.
     links: tuple[tuple[str, str], ...] = ()
+    text_formats: tuple[str, ...] = ()  # other media types of its answer (e.g. text/csv by ?format=csv): the
+    # handler returns a Starlette Response for them, the JSON answer otherwise
     prefix: str = PREFIX
 
     @cached_property
@@ -179,7 +181,7 @@ class Endpoint:
         body = await self._body(request)
         call = Call(ctx, request, principal, params, query, body)
         result = await self.handler(call)
-        if self.raw:
+        if self.raw or (self.text_formats and isinstance(result, Response)):
             return result  # type: ignore[no-any-return]
         content = b"" if self.adapter is None else self.adapter.dump_json(result)
         return Response(content, status_code=call.status or self.status, media_type="application/json", headers=call.headers)

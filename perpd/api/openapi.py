@@ -75,7 +75,8 @@ def document(endpoints: Iterable[Endpoint], *, version: str, metrics_public: boo
             if ep.response is not None:
                 responses[str(status)] = {
                     "description": _STATUS_TEXT.get(status, "OK"),
-                    "content": {"application/json": {"schema": schemas.ref(ep.response, "serialization")}},
+                    "content": {"application/json": {"schema": schemas.ref(ep.response, "serialization")},
+                                **{media: {"schema": {"type": "string"}} for media in ep.text_formats}},
                 }
         if ep.raw and ep.response is None:
             raw = {"type": "object"} if ep.media_type == "application/json" else {"type": "string"}

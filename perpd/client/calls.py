@@ -18,8 +18,12 @@ from perpd.client.results import (
     AuditRecord,
     Books,
     ConfigInfo,
+    CsvPage,
+    FillPage,
+    FundingPage,
     MarketInfo,
     Plan,
+    PnlReport,
     Positions,
     Status,
     TradingStateChange,
@@ -42,6 +46,7 @@ class Call:
     json: Any = None
     content: str | None = None
     idempotency_key: str | None = None
+    text: bool = False  # the answer is text (CSV): decode gets (text, headers)
 
     @property
     def is_write(self) -> bool:
@@ -105,6 +110,11 @@ def order_body(spec: OrderSpec | None, fields: Mapping[str, Any]) -> dict[str, A
 
 def new_idempotency_key() -> str:
     return f"pc-{uuid.uuid4().hex}"
+
+
+def _csv_page(answer: tuple[str, Mapping[str, str]]) -> CsvPage:
+    text, headers = answer
+    return CsvPage(text=text, next_cursor=headers.get("next-cursor"))
 
 
 def _field(name: str, kind: Any) -> Callable[[Any], Any]:
@@ -257,6 +267,45 @@ class Surface:
         """Cancel every live order (of one account / symbol) -> how many."""
         params = {"account": account, "symbol": symbol}
         return self._send(Call("DELETE", "/orders", lambda d: int(d["cancelled"]), params=params))
+
+    # ------------------------------------------------------------------ money
+
+    def fills(self, *, account: str | None = None, symbol: str | None = None, since: int | None = None,
+              until: int | None = None, cursor: str | None = None, limit: int = 100, newest_first: bool = False) -> Any:
+        """One page of our fills (since <= ts_ms < until, ms) -> `FillPage` (`.fills`, `.next_cursor`)."""
+        params = {"account": account, "symbol": symbol, "since": since, "until": until, "cursor": cursor,
+                  "limit": limit, "newest_first": newest_first}
+        return self._send(Call("GET", "/fills", lambda d: decode(FillPage, d), params=params))
+
+    def fills_csv(self, *, account: str | None = None, symbol: str | None = None, since: int | None = None,
+                  until: int | None = None, cursor: str | None = None, limit: int = 1000) -> Any:
+        """One page of fills as the daemon's CSV -> `CsvPage` (`.text`, `.next_cursor`)."""
+        params = {"account": account, "symbol": symbol, "since": since, "until": until, "cursor": cursor,
+                  "limit": limit, "format": "csv"}
+        return self._send(Call("GET", "/fills", _csv_page, params=params, text=True))
+
+    def funding_payments(self, *, account: str | None = None, symbol: str | None = None, since: int | None = None,
+                         until: int | None = None, cursor: str | None = None, limit: int = 100,
+                         newest_first: bool = False) -> Any:
+        """One page of funding payments (amount received; negative: paid) -> `FundingPage`."""
+        params = {"account": account, "symbol": symbol, "since": since, "until": until, "cursor": cursor,
+                  "limit": limit, "newest_first": newest_first}
+        return self._send(Call("GET", "/funding-payments", lambda d: decode(FundingPage, d), params=params))
+
+    def funding_payments_csv(self, *, account: str | None = None, symbol: str | None = None, since: int | None = None,
+                             until: int | None = None, cursor: str | None = None, limit: int = 1000) -> Any:
+        """One page of funding payments as the daemon's CSV -> `CsvPage`."""
+        params = {"account": account, "symbol": symbol, "since": since, "until": until, "cursor": cursor,
+                  "limit": limit, "format": "csv"}
+        return self._send(Call("GET", "/funding-payments", _csv_page, params=params, text=True))
+
+    def pnl(self, *, account: str | None = None, period: str | None = None, since: int | None = None,
+            until: int | None = None, curve: bool = False) -> Any:
+        """PnL per account, venue, asset and in total -> `PnlReport`: today (the kill switch's
+        numbers; the default), a window (since/until, ms) or period="inception"; `curve=True`
+        adds the cumulative booked PnL after each journaled fill and payment."""
+        params = {"account": account, "period": period, "since": since, "until": until, "curve": curve or None}
+        return self._send(Call("GET", "/pnl", lambda d: decode(PnlReport, d), params=params))
 
     # ------------------------------------------------------------------ positions
 

@@ -26,6 +26,7 @@ from perpd.wire import ConfigOut as ConfigInfo
 from perpd.wire import MarketOut as MarketInfo
 from perpd.wire import OrderBooks as Books
 from perpd.wire import TradingStateOut as TradingStateChange
+from perpd.wire import FillPage, FillRecord, FundingPage, FundingPaymentRecord, PnlLine, PnlReport
 
 __all__ = [
     "Account", "AssetExposure", "AuditRecord", "Books", "ConfigInfo", "MarketInfo", "MergedBook", "MergedLevel", "Plan",
@@ -61,3 +62,11 @@ class StreamMessage:
     data: Any
     topic: str | None = None
     resync: bool = field(default=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvPage:
+    """A page of CSV as the daemon wrote it, and the cursor of the next page (None: last)."""
+
+    text: str
+    next_cursor: str | None

@@ -25,6 +25,8 @@ DEFAULT_TIMEOUT_SECS = 30.0
 
 def answer(call: Call, response: httpx.Response) -> Any:
     """Decode a response: the call's value, or its typed error raised."""
+    if call.text and response.status_code < 400:
+        return call.decode((response.text, response.headers))
     try:
         body = orjson.loads(response.content) if response.content else None
     except orjson.JSONDecodeError:

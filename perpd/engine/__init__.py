@@ -26,6 +26,7 @@ from perpd import config as config_mod
 from perpd.bus import Bus
 from perpd.clock import Clock, SystemClock
 from perpd.config import Config
+from perpd.engine.accounting import Accounting
 from perpd.engine.audit import Audit
 from perpd.engine.controls import Controls
 from perpd.engine.desk import OrderDesk
@@ -72,6 +73,7 @@ class Engine:
         self.sync = Sync(self.state, self.desk, self.controls, journal, self.bus, self.clock, self.audit)
         self.loop = Reconciler(self.state, self.desk, self.controls, self.sync, self.losses, self.audit, self.clock)
         self.reads = Reads(self.state, journal)
+        self.accounting = Accounting(self.state, journal, self.clock)  # fills, funding payments, PnL
         self.lifecycle = Lifecycle(self.state, self.sync, self.loop, self.losses, journal, self.audit, self.clock,
                                    secrets=secrets, source=source, wrap_session=wrap_session)
         # The order path and controls, as the API and clients call them.

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", metavar="URL", help="the daemon's HTTP(S) API; the token comes from $PERPD_TOKEN")
     parser.add_argument("--json", action="store_true", help="print results as JSON (for scripts)")
     parser.add_argument("--no-color", action="store_true", help="plain text (also $NO_COLOR)")
+    parser.add_argument("--csv", action="store_true", help="fills / payments as CSV (the verb's `csv` word)")
     parser.add_argument("verb", nargs=argparse.REMAINDER, help="a verb and its words; none starts the REPL")
     return parser
 
@@ -53,12 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if flag in args.verb:  # `perpctl orders --json` means what `perpctl --json orders` does
             args.verb = [w for w in args.verb if w != flag]
             setattr(args, name, True)
+    if "--csv" in args.verb:  # `perpctl fills --csv`: the verb's `csv` word
+        args.verb = [w if w != "--csv" else "csv" for w in args.verb]
     color = not args.no_color and not args.json and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     try:
         endpoint = locate(args.socket, url=args.url, config=args.config, state_dir=args.state_dir)
     except ValueError as exc:
         print(f"perpctl: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    if args.csv and args.verb:
+        args.verb.append("csv")
     with Client(endpoint) as client:
         session = Session(client)
         if args.verb:

@@ -13,7 +13,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from perpd.client.results import Account, AuditRecord, Books, Positions, Status
+from perpd.client.results import (
+    Account,
+    AuditRecord,
+    Books,
+    FillRecord,
+    FundingPaymentRecord,
+    PnlLine,
+    PnlReport,
+    Positions,
+    Status,
+)
 from perpd.model import BPS, Balance, FundingRate, Market, Order, Trade
 
 
@@ -162,3 +172,48 @@ def status(value: Status) -> list[Table]:
     if halted:
         out.append(Table(("scope", "state", "reason"), halted, "trading states"))
     return out
+
+
+def fills(items: Sequence[FillRecord], title: str = "fills") -> Table:
+    rows = [
+        (when(f.ts_ms), f.account, f.symbol, f.side.value, f.size, f.price, f.fee, f.fee_currency or "",
+         f.liquidity.value, f.realized_pnl, f.trade_id, f.client_id or "", f.intent_id, f.source or "")
+        for f in items
+    ]
+    return Table(("time", "account", "symbol", "side", "size", "price", "fee", "ccy", "liquidity", "rpnl", "trade id",
+                  "client id", "intent", "source"), rows, title)
+
+
+def funding_payments(items: Sequence[FundingPaymentRecord], title: str = "funding payments") -> Table:
+    rows = [(when(p.ts_ms), p.account, p.venue, p.symbol, p.position, p.rate, p.amount, p.currency or "", p.payment_id)
+            for p in items]
+    return Table(("time", "account", "venue", "symbol", "position", "rate", "amount", "ccy", "payment id"), rows, title)
+
+
+PNL_COLUMNS = ("realized", "fees", "funding", "unrealized", "net")
+
+
+def pnl(value: PnlReport) -> list[Table]:
+    """Per account, venue and symbol; then by account, by asset and the total (several
+    accounts or symbols only)."""
+    title = f"pnl {value.period}" + (f" since {when(value.since)}" if value.since else "") + (
+        f" until {when(value.until)}" if value.until else "")
+
+    def figures(line: PnlLine) -> tuple[Any, ...]:
+        return tuple(getattr(line, c) for c in PNL_COLUMNS)
+
+    main = Table(("account", "venue", "symbol", *PNL_COLUMNS), [(l.account, l.venue, l.symbol, *figures(l)) for l in value.lines],
+                 title)
+    if len(value.lines) < 2 and len(value.by_account) < 2:
+        return [main]
+    return [
+        main,
+        Table(("account", *PNL_COLUMNS), [(l.account, *figures(l)) for l in value.by_account], "by account"),
+        Table(("asset", *PNL_COLUMNS), [(l.asset, *figures(l)) for l in value.by_asset], "by asset"),
+        Table(PNL_COLUMNS, [figures(value.total)], "total"),
+    ]
+
+
+def pnl_curve(value: PnlReport) -> Table:
+    rows = [(when(p.ts_ms), p.ts_ms, p.account, p.booked) for p in value.curve or ()]
+    return Table(("time", "ts_ms", "account", "booked"), rows, f"booked pnl {value.period}")

@@ -15,7 +15,7 @@ from typing import Any
 from perpd.client.calls import Surface
 from perpd.errors import InvalidRequest, NotFound
 from perpd.model import normalize_symbol
-from perpd.perpctl import tables
+from perpd.perpctl import money, tables
 from perpd.perpctl.catalog import LiveCatalog
 from perpd.perpctl.grammar import Kind, Slot, Syntax, UsageError, parse_words, split
 from perpd.perpctl.tables import Result, Table
@@ -315,6 +315,12 @@ VERB_LIST: tuple[Verb, ...] = (
          "halt account:paper reason fat finger"),
     Verb("resume", Syntax((Slot("scope", Kind.SCOPE, optional=True),), {"reason": Slot("reason", Kind.TEXT)}),
          "resume trading in a scope", _resume),
+    Verb("fills", money.LEDGER_SYNTAX, "our fills, newest last: fee, liquidity, trade id, the intent (`csv`: all, as CSV)",
+         money.fills, "fills BTC on paper since 12h"),
+    Verb("payments", money.LEDGER_SYNTAX, "funding payments received (negative: paid), newest last (`csv`: all)",
+         money.payments, "payments on paper since 2026-12-01"),
+    Verb("pnl", money.PNL_SYNTAX, "PnL: realized, fees, funding, unrealized, net; today (the kill switch's), a window, "
+         "inception; `curve` the booked PnL over time", money.pnl, "pnl paper since 7d"),
     Verb("events", Syntax((Slot("limit", Kind.INT, optional=True, metavar="N"),),
                           {k: Slot(k, Kind.ACCOUNT if k == "account" else (Kind.SYMBOL if k == "symbol" else Kind.WORD))
                            for k in ("action", "account", "symbol", "result")}),

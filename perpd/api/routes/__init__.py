@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from perpd.api import models as m
 from perpd.api.endpoint import Endpoint
-from perpd.api.routes import accounts, control, markets, orders, positions
+from perpd.api.routes import accounts, control, markets, money, orders, positions
 from perpd.model import Balance, Order
+from perpd.wire import FillPage, FundingPage, PnlReport
 
 # An answer's `links` (OpenAPI) lead from what it created to the operations on it; only to
 # those whose 404 can mean nothing but "it is gone" (setting leverage is a 404 for a symbol the
@@ -69,6 +70,15 @@ ENDPOINTS: list[Endpoint] = [
              query=m.VenueQuery, response=m.Fundings, errors=(404,), venue=True, tag="markets"),
     Endpoint("GET", "/markets/{symbol}/candles", markets.candles, "Candles per venue",
              query=m.CandlesQuery, response=m.Candles, errors=(404, 422), venue=True, tag="markets"),
+    # money
+    Endpoint("GET", "/fills", money.fills, "Our fills with their orders and intents, oldest first, a page at a time (or CSV)",
+             query=money.LedgerQuery, response=FillPage, text_formats=("text/csv",), errors=(404,), tag="money"),
+    Endpoint("GET", "/funding-payments", money.funding_payments,
+             "Funding payments received (negative: paid), oldest first, a page at a time (or CSV)",
+             query=money.LedgerQuery, response=FundingPage, text_formats=("text/csv",), errors=(404,), tag="money"),
+    Endpoint("GET", "/pnl", money.pnl,
+             "PnL per account, venue, asset and in total: today (the kill switch's numbers), a window, or since inception",
+             query=money.PnlQuery, response=PnlReport, errors=(404, 422), tag="money"),
     # control
     Endpoint("GET", "/status", control.status, "Venue and account health, config revision, trading states",
              response=m.Status, tag="control"),
