@@ -43,7 +43,7 @@ def sim() -> Iterator[RunningDaemon]:
         running.stop()
 
 
-def test_quickstart_reads_markets_places_and_cancels_and_shows_positions(sim, monkeypatch) -> None:
+def test_quickstart_reads_markets_places_and_cancels_and_shows_positions_fills_and_pnl(sim, monkeypatch) -> None:
     out = execute("quickstart.ipynb", sim, monkeypatch)
     assert "paper" in out[0] and "synced" in out[0]
     assert "BTC-PERP" in out[1] and "bid size" in out[2]
@@ -53,6 +53,11 @@ def test_quickstart_reads_markets_places_and_cancels_and_shows_positions(sim, mo
     assert "cancelled" in cancelled and "ETH-PERP" in listed
     assert "BTC-PERP" in out[8]  # the 0.05 BTC target, held
     assert "place" in out[11] and "local" in out[11]
+    fills, pnl, curve, total = out[12], out[13], out[14], out[15]
+    assert "BTC-PERP" in fills and "target:" in fills and "taker" in fills  # the target's slices, each with its intent
+    assert all(word in pnl for word in ("realized", "fees", "funding", "unrealized", "net"))
+    assert "<Figure" in curve and "booked" in curve  # the cumulative PnL plot (matplotlib), then its table
+    assert "Decimal(" in total
 
 
 def test_risk_shows_denials_then_trips_and_resumes_the_kill_switch(sim, monkeypatch) -> None:
