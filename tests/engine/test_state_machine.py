@@ -161,7 +161,8 @@ class DaemonMachine(RuleBasedStateMachine):
         if bids:
             best = max(bids, key=lambda o: o.price)
             size = ((best.size - best.filled) * part).quantize(D("0.001"))
-            if size > 0:
+            # A taker the venue would refuse (below its minimum notional) takes nothing.
+            if size > 0 and size * best.price >= self.h.exchange.spec("BTC-PERP").min_notional:
                 self.h.exchange.place("taker", "BTC-PERP", Side.SELL, size, type=OrderType.LIMIT, price=best.price, tif=TimeInForce.IOC)
 
     @rule()
