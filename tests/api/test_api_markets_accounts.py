@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import tomllib
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from api_support import Api
+from tests.polling import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -57,11 +59,18 @@ async def test_positions_per_account_aggregated_by_asset_and_closed(api: Api) ->
     async with api.client() as http:
         assert (await http.post("/api/v1/orders", json=MARKET_BUY)).status_code == 201
         assert (await http.post("/api/v1/orders", json={**MARKET_BUY, "account": "spare", "side": "sell", "size": "0.0005"})).status_code == 201
-        all_positions = (await http.get("/api/v1/positions")).json()
+
+        # Positions follow fills a moment after an order's answer (the venue's account stream);
+        # 40 ms of Nagle per keep-alive request used to hide that.
+        async def positions(path: str, accounts: list[str]) -> dict[str, Any] | None:
+            found = (await http.get(path)).json()
+            return found if [p["account"] for p in found["positions"]] == accounts else None
+
+        all_positions = await eventually(lambda: positions("/api/v1/positions", ["paper", "spare"]), what="both fills", timeout_secs=10)
         paper_only = (await http.get("/api/v1/positions", params={"account": "paper"})).json()
         by_symbol = (await http.get("/api/v1/positions/BTC")).json()
         closed = await http.post("/api/v1/positions/BTC/close", json={"account": "paper"})
-        after = (await http.get("/api/v1/positions/BTC-PERP")).json()
+        after = await eventually(lambda: positions("/api/v1/positions/BTC-PERP", ["spare"]), what="the close", timeout_secs=10)
         unknown = await http.post("/api/v1/positions/BTC/close", json={"account": "nobody"})
     sizes = {p["account"]: Decimal(p["size"]) for p in all_positions["positions"]}
     assert sizes == {"paper": Decimal("0.002"), "spare": Decimal("-0.0005")}
@@ -72,7 +81,7 @@ async def test_positions_per_account_aggregated_by_asset_and_closed(api: Api) ->
     assert closed.status_code == 200, closed.text
     [close_order] = closed.json()["orders"]
     assert close_order["reduce_only"] is True and close_order["side"] == "sell"
-    assert [p["account"] for p in after["positions"]] == ["spare"]
+    assert [p["account"] for p in after["positions"]] == ["spare"]  # paper's closed
     assert unknown.status_code == 404
 
 

@@ -65,4 +65,4 @@ async def test_answers_on_a_keep_alive_connection_are_not_held_back_by_nagle(api
             started = time.perf_counter()
             assert (await http.get("/api/v1/status")).status_code == 200
             elapsed.append(time.perf_counter() - started)
-    assert statistics.median(elapsed[1:]) < 0.02, elapsed
+    assert statistics.median(elapsed[1:]) < 0.03, elapsed  # each ~2 ms; held back, 40+ ms
