@@ -27,12 +27,12 @@ from perpd.crashpoints import crash_point
 from perpd.engine.audit import Audit
 from perpd.engine.losses import LossLimits
 from perpd.engine.loop import Reconciler
-from perpd.engine.state import EngineState
+from perpd.engine.state import EngineState, Intent
 from perpd.engine.sync import Sync
 from perpd.errors import ConfigError, PerpdError
 from perpd.journal import Journal
 from perpd.ledger import PositionLedger
-from perpd.model import Market, OrderStatus
+from perpd.model import IntentState, Market, OrderStatus
 from perpd.portfolio import AccountState
 from perpd.turnover import HOUR_MS
 from venues.base import AccountSession, SecretResolver, Venue
@@ -70,7 +70,9 @@ class Lifecycle:
             state.client_id_salt = token_hex(8)
             await journal.set_cursor(SALT_CURSOR, state.client_id_salt)
         state.trading = {scope: (s, reason or "") for scope, (s, reason) in journal.trading_states().items()}
-        self.restore_intents()
+        for intent in self.restore_intents():
+            intent.state = IntentState.DONE
+            await journal.set_intent_state(intent.id, IntentState.DONE)
         state.turnover.restore(journal.rule_orders_since("target:", self._clock.now_ms() - HOUR_MS))
         for name, venue_cfg in state.config.venues.items():
             if venue_cfg.enabled:
@@ -283,10 +285,15 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ restore
 
-    def restore_intents(self, config: Config | None = None) -> None:
+    def restore_intents(self, config: Config | None = None) -> list[Intent]:
         """Reload open intents (and each standing rule's latest one, of `config`'s
-        standing orders) with their orders."""
+        standing orders) with their orders.
+
+        Returns the intents the journal still holds open although every order of theirs
+        has ended: their DONE was queued behind those orders' statuses and not yet
+        committed when the daemon stopped. The caller finishes them (a preview does not)."""
         state, journal, now = self.state, self._journal, self._clock.now_ms()
+        finished: list[Intent] = []
         restored = list(journal.open_intents())
         for standing in (config or state.config).orders:
             latest = journal.latest_intent(f"standing:{standing.name}")
@@ -294,7 +301,8 @@ class Lifecycle:
                 restored.append(latest)
         for info in restored:
             intent = state.track_intent(info.id, info.source, info.spec, info.state)
-            if info.spec.brackets and info.state.value == "open" and info.source.split(":")[0] not in ("bracket", "standing", "target"):
+            kind = info.source.split(":")[0]
+            if info.spec.brackets and info.state.value == "open" and kind not in ("bracket", "target"):
                 state.bracket_parents.add(info.id)  # an entry whose exits are still to manage
             for attempt, client_id in journal.attempts_of(info.id):
                 order = journal.order(client_id)
@@ -305,3 +313,10 @@ class Lifecycle:
                 if order.status is OrderStatus.PENDING:
                     state.obligations.add(client_id)  # journaled, never answered: maybe never sent
                 state.apply_order(order, now)
+            # Standing and bracket rules are done by their fills (the planner reads them);
+            # any other intent is done once all its orders have ended.
+            if (intent.state is IntentState.OPEN and info.id not in state.bracket_parents
+                    and kind not in ("standing", "bracket") and intent.client_ids
+                    and all(cid in state.orders and state.orders[cid].status.is_terminal for cid in intent.client_ids)):
+                finished.append(intent)
+        return finished

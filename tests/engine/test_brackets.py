@@ -105,3 +105,22 @@ def test_a_standing_order_whose_exit_is_on_the_wrong_side_is_a_config_error(tmp_
                     'stop_loss = { trigger_price = 1200 }\n')
     with pytest.raises(ConfigError, match="stop_loss trigger 1200 must be below the entry price 1000"):
         load(path)
+
+
+async def test_a_standing_orders_exits_are_still_managed_after_a_restart(harness):
+    engine = await harness.start()
+    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
+    mark = engine.portfolio.mark("sim", "BTC-PERP")
+    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
+    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
+                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl} }}\n')
+    await harness.daemon.reload(actor="test")
+    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    engine = await harness.restart()
+    (stop,) = [o for o in exits(harness) if o.type is OrderType.STOP_MARKET]
+    harness.exchange.cancel("paper", client_id=stop.client_id)  # the venue drops an exit: perpd puts it back
+    await harness.until(lambda: len(exits(harness)) == 2, what="the stop loss working again")
+    harness.exchange.set_mark("BTC-PERP", tp + 100)  # the take profit fires and fills
+    await harness.until(lambda: harness.exchange.position("paper", "BTC-PERP").size == 0 and not exits(harness),
+                        what="taken profit, stop loss cancelled")
+    await harness.until(lambda: not engine.state.bracket_parents, what="the bracket finished")

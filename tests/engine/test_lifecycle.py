@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from perpd.errors import Denied, InvalidRequest, NotFound
-from perpd.model import OrderSpec, OrderStatus, OrderType, Side, TradingState
+from perpd.model import IntentState, OrderSpec, OrderStatus, OrderType, Side, TradingState
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +83,18 @@ async def test_a_marketable_order_fills_and_the_fill_is_journaled_once(harness):
     fills = engine.journal.fills(account="paper")
     assert sum(f.size for f in fills) == D("0.01")
     assert len({f.trade_id for f in fills}) == len(fills)
+
+
+async def test_an_intent_whose_done_was_lost_in_a_crash_is_finished_at_restart(harness):
+    engine = await harness.start()
+    (order,) = await engine.submit(OrderSpec(symbol="BTC", side=Side.BUY, size=D("0.01"), type=OrderType.MARKET, account="paper"))
+    intent_id = engine.journal.intent_id_of(order.client_id)
+    await harness.until(lambda: engine.journal.intent(intent_id).state is IntentState.DONE, what="the intent done")
+    # What a kill between the order's final status and the queued DONE leaves behind:
+    await engine.journal.set_intent_state(intent_id, IntentState.OPEN)
+    engine = await harness.restart()
+    assert engine.journal.intent(intent_id).state is IntentState.DONE
+    assert engine.state.intents[intent_id].state is IntentState.DONE
 
 
 async def test_halt_cancels_and_blocks_new_orders_until_resume_also_across_restart(harness):
