@@ -366,7 +366,7 @@ class VenueContract:
             return
         before = {p.payment_id for p in await session.fetch_funding_payments(0)}
         opened = await self.fill_market(venue, session, market, Side.BUY)
-        await self.pass_time(venue, 3 * 3600 + 60)  # funding settles at least hourly
+        await self.pass_time(venue, 4 * 3600 + 60)  # funding settles at least every 4 hours (EdgeX)
 
         async def new_payments() -> list | None:
             found = [p for p in await session.fetch_funding_payments(0) if p.payment_id not in before]

@@ -16,6 +16,10 @@ fetch_positions    yes       -> [Position] (non-zero only)
 fetch_open_orders  yes       -> [Order] (live)
 fetch_order        yes       -> Order | None by client id
 fetch_fills        yes       -> [Fill] since a time, oldest first
+fetch_funding_payments
+                   optional  -> [FundingPayment] since a time, oldest first, each
+                             with an id unique on the account (the venue's, else
+                             time:symbol); capabilities.funding_payments
 fetch_leverage     yes       -> LeverageSetting for a symbol
 watch_account      yes       -> AsyncIterator[Event]; StreamGap on any loss
 =================  ========  =================================================
@@ -26,7 +30,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from perpd.model import Balance, Event, Fill, LeverageSetting, Order, Position
+from perpd.model import Balance, Event, Fill, FundingPayment, LeverageSetting, Order, Position
 from venues._template.config import TemplateAccountConfig
 from venues._template.signing import TemplateSigner
 from venues._template.trading import TemplateTrading
@@ -59,6 +63,9 @@ class TemplateSession(TemplateTrading):
 
     async def fetch_fills(self, since_ms: int = 0) -> list[Fill]:  # required
         raise NotImplementedError
+
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:  # optional
+        raise NotImplementedError  # (capabilities.funding_payments; else leave it out: NotSupported)
 
     async def fetch_leverage(self, symbol: str) -> LeverageSetting:  # required
         raise NotImplementedError

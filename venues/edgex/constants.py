@@ -35,6 +35,7 @@ HISTORY_ORDER_BY_ID: Final = f"{PRIVATE}/order/getHistoryOrderById"
 HISTORY_ORDER_BY_CLIENT_ID: Final = f"{PRIVATE}/order/getHistoryOrderByClientOrderId"
 HISTORY_ORDERS: Final = f"{PRIVATE}/order/getHistoryOrderPage"
 FILLS: Final = f"{PRIVATE}/order/getHistoryOrderFillTransactionPage"
+COLLATERAL_TRANSACTIONS: Final = f"{PRIVATE}/account/getCollateralTransactionPage"  # funding: POSITION_FUNDING
 CREATE_ORDER: Final = f"{PRIVATE}/order/createOrder"
 CANCEL_BY_ID: Final = f"{PRIVATE}/order/cancelOrderById"
 CANCEL_BY_CLIENT_ID: Final = f"{PRIVATE}/order/cancelOrderByClientOrderId"

@@ -10,7 +10,7 @@ keeps them. Unified symbols come from the base coin (`BTC` -> `BTC-PERP`); a mar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +20,7 @@ from perpd.model import (
     BookLevel,
     Candle,
     Fill,
+    FundingPayment,
     FundingRate,
     Liquidity,
     MarginMode,
@@ -387,6 +388,21 @@ def parse_order(item: Mapping[str, Any], market: Market, account: str) -> Order:
         created_ms=created,
         updated_ms=ms(item.get("updatedTime")) or created,
         reason=reason if reason and reason != CANCEL_REASON_NONE else None,
+    )
+
+
+def parse_funding_transaction(
+    item: Mapping[str, Any], contract_of: Callable[[str], Contract | None], account: str, venue: str = "edgex"
+) -> FundingPayment | None:
+    """A POSITION_FUNDING collateral transaction (the shape of the FUNDING_SETTLEMENT push):
+    deltaAmount is what the account received; None for another type or an unknown contract."""
+    contract = contract_of(str(item.get("positionContractId")))
+    if item.get("type") != "POSITION_FUNDING" or contract is None:
+        return None
+    return FundingPayment(
+        account=account, venue=venue, payment_id=str(item["id"]), symbol=contract.market.symbol,
+        amount=dec(item["deltaAmount"]) or ZERO, ts_ms=int(item.get("createdTime") or item.get("fundingTime") or 0),
+        rate=dec(item.get("fundingRate"), None), position=dec(item.get("fundingPositionSize"), None),
     )
 
 

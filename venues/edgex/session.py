@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from perpd.errors import ConfigError
-from perpd.model import Balance, Event, Fill, LeverageSetting, MarginMode, Order, Position
+from perpd.model import Balance, Event, Fill, FundingPayment, LeverageSetting, MarginMode, Order, Position
 from venues.base import SecretResolver
 from venues.edgex import parse
 from venues.edgex.config import EdgexAccountConfig
@@ -24,6 +24,7 @@ from venues.edgex.constants import (
     ACCOUNT_ASSET,
     ACCOUNT_BY_ID,
     ACTIVE_ORDERS,
+    COLLATERAL_TRANSACTIONS,
     FILLS,
     HISTORY_ORDER_BY_CLIENT_ID,
     HISTORY_ORDER_BY_ID,
@@ -189,6 +190,18 @@ class EdgexSession(EdgexTrading):
             if fill.ts_ms >= since_ms:
                 fills[fill.trade_id] = fill
         return sorted(fills.values(), key=lambda f: (f.ts_ms, f.trade_id))
+
+    async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
+        """POSITION_FUNDING collateral transactions, each named by its id."""
+        params: dict[str, Any] = {"filterTypeList": "POSITION_FUNDING"}
+        if since_ms > 0:
+            params["filterStartCreatedTimeInclusive"] = since_ms
+        found: dict[str, FundingPayment] = {}
+        for row in await self._pages(COLLATERAL_TRANSACTIONS, params):
+            payment = parse.parse_funding_transaction(row, self.venue.contract_by_id, self.account, self.venue.name)
+            if payment is not None and payment.ts_ms >= since_ms:
+                found.setdefault(payment.payment_id, payment)
+        return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))
 
     async def fetch_leverage(self, symbol: str) -> LeverageSetting:
         contract = self.venue.contract(symbol)

@@ -98,6 +98,7 @@ CAPABILITIES = Capabilities(
     margin_modes=frozenset({MarginMode.CROSS}),
     async_acks=True,
     trigger_reference="oracle",
+    funding_payments=True,  # POSITION_FUNDING collateral transactions
     rate_limits=_rate_limits(600),
     extra={"order_signature": "eip712", "request_auth": "hmac-sha256", "public_trades": "websocket snapshot"},
 )

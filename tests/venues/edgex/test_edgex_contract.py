@@ -23,6 +23,10 @@ class TestEdgexContract(VenueContract):
     # EdgeX prints collateral with 6 decimals: each fee and balance is rounded once.
     balance_tolerance: ClassVar[Decimal] = Decimal("0.000005")
 
+    async def pass_time(self, venue: EdgexVenue, seconds: float) -> None:
+        self.clock.advance(int(seconds * 1000))
+        self.emulator.exchange.step()
+
     @pytest.fixture
     async def venue(self) -> AsyncIterator[EdgexVenue]:
         # One manual clock for the emulator and the venue, so the market stands still while
@@ -30,6 +34,7 @@ class TestEdgexContract(VenueContract):
         clock = ManualClock(start_ms=SystemClock().now_ms())
         app = create_app(seed=5, clock=clock)
         self.emulator: Any = app.state.emulator
+        self.clock = clock
         async with serve(app) as url:
             venue = EdgexVenue("edgex", EdgexVenueConfig(rest_url=url, timeout_secs=5.0, requests_per_min=1_000_000),
                                clock=clock)

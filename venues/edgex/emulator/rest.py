@@ -227,6 +227,16 @@ async def fills(call: Call) -> Any:
     return page(rows, call)
 
 
+async def collateral_transactions(call: Call) -> Any:
+    """Only funding moves collateral here besides trades: other types list nothing."""
+    types = call.list("filterTypeList")
+    if types and "POSITION_FUNDING" not in types:
+        return page([], call)
+    rows = call.emu.exchange.funding_transactions(call.account_id, call.int("filterStartCreatedTimeInclusive", 0))
+    end = call.int("filterEndCreatedTimeExclusive", 0)
+    return page([r for r in rows if not end or int(r["createdTime"]) < end], call)
+
+
 # --------------------------------------------------------------------------- private writes
 
 
@@ -293,6 +303,7 @@ def rest_routes() -> list[Any]:
         ("/order/getHistoryOrderById", history_order_by_id),
         ("/order/getHistoryOrderByClientOrderId", history_order_by_client_id),
         ("/order/getHistoryOrderPage", history_orders), ("/order/getHistoryOrderFillTransactionPage", fills),
+        ("/account/getCollateralTransactionPage", collateral_transactions),
     ]
     private_post = [
         ("/order/createOrder", create_order), ("/order/cancelOrderById", cancel_by_id),

@@ -18,6 +18,7 @@ from venues.simex.events import (
     BalanceView,
     BookSnapshot,
     CandleView,
+    FundingPayment,
     MarketView,
     OrderView,
     PositionView,
@@ -135,6 +136,19 @@ def order_json(record: OrderRecord, view: OrderView | None) -> dict[str, Any]:
         "cumFailSize": "0", "cumFailValue": "0", "cumFailFee": "0",
         "cumApprovedSize": "0", "cumApprovedValue": "0", "cumApprovedFee": "0",
         "createdTime": str(record.created_ms), "updatedTime": str(max(updated, record.created_ms)),
+    }
+
+
+def funding_transaction_json(p: FundingPayment, c: ContractDef, account_id: int) -> dict[str, Any]:
+    """A POSITION_FUNDING collateral transaction, as the FUNDING_SETTLEMENT push carries one;
+    its id is the settlement time and the contract (one payment per position and settlement)."""
+    ts = str(p.ts_ms)
+    return {
+        "id": str(p.ts_ms * 100_000 + int(c.contract_id) % 100_000), "userId": user_id(account_id),
+        "accountId": str(account_id), "coinId": QUOTE_COIN_ID,
+        "type": "POSITION_FUNDING", "deltaAmount": cash(p.amount), "beforeAmount": "0", "fundingTime": ts,
+        "fundingRate": f"{p.rate:f}", "fundingIndexPrice": f"{p.mark_price:f}", "fundingOraclePrice": f"{p.mark_price:f}",
+        "fundingPositionSize": f"{p.position:f}", "positionContractId": c.contract_id, "createdTime": ts, "updatedTime": ts,
     }
 
 
