@@ -26,8 +26,8 @@ class FundingPayments:
 
     async def fetch(self, account: str, session: AccountSession) -> int:
         """Journal the account's new payments; how many were new. A venue's failure is
-        logged and shown in status, and leaves the rest of the resync alone: the next
-        resync asks again from the same point."""
+        logged and leaves the rest of the resync alone: the next resync asks again from
+        the same point (the last journaled payment's time)."""
         if not session.capabilities.funding_payments:
             return 0
         since = self._journal.last_funding_ms(account) or 0
@@ -35,6 +35,8 @@ class FundingPayments:
             payments = await session.fetch_funding_payments(since)
         except PerpdError as exc:
             log.warning("funding payments of %s: %s", account, exc.message)
+            return 0
+        if not payments:
             return 0
         new = 0
         for payment, fresh in zip(payments, await self._journal.insert_funding_payments(payments), strict=True):

@@ -218,6 +218,14 @@ def test_sim_fills_funding_and_pnl_read_the_same_everywhere(shell: InteractiveSh
         points = surfaces.client.pnl(account="paper", period="inception", curve=True).curve
         assert list(curve["booked"])[: len(points)] == [p.booked for p in points][: len(curve)]
         assert any("Figure" in out.data.get("text/plain", "") for out in shown.outputs)  # matplotlib's plot
+        # Today's PnL is the loss tracker's: funding fetched on resync reached it, each payment once.
+        for _ in range(50):
+            paid = surfaces.client.funding_payments(account="paper", limit=1000).funding_payments
+            today = surfaces.client.pnl(account="paper")
+            if len(surfaces.client.funding_payments(account="paper", limit=1000).funding_payments) == len(paid):
+                break  # no payment came in between: the two reads are of one moment
+        assert today.by_account[0].funding == sum((p.amount for p in paid if p.ts_ms >= today.since), Decimal(0))
+        assert paid
         fill = surfaces.client.fills(account="paper").fills[0]
         assert (fill.source, fill.fee_currency, fill.liquidity.value) == ("api", "USDC", "taker")
         assert fill.intent_id is not None and fill.client_id is not None

@@ -189,6 +189,9 @@ class FaultySession(AccountSession):
     async def fetch_fills(self, since_ms=0):
         return await self.inner.fetch_fills(since_ms)
 
+    async def fetch_funding_payments(self, since_ms=0):
+        return await self.inner.fetch_funding_payments(since_ms)
+
     async def cancel_order(self, client_id):
         if client_id in self.fail_cancel:
             raise Unavailable("503 Service Unavailable", venue=self.venue.name)
