@@ -83,6 +83,17 @@ async def test_links_lead_from_a_placed_order_and_a_new_account_to_the_operation
     assert followed.status_code == 200 and followed.json()["client_id"] == placed["orders"][0]["client_id"]
 
 
+async def test_a_404_on_an_account_path_means_the_account_not_a_symbol_in_the_body(api: Api) -> None:
+    # Found by the fuzzer (seeds 1618 and 4242): after POST /accounts, PUT .../leverage with an
+    # unknown symbol answered 404, which reads as the new account missing.
+    async with api.client("admin") as http:
+        symbol = await http.put("/api/v1/accounts/paper/leverage", json={"symbol": "NOPE", "leverage": 2})
+        account = await http.put("/api/v1/accounts/nobody/leverage", json={"symbol": "BTC", "leverage": 2})
+    assert symbol.status_code == 422 and symbol.json()["error"]["details"]["fields"][0]["field"] == "symbol"
+    assert "no market NOPE-PERP" in symbol.json()["error"]["message"]
+    assert account.status_code == 404
+
+
 async def test_a_malformed_query_string_is_a_documented_400_naming_the_parameter(api: Api) -> None:
     documented = (await document(api))["paths"]["/api/v1/orders"]["get"]["responses"]
     cases = [

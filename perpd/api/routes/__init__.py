@@ -12,9 +12,7 @@ from perpd.api.routes import accounts, control, markets, money, orders, position
 from perpd.model import Balance, Order
 from perpd.wire import FillPage, FundingPage, PnlReport
 
-# An answer's `links` (OpenAPI) lead from what it created to the operations on it; only to
-# those whose 404 can mean nothing but "it is gone" (setting leverage is a 404 for a symbol the
-# venue lacks, which a client following the link would take for the account missing).
+# An answer's `links` (OpenAPI) lead from what it created to the operations on it.
 
 # Each endpoint's `errors` are what its handler may raise; `Endpoint.error_statuses` adds
 # what every endpoint may answer (400 not as documented, 403 Host/Origin, 401/429 with a

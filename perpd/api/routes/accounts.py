@@ -73,7 +73,8 @@ async def set_leverage(call: Call) -> ConfigChange:
     venue = engine.config.accounts[name].venue
     market = engine.portfolio.market_data.market(venue, symbol)
     if market is None:
-        raise NotFound(f"{venue} has no market {symbol}", details={"field": "symbol"})
+        # A 422, not a 404: the path names the account, and a 404 would say it is missing.
+        raise field_error("symbol", f"{venue} has no market {symbol}")
     if body.leverage > market.max_leverage:
         raise field_error("leverage", f"must be <= {market.max_leverage} on {venue} {symbol}")
 
