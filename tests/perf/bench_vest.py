@@ -30,7 +30,8 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "venues" / "vest"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "venues" / "vest")]  # the repository (tests.*) and vest_support
 
 from perpd.model import OrderRequest, OrderType, Side  # noqa: E402
 from venues.base import ClientIdFormat, check_against_market  # noqa: E402
