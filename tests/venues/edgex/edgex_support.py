@@ -11,13 +11,11 @@ from typing import Any
 from tests.loopback import secrets_of
 from tests.loopback import serve as _serve
 
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "venues" / "edgex"
-if not SAMPLES.is_dir():  # the repository's sibling, wherever the checkout lives
-    SAMPLES = Path("/work/shared/venues/edgex")
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "edgex"  # ../shared/venues/edgex, copied verbatim
 
 
 def sample(name: str) -> Any:
-    """A recorded payload from ../shared/venues/edgex/ (its README gives provenance)."""
+    """A recorded payload from tests/fixtures/edgex/ (its README gives provenance)."""
     return json.loads((SAMPLES / name).read_text())
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from tests.loopback import secrets_of, serve  # noqa: F401 - the venue tests import them from here
 from tests.polling import eventually  # noqa: F401 - the venue tests import it from here
 
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "venues" / "extended"
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "extended"  # ../shared/venues/extended, copied verbatim
 # Throwaway Stark keys (the SDK tests' key, and two more): valid on the emulator only.
 SDK_TEST_KEY = "0x7a7ff6fd3cab02ccdcd4a572563f5976f8976899b03a39773795a3c486d4986"
 STARK_KEYS = itertools.cycle([
@@ -24,7 +24,7 @@ _keys = itertools.count(1)
 
 
 def sample(name: str) -> Any:
-    """A recorded payload from shared/venues/extended/ (its README gives provenance)."""
+    """A recorded payload from tests/fixtures/extended/ (its README gives provenance)."""
     return json.loads((SAMPLES / name).read_text())
 
 
