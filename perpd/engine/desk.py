@@ -447,7 +447,10 @@ class OrderDesk:
             if intent.state is IntentState.OPEN:
                 intent.state = IntentState.DONE
                 await self._journal.set_intent_state(intent.id, IntentState.DONE)
-            self._forget(intent)
+            if intent.source.startswith("standing:"):
+                state.touch(intent.source)  # a standing rule's latest intent stays: filled, it is not placed again
+            else:
+                self._forget(intent)
 
     def _forget(self, intent: Intent) -> None:
         """Drop a finished intent and its orders from memory (the journal keeps them), so

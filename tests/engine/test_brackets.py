@@ -124,3 +124,21 @@ async def test_a_standing_orders_exits_are_still_managed_after_a_restart(harness
     await harness.until(lambda: harness.exchange.position("paper", "BTC-PERP").size == 0 and not exits(harness),
                         what="taken profit, stop loss cancelled")
     await harness.until(lambda: not engine.state.bracket_parents, what="the bracket finished")
+
+
+async def test_a_standing_order_is_not_placed_again_once_its_bracket_is_finished(harness):
+    engine = await harness.start()
+    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
+    mark = engine.portfolio.mark("sim", "BTC-PERP")
+    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
+    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
+                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl} }}\n')
+    await harness.daemon.reload(actor="test")
+    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    harness.exchange.set_mark("BTC-PERP", tp + 100)  # the take profit fires and fills
+    await harness.until(lambda: not engine.state.bracket_parents and not harness.exchange.open_orders("paper"),
+                        what="the bracket finished")
+    for _ in range(5):  # filled once: the standing order is done, not an entry again (and again)
+        await engine.reconcile_once()
+    assert harness.exchange.open_orders("paper") == [] and harness.exchange.position("paper", "BTC-PERP").size == 0
+    assert len([f for f in harness.exchange.fills("paper") if f.side is Side.BUY]) == 1
