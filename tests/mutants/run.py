@@ -115,6 +115,15 @@ MUTANTS = (
                "                    self.note_account_error(order.account, f\"resolving {client_id}: {exc!r}\")\n",
                "                except ZeroDivisionError:\n                    pass\n"),),
     ),
+    Mutant(
+        "bracket-forgets-standing", "a standing order whose bracket finished is placed again",
+        "perpd/engine/desk.py",
+        "            if intent.source.startswith(\"standing:\"):\n"
+        "                state.touch(intent.source)  # a standing rule's latest intent stays: filled, it is not placed again\n"
+        "            else:\n                self._forget(intent)\n",
+        "            self._forget(intent)\n",
+        ("tests/engine/test_brackets.py",),
+    ),
 )
 
 
