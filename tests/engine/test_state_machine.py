@@ -238,21 +238,27 @@ class DaemonMachine(RuleBasedStateMachine):
 
     @rule(position=st.sampled_from([D("0.02"), D("0"), D("-0.02"), D("0.03")]), bid=st.sampled_from([1000, 1100]))
     def reload(self, position: D, bid: int) -> None:
-        target = position
-        position = self.h.exchange.position("paper", "ETH-PERP").size
-        # What is working: on the venue, or sent (pending, unknown) as far as perpd knows.
-        working = {o.client_id: o.size - o.filled for o in self.h.exchange.open_orders("paper") if o.symbol == "ETH-PERP"}
-        sides = {o.client_id: o.side for o in self.h.exchange.open_orders("paper")}
-        for order in self.engine.orders.values():
-            if order.symbol == "ETH-PERP" and order.status.is_live and order.client_id not in working:
-                working[order.client_id], sides[order.client_id] = order.remaining, order.side
-        buys = sum((size for cid, size in working.items() if sides[cid] is Side.BUY), ZERO)
-        sells = sum((size for cid, size in working.items() if sides[cid] is Side.SELL), ZERO)
-        self.target, self.bid = target, bid
-        self._write()
-        self._try(self.h.daemon.reload(actor="machine"))
-        # From here ETH may only move toward the new target, plus what was already working.
-        self.envelope = (min(position - sells, target), max(position + buys, target))
+        self._try(self._reload(position, bid))
+
+    async def _reload(self, target: D, bid: int) -> None:
+        # The envelope is read where the new config takes effect: with the engine's own loop
+        # stopped and no lane in flight, so no slice toward the old target lands unseen
+        # between the reading and the reload.
+        async with self.h.paused():
+            position = self.h.exchange.position("paper", "ETH-PERP").size
+            # What is working: on the venue, or sent (pending, unknown) as far as perpd knows.
+            working = {o.client_id: o.size - o.filled for o in self.h.exchange.open_orders("paper") if o.symbol == "ETH-PERP"}
+            sides = {o.client_id: o.side for o in self.h.exchange.open_orders("paper")}
+            for order in self.engine.orders.values():
+                if order.symbol == "ETH-PERP" and order.status.is_live and order.client_id not in working:
+                    working[order.client_id], sides[order.client_id] = order.remaining, order.side
+            buys = sum((size for cid, size in working.items() if sides[cid] is Side.BUY), ZERO)
+            sells = sum((size for cid, size in working.items() if sides[cid] is Side.SELL), ZERO)
+            self.target, self.bid = target, bid
+            self._write()
+            # From here ETH may only move toward the new target, plus what was already working.
+            self.envelope = (min(position - sells, target), max(position + buys, target))
+            await self.h.daemon.reload(actor="machine")
 
     @precondition(lambda self: self.h.daemon is not None)
     @rule()
