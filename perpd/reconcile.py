@@ -117,6 +117,7 @@ class RuleState:
     intent_state: IntentState | None = None
     orders: tuple[Order, ...] = ()  # of the current intent (or all slices, for targets)
     retry_after_ms: int = 0  # backoff after a rejection or denial
+    superseded: tuple[Order, ...] = ()  # live orders of a standing rule's older intents
 
     def live(self) -> tuple[Order, ...]:
         return tuple(o for o in self.orders if o.status.is_live)
@@ -290,6 +291,14 @@ def _standing(
 ) -> list[Action]:
     state = observed.rules.get(rule) or RuleState(rule)
     desired = _standing_entry(standing)[1]
+    if state.superseded:
+        # An order of an intent the rule has moved on from (a send that landed late, after
+        # the config changed): nobody else will cancel it.
+        return [
+            Cancel(o.account, o.client_id, rule, "an earlier version of this standing order is live (a late arrival)")
+            for o in state.superseded
+            if o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        ] or [Blocked(None, rule, "waiting for an earlier version's order to resolve")]
     if state.intent_spec is not None and not state.asks_for(desired):
         # The rule changed (reload): retire the old intent's orders, place anew next pass.
         live = state.live()

@@ -136,6 +136,24 @@ def test_a_changed_standing_order_cancels_the_old_one_first():
     assert isinstance(cancel, Cancel) and cancel.client_id == "c1"
 
 
+def test_a_late_order_of_an_earlier_version_of_a_standing_order_is_cancelled():
+    """The bid moved in the config; the old version's re-placement landed late, after the
+    new one was placed. It belongs to an intent the rule has moved on from: cancel it."""
+    (rules,) = standing_rule(order(OrderStatus.OPEN, cid="new")).values()
+    late = order(OrderStatus.OPEN, price="49000", cid="late")
+    rules = {"standing:bid": RuleState(rules.rule, 2, rules.intent_spec, rules.intent_state, rules.orders, superseded=(late,))}
+    (cancel,) = plan(make_config(STANDING), observed(portfolio(), rules), no_route)
+    assert isinstance(cancel, Cancel) and cancel.client_id == "late"
+
+
+def test_an_earlier_versions_order_still_unresolved_holds_the_standing_order_back():
+    (rules,) = standing_rule().values()
+    pending = order(OrderStatus.UNKNOWN, price="49000", cid="old")
+    rules = {"standing:bid": RuleState(rules.rule, 2, rules.intent_spec, rules.intent_state, (), superseded=(pending,))}
+    (blocked,) = plan(make_config(STANDING), observed(portfolio(), rules), no_route)
+    assert isinstance(blocked, Blocked)  # never a second bid while the old one may be live
+
+
 def test_a_removed_standing_order_is_cancelled():
     rules = standing_rule(order(OrderStatus.OPEN))
     (cancel,) = plan(make_config(), observed(portfolio(), rules), no_route)

@@ -77,7 +77,11 @@ class Reconciler:
             if source.startswith("standing:"):
                 intent = state.intents[ids[-1]]
                 orders = tuple([o for o in map(state.orders.get, intent.client_ids) if o is not None])
-                rule = RuleState(source, intent.id, intent.spec, intent.state, orders, state.retry_after.get(source, 0))
+                superseded = tuple([
+                    o for i in ids[:-1] if i in state.intents
+                    for o in map(state.orders.get, state.intents[i].client_ids) if o is not None and o.status.is_live
+                ])
+                rule = RuleState(source, intent.id, intent.spec, intent.state, orders, state.retry_after.get(source, 0), superseded)
             elif source.startswith("target:"):
                 orders = tuple([
                     o for i in ids if state.intents[i].state is IntentState.OPEN
