@@ -69,10 +69,9 @@ def serve_bare(frame_path: str, mode: str, rate: float) -> None:
     conns: set = set()
 
     async def handler(ws) -> None:  # type: ignore[no-untyped-def]
-        conns.add(ws)
         try:
-            async for _ in ws:  # the client's subscribe, ignored
-                pass
+            async for _ in ws:  # the client's subscribe: frames from then on, as perpd does
+                conns.add(ws)
         except ConnectionClosed:
             pass
         finally:
