@@ -27,6 +27,21 @@ async def entry_with_exits(h, size: str = "0.01"):
     return entry, tp, sl
 
 
+async def standing_entry_filled(harness, stop_limit_offset: int | None = None):
+    """A standing buy with both exits, put in the config just above the mark so that it
+    crosses the book and fills; returns once both exits are working."""
+    engine = await harness.start()
+    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
+    mark = engine.portfolio.mark("sim", "BTC-PERP")
+    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
+    limit = f", price = {sl - stop_limit_offset}" if stop_limit_offset is not None else ""
+    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
+                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl}{limit} }}\n')
+    await harness.daemon.reload(actor="test")
+    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    return engine, tp, sl
+
+
 async def test_exits_are_placed_for_what_the_entry_filled_and_one_cancels_the_other(harness):
     engine = await harness.start()
     entry, tp, sl = await entry_with_exits(harness)
@@ -79,14 +94,7 @@ def test_an_exit_on_the_wrong_side_of_the_entry_is_refused():
 
 
 async def test_a_standing_order_from_the_config_carries_its_exits(harness):
-    engine = await harness.start()
-    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
-    mark = engine.portfolio.mark("sim", "BTC-PERP")
-    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
-    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
-                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl}, price = {sl - 50} }}\n')
-    await harness.daemon.reload(actor="test")  # the entry crosses the book and fills
-    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    engine, tp, sl = await standing_entry_filled(harness, stop_limit_offset=50)
     by_type = {o.type: o for o in exits(harness)}
     assert by_type[OrderType.TAKE_PROFIT_MARKET].trigger_price == tp and by_type[OrderType.STOP_LIMIT].price == sl - 50
     assert all(o.size == D("0.01") and o.side is Side.SELL for o in exits(harness))
@@ -108,14 +116,7 @@ def test_a_standing_order_whose_exit_is_on_the_wrong_side_is_a_config_error(tmp_
 
 
 async def test_a_standing_orders_exits_are_still_managed_after_a_restart(harness):
-    engine = await harness.start()
-    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
-    mark = engine.portfolio.mark("sim", "BTC-PERP")
-    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
-    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
-                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl} }}\n')
-    await harness.daemon.reload(actor="test")
-    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    engine, tp, sl = await standing_entry_filled(harness)
     engine = await harness.restart()
     (stop,) = [o for o in exits(harness) if o.type is OrderType.STOP_MARKET]
     harness.exchange.cancel("paper", client_id=stop.client_id)  # the venue drops an exit: perpd puts it back
@@ -127,14 +128,7 @@ async def test_a_standing_orders_exits_are_still_managed_after_a_restart(harness
 
 
 async def test_a_standing_order_is_not_placed_again_once_its_bracket_is_finished(harness):
-    engine = await harness.start()
-    await harness.until(lambda: engine.portfolio.mark("sim", "BTC-PERP") is not None, what="a mark")
-    mark = engine.portfolio.mark("sim", "BTC-PERP")
-    entry, tp, sl = (mark * D("1.01")).quantize(D(1)), (mark * D("1.05")).quantize(D(1)), (mark * D("0.97")).quantize(D(1))
-    harness.write(f'\n[[orders]]\nname = "dip"\naccount = "paper"\nsymbol = "BTC"\nside = "buy"\nsize = 0.01\n'
-                  f'price = {entry}\ntake_profit = {{ trigger_price = {tp} }}\nstop_loss = {{ trigger_price = {sl} }}\n')
-    await harness.daemon.reload(actor="test")
-    await harness.until(lambda: len(exits(harness)) == 2, what="both exits working")
+    engine, tp, sl = await standing_entry_filled(harness)
     harness.exchange.set_mark("BTC-PERP", tp + 100)  # the take profit fires and fills
     await harness.until(lambda: not engine.state.bracket_parents and not harness.exchange.open_orders("paper"),
                         what="the bracket finished")
