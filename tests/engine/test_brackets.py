@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from perpd.model import Bracket, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from perpd.model import Bracket, OrderSpec, OrderType, Side, TimeInForce
 
 pytestmark = pytest.mark.anyio
 
