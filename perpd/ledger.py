@@ -17,7 +17,9 @@ venue:
   entries of the same sign: those trades are now in the report.
 - Movement no entry explains (the report came before the trade) is held as
   `unexplained` and absorbs the next trades of its sign, for at most `lag_ms`.
-- A snapshot (a resync) is trusted to include every trade older than `lag_ms`.
+- A snapshot (a resync) is trusted to include every trade older than `lag_ms`, and it
+  is complete: a symbol it leaves out is flat, including one never traded before, so a
+  first stream report of a new symbol is movement like any other.
 
 So a report that lags never makes a target trade past itself, and a trade heard of after
 its report is never counted twice. Pure and synchronous: the engine feeds it; its state
@@ -53,8 +55,8 @@ class SymbolLedger:
 
     __slots__ = ("reported", "trades", "unexplained", "unexplained_ms")
 
-    def __init__(self) -> None:
-        self.reported: Decimal | None = None
+    def __init__(self, reported: Decimal | None = None) -> None:
+        self.reported = reported
         self.trades: dict[str, _Trade] = {}  # insertion order = oldest first
         self.unexplained = ZERO
         self.unexplained_ms = 0
@@ -93,7 +95,8 @@ class SymbolLedger:
             for entry in self.trades.values():
                 if entry.pending and now_ms - entry.ts_ms > lag_ms:
                     entry.confirmed = entry.traded
-        # Never reported before: the venue's history up to now is not movement to explain.
+        # Never reported, nor flat by a snapshot: the venue's history up to now is not
+        # movement to explain.
         first = self.reported is None
         moved = size - (self.reported or ZERO)
         self.reported = size
@@ -141,11 +144,12 @@ class PositionLedger:
     """Every symbol of one account; the engine feeds it order reports, fills and position
     reports, and everything that plans or gates reads `size(symbol)`."""
 
-    __slots__ = ("lag_ms", "symbols", "_by_venue_id", "fill_row", "dirty")
+    __slots__ = ("lag_ms", "symbols", "_by_venue_id", "fill_row", "dirty", "complete")
 
     def __init__(self, lag_ms: int) -> None:
         self.lag_ms = lag_ms
         self.symbols: dict[str, SymbolLedger] = {}
+        self.complete = False  # a snapshot came: a symbol never reported is flat
         self._by_venue_id: dict[str, str] = {}  # venue order id -> client id
         self.fill_row = 0  # the last journaled fill row applied (restart replays the rest)
         self.dirty = False
@@ -153,7 +157,7 @@ class PositionLedger:
     def _of(self, symbol: str) -> SymbolLedger:
         ledger = self.symbols.get(symbol)
         if ledger is None:
-            ledger = self.symbols[symbol] = SymbolLedger()
+            ledger = self.symbols[symbol] = SymbolLedger(ZERO if self.complete else None)
         return ledger
 
     def size(self, symbol: str) -> Decimal:
@@ -188,15 +192,23 @@ class PositionLedger:
         self._of(symbol).report(size, now_ms=now_ms, lag_ms=self.lag_ms, snapshot=snapshot)
         self.dirty = True
 
-    def reported_symbols(self) -> list[str]:
-        return [s for s, ledger in self.symbols.items() if ledger.reported]
+    def on_snapshot(self, sizes: dict[str, Decimal], now_ms: int) -> None:
+        """Every position the account holds (a resync): a symbol left out is flat."""
+        for symbol in {*self.symbols, *sizes}:
+            self.on_report(symbol, sizes.get(symbol, ZERO), now_ms, snapshot=True)
+        self.complete = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fill_row": self.fill_row, "symbols": {s: ledger.to_dict() for s, ledger in self.symbols.items()}}
+        return {
+            "fill_row": self.fill_row,
+            "complete": self.complete,
+            "symbols": {s: ledger.to_dict() for s, ledger in self.symbols.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], lag_ms: int) -> PositionLedger:
         ledger = cls(lag_ms)
         ledger.fill_row = int(data.get("fill_row", 0))
+        ledger.complete = bool(data.get("complete", False))
         ledger.symbols = {s: SymbolLedger.from_dict(d) for s, d in data.get("symbols", {}).items()}
         return ledger

@@ -185,12 +185,9 @@ class AccountState:
     def replace_positions(self, positions: Iterable[Position], now_ms: int = 0) -> None:
         """A snapshot of every position (resync): a symbol it leaves out is flat."""
         fresh = {p.symbol: p for p in positions}
-        for symbol in {*self.ledger.reported_symbols(), *self.positions}:
-            if symbol not in fresh:
-                self.ledger.on_report(symbol, ZERO, now_ms, snapshot=True)
+        self.ledger.on_snapshot({s: p.size for s, p in fresh.items()}, now_ms)
         self.positions.clear()
         for position in fresh.values():
-            self.ledger.on_report(position.symbol, position.size, now_ms, snapshot=True)
             self._show(position)
 
     def _show(self, position: Position) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from perpd.ledger import PositionLedger
-from perpd.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side, TimeInForce
+from perpd.model import Fill, Liquidity, Order, OrderStatus, OrderType, Position, Side, TimeInForce
+from perpd.portfolio import AccountState
 
 LAG = 10_000
 T0 = 1_700_000_000_000
@@ -86,6 +87,31 @@ def test_opposite_trades_in_flight_are_matched_by_sign():
     assert ledger.size("ETH-PERP") == D("0.35")
     ledger.on_report("ETH-PERP", D("0.35"), T0 + 2)
     assert ledger.size("ETH-PERP") == D("0.35") and ledger.in_flight("ETH-PERP") == 0
+
+
+def test_a_resync_that_leaves_a_symbol_out_says_it_is_flat():
+    # Found by the state machine: a resync listed no ETH (flat), the target's first slice
+    # filled, and the position channel told of it before the order and the fill did. The
+    # report was taken as history, not movement, and the trade was counted on top of it.
+    held = AccountState("a", "v")
+    held.replace_positions([Position("a", "v", "BTC-PERP", D("0.02"))], T0)
+    held.set_position(Position("a", "v", "ETH-PERP", D("0.01")), T0 + 1)
+    held.upsert_order(order("c1", "0.01"), T0 + 2)
+    held.add_fill(fill("c1", "0.01", "t1"), T0 + 3)
+    assert held.position_size("ETH-PERP") == D("0.01")
+    held.replace_positions([Position("a", "v", "BTC-PERP", D("0.02")), Position("a", "v", "ETH-PERP", D("0.01"))], T0 + 4)
+    assert held.position_size("ETH-PERP") == D("0.01") and held.ledger.in_flight("ETH-PERP") == 0
+    held.replace_positions([], T0 + 5)
+    assert held.position_sizes() == {}
+
+
+def test_a_saved_ledger_remembers_a_snapshot_came():
+    ledger = PositionLedger(LAG)
+    ledger.on_snapshot({}, T0)
+    again = PositionLedger.from_dict(ledger.to_dict(), LAG)
+    again.on_report("SOL-PERP", D(1), T0 + 1)  # before its trade: movement, not history
+    again.on_fill(Fill("a", "v", "t2", "c2", None, "SOL-PERP", Side.BUY, D(100), D(1), D(0), Liquidity.TAKER, T0), T0 + 2)
+    assert again.size("SOL-PERP") == D(1)
 
 
 def test_a_first_report_matches_what_was_traded_before_it():

@@ -365,3 +365,34 @@ DaemonMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestDaemonMachine = DaemonMachine.TestCase
+
+
+def test_replay_a_settle_that_counted_a_target_fill_twice():
+    """A case the CI search found (2026-12-03): after this sequence the settle saw perpd's
+    ETH at 0.02 while the venue and the journal had 0.01. The resync's snapshot listed no
+    ETH and the position channel told of the target's slice before its fill did; the
+    ledger took that first report as history and counted the fill on top of it.
+    Timing-dependent here (about half the runs failed before the fix); the ledger's own
+    test pins the cause exactly (tests/test_ledger.py)."""
+    machine = DaemonMachine()
+    machine.start()
+    steps = [
+        lambda: machine.resume("account:paper"),
+        machine.the_bids_replacement_arrives_late,
+        lambda: machine.operator_cancels_one(38),
+        lambda: machine.submit_marketable("paper", Side.SELL),
+        lambda: machine.lookups_fail("other", True),
+        lambda: machine.next_send_fails("paper", "late-arrival"),
+        lambda: machine.halt("account:paper", TradingState.REDUCE_ONLY, "operator"),
+        lambda: machine.lookups_fail("other", False),
+        lambda: machine.lookups_fail("other", False),
+        machine.the_bids_replacement_arrives_late,
+        machine.drop_the_account_stream,
+    ]
+    for step in steps:
+        step()
+        machine.no_client_id_reaches_the_venue_twice()
+        machine.no_intent_is_live_twice_on_the_venue()
+        machine.the_target_never_trades_past_itself()
+        machine.no_venue_order_is_larger_than_asked()
+    machine.teardown()  # settles and compares with the venue

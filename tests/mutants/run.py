@@ -124,6 +124,13 @@ MUTANTS = (
         "            self._forget(intent)\n",
         ("tests/engine/test_brackets.py",),
     ),
+    Mutant(
+        "snapshot-incomplete", "a symbol a resync left out is not flat: its first report is taken as history",
+        "perpd/ledger.py",
+        "            ledger = self.symbols[symbol] = SymbolLedger(ZERO if self.complete else None)\n",
+        "            ledger = self.symbols[symbol] = SymbolLedger(None)\n",
+        ("tests/test_ledger.py",),
+    ),
 )
 
 
