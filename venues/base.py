@@ -32,6 +32,9 @@ Session.create_order       yes       -> Order (status may be PENDING on venues t
                                      definitive; OutcomeUnknown when not known
 Session.create_orders      optional  default loops create_order; batching venues
                                      override (capabilities.batch_create)
+Session.create_bracket     optional  an entry and its TP/SL exits in one request; the
+                                     venue holds the exits and places them when the
+                                     entry fills; capabilities.native_brackets
 Session.cancel_order       yes       -> True if a live order was cancelled, False if no
                                      live order has that id (not an error)
 Session.cancel_orders      optional  default loops cancel_order
@@ -193,6 +196,7 @@ class Capabilities:
     async_acks: bool = False  # create_order may return PENDING; the stream confirms
     trigger_reference: str = "mark"  # what triggers compare with: mark | last | oracle
     funding_payments: bool = False  # the account's funding payments can be fetched
+    native_brackets: bool = False  # create_bracket: the venue holds an entry's exits
     rate_limits: tuple[RateLimit, ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
 
@@ -390,6 +394,16 @@ class AccountSession(ABC):
             except Exception as exc:  # noqa: BLE001 - reported per slot by contract
                 out.append(exc)
         return out
+
+    async def create_bracket(
+        self, entry: OrderRequest, take_profit: OrderRequest | None = None, stop_loss: OrderRequest | None = None
+    ) -> list[Order | Exception]:
+        """The entry and its exits in one venue request (capabilities.native_brackets): the
+        venue holds the exits and places them, reduce-only, once the entry fills. Slots: the
+        entry, then the exits given (take_profit first). An exit the venue holds but has not
+        placed yet comes back PENDING. Errors per slot as create_orders: VenueRejected when
+        definitive, OutcomeUnknown when not known."""
+        raise NotSupported(f"{self.venue.name}: no native brackets (perpd places the exits when the entry fills)")
 
     @abstractmethod
     async def cancel_order(self, client_id: str) -> bool: ...
