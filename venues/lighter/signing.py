@@ -189,6 +189,28 @@ class LighterSigner:
             )
         )
 
+    def create_grouped_sync(self, *, key: int, nonce: int, grouping_type: int, orders: list[dict[str, Any]]) -> SignedTx:
+        """CreateGroupedOrders (tx type 28): `orders` are `WireOrder.fields()` dicts, the
+        parent first (OTO / OTOCO). Laid out as the SDK's `CreateOrderTxReq` array, as
+        `SignerClient.sign_create_grouped_orders` passes them."""
+        self.register_sync()
+        request = sdk_signer_module().CreateOrderTxReq
+        array = (request * len(orders))(*(
+            request(
+                MarketIndex=o["market_index"], ClientOrderIndex=o["client_order_index"], BaseAmount=o["base_amount"],
+                Price=o["price"], IsAsk=int(o["is_ask"]), Type=o["order_type"], TimeInForce=o["time_in_force"],
+                ReduceOnly=int(o["reduce_only"]), TriggerPrice=o["trigger_price"], OrderExpiry=o["order_expiry"],
+            )
+            for o in orders
+        ))
+        return self._decode(
+            _library().SignCreateGroupedOrders(
+                grouping_type, array, len(orders),
+                0, 0, 0, 0, 0,  # integrator account/taker fee/maker fee, self-trade modes
+                0, nonce, key, self.account_index,  # skip_nonce, nonce
+            )
+        )
+
     def cancel_order_sync(self, *, key: int, nonce: int, market_index: int, index: int) -> SignedTx:
         self.register_sync()
         return self._decode(_library().SignCancelOrder(market_index, index, 0, nonce, key, self.account_index))
@@ -251,6 +273,9 @@ class LighterSigner:
 
     async def create_order(self, **fields: Any) -> SignedTx:
         return await self.pool.run(lambda: self.create_order_sync(**fields))
+
+    async def create_grouped(self, **fields: Any) -> SignedTx:
+        return await self.pool.run(lambda: self.create_grouped_sync(**fields))
 
     async def cancel_order(self, **fields: Any) -> SignedTx:
         return await self.pool.run(lambda: self.cancel_order_sync(**fields))

@@ -40,6 +40,7 @@ from venues.lighter.signing import LighterSigner, SignedTx
 if TYPE_CHECKING:
     from venues.lighter.venue import LighterVenue
 
+GROUPING_OTO, GROUPING_OTOCO = 1, 3  # CreateGroupedOrders GroupingType (lighter-go; OCO is 2)
 NOT_LIVE = frozenset({21600, 21700, 21709, 21715})  # cancel/modify of an order that is not live
 Build = Callable[[int, int], Awaitable[SignedTx]]  # (api key index, nonce) -> signed tx
 SignAll = Callable[[int, int], Awaitable[list[SignedTx]]]  # (api key index, first nonce) -> txs
@@ -172,6 +173,34 @@ class LighterTrading(AccountSession):
                     slots[i] = exc
         return [s if s is not None else OutcomeUnknown("lighter: no result", venue="lighter") for s in slots]
 
+    async def create_bracket(
+        self, entry: OrderRequest, take_profit: OrderRequest | None = None, stop_loss: OrderRequest | None = None
+    ) -> list[Order | Exception]:
+        """The entry and its exits as one CreateGroupedOrders tx (OTOCO with both exits, OTO
+        with one): Lighter holds the exits and places them, reduce-only, for the size the
+        entry filled (their BaseAmount is 0 on the wire); with both, one filling cancels the
+        other. Slots: entry, then the exits given (take_profit first), all PENDING on
+        acceptance. The tx is all-or-nothing: an error fills every slot."""
+        _check_bracket(self.venue.name, entry, take_profit, stop_loss)
+        requests = [r for r in (entry, take_profit, stop_loss) if r is not None]
+        spec = self._prepare(entry)
+        for child in requests[1:]:
+            self._prepare(child)
+        wires = [await self._wire(r, spec) for r in requests]
+        expiry = wires[1]["order_expiry"]  # every child of a group has one expiry
+        for child in wires[1:]:
+            child["base_amount"] = 0  # Lighter sizes each by what the entry filled
+            child["order_expiry"] = expiry
+        grouping = GROUPING_OTOCO if len(wires) == 3 else GROUPING_OTO
+        pending = [self._pending(r, spec) for r in requests]
+        try:
+            await self._submit(
+                lambda key, nonce: self.signer.create_grouped(key=key, nonce=nonce, grouping_type=grouping, orders=wires)
+            )
+        except PerpdError as exc:  # VenueRejected (definitive), OutcomeUnknown, RateLimited, ...
+            return [exc for _ in requests]
+        return list(pending)
+
     async def _market_id_of(self, client_id: str) -> int | None:
         market_id = self._market_of.get(client_id)
         if market_id is None:
@@ -297,6 +326,43 @@ def _settle(lease: KeyLease, exc: BaseException) -> bool:
     else:
         lease.forget()  # unknown (timeout, lost connection, cancelled): re-fetch next time
     return False
+
+
+_TAKE_PROFITS = frozenset({OrderType.TAKE_PROFIT_MARKET, OrderType.TAKE_PROFIT_LIMIT})
+_STOPS = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
+
+
+def _check_bracket(
+    venue: str, entry: OrderRequest, take_profit: OrderRequest | None, stop_loss: OrderRequest | None
+) -> None:
+    """What lighter-go's grouped-orders Validate would refuse, and what perpd's brackets
+    promise (reduce-only exits of the entry's size on the other side), before signing."""
+    if take_profit is None and stop_loss is None:
+        raise InvalidRequest(f"{venue}: a bracket needs a take_profit, a stop_loss or both")
+    if entry.type not in (OrderType.LIMIT, OrderType.MARKET):
+        raise InvalidRequest(f"{venue}: a bracket's entry is a limit or market order (got {entry.type.value})")
+    if entry.reduce_only:
+        raise InvalidRequest(f"{venue}: a bracket's entry opens a position; it cannot be reduce-only")
+    ids = {entry.client_id}
+    for name, child, kinds in (("take_profit", take_profit, _TAKE_PROFITS), ("stop_loss", stop_loss, _STOPS)):
+        if child is None:
+            continue
+        if (
+            child.type not in kinds
+            or not child.reduce_only
+            or child.side is entry.side
+            or child.symbol != entry.symbol
+            or child.size != entry.size
+            or child.trigger_price is None
+            or (child.type.has_limit_price and child.price is None)
+        ):
+            raise InvalidRequest(
+                f"{venue}: a bracket's {name} must be a reduce-only {'/'.join(sorted(k.value for k in kinds))} "
+                f"on {entry.symbol}, on the other side, of the entry's size, with its trigger (and limit) price"
+            )
+        if child.client_id in ids:
+            raise InvalidRequest(f"{venue}: a bracket's orders need distinct client ids ({child.client_id} repeats)")
+        ids.add(child.client_id)
 
 
 def _cancel_builder(signer: LighterSigner, market_id: int, index: int) -> Build:

@@ -83,6 +83,7 @@ CAPABILITIES = Capabilities(
     async_acks=True,
     trigger_reference="mark",
     funding_payments=True,  # /api/v1/positionFunding
+    native_brackets=True,  # create_bracket: CreateGroupedOrders (OTO / OTOCO)
     rate_limits=TIERS["standard"].rate_limits(),
     extra={"batch_from_one_api_key": True, "funding_interval_secs": 3600},
 )
