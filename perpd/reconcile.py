@@ -488,6 +488,17 @@ _EXIT_TYPES = {
 }
 
 
+def exit_order(entry: OrderSpec, kind: str, size: Decimal, account: str) -> OrderSpec:
+    """The take profit ("tp") or stop loss ("sl") closing `size` of what `entry` opens:
+    reduce-only, on the other side, at its trigger (a limit when the bracket gives one)."""
+    exit_at = entry.brackets[kind]
+    return OrderSpec(
+        symbol=entry.symbol, side=entry.side.opposite, size=size,
+        type=_EXIT_TYPES[(kind, exit_at.price is not None)], price=exit_at.price, trigger_price=exit_at.trigger_price,
+        tif=TimeInForce.GTC, reduce_only=True, account=account,
+    )
+
+
 def _bracket(bracket: BracketState, observed: Observed, halted: set[str]) -> list[Action]:
     """Keep an entry's exits working for exactly what it filled and no exit closed yet:
     placed once the entry fills, resized as it fills more, and when one exit fills the
@@ -503,7 +514,7 @@ def _bracket(bracket: BracketState, observed: Observed, halted: set[str]) -> lis
         return [Blocked(bracket.account, bracket.rule("tp"), "trading is halted")]
     out: list[Action] = []
     entry = bracket.spec
-    for kind, exit_at in entry.brackets.items():
+    for kind in entry.brackets:
         rule = bracket.rule(kind)
         state = bracket.children.get(kind) or RuleState(rule)
         live = working.get(kind, [])
@@ -516,11 +527,7 @@ def _bracket(bracket: BracketState, observed: Observed, halted: set[str]) -> lis
         if observed.now_ms < state.retry_after_ms:
             out.append(Blocked(bracket.account, rule, "backing off after a failed attempt"))
             continue
-        spec = OrderSpec(
-            symbol=entry.symbol, side=entry.side.opposite, size=remaining,
-            type=_EXIT_TYPES[(kind, exit_at.price is not None)], price=exit_at.price, trigger_price=exit_at.trigger_price,
-            tif=TimeInForce.GTC, reduce_only=True, account=bracket.account,
-        )
+        spec = exit_order(entry, kind, remaining, bracket.account)
         name = "take profit" if kind == "tp" else "stop loss"
         out.append(Place(bracket.account, spec, rule, f"{name} for {remaining} filled", intent_id=state.intent_id))
     return out

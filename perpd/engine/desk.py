@@ -32,7 +32,7 @@ from perpd.config import Config, RouteConfig
 from perpd.crashpoints import crash_point
 from perpd.engine.audit import Audit
 from perpd.engine.state import EngineState, Intent
-from perpd.errors import Denied, InvalidRequest, NotFound, NotSent, NotSupported, OutcomeUnknown, VenueRejected
+from perpd.errors import Denied, InvalidRequest, NotFound, NotSent, NotSupported, OutcomeUnknown, PerpdError, VenueRejected
 from perpd.journal import Intent as JournalIntent
 from perpd.journal import Journal
 from perpd.model import (
@@ -48,6 +48,7 @@ from perpd.model import (
     round_price,
     round_size,
 )
+from perpd.reconcile import exit_order
 from perpd.wire import to_data
 from policies.risk import OrderCheck
 from policies.routing import RouteDecision, decide
@@ -111,6 +112,38 @@ class OrderDesk:
     ) -> list[Order]:
         """Journal a new intent with its legs' PENDING orders in one commit, then send
         (unless a reload replaced the config the action was `planned` under meanwhile)."""
+        journaled = await self._journal_intent(spec, prepared, source=source, idempotency_key=idempotency_key)
+        if journaled is None:  # the same key raced in between the check and the write
+            existing = self._journal.intent_by_key(idempotency_key or "")
+            assert existing is not None
+            return self._replay(existing, spec)
+        intent, targets = journaled
+        if spec.brackets:
+            self.state.bracket_parents.add(intent.id)
+        if planned is not None and planned is not self.state.config:
+            return [await self._not_sent(p, "not sent: the config changed before the send") for _, _, p in targets]
+        crash_point("after_commit")
+        if len(targets) == 1:  # most orders: no task and no gather for one leg
+            session, request, pending = targets[0]
+            if spec.brackets and session.capabilities.native_brackets:
+                return [await self._send_bracket(intent, session, request, pending, actor=actor)]
+            return [await self._send(session, request, pending, actor=actor, rule=source)]
+        orders = await asyncio.gather(
+            *(self._send(session, request, pending, actor=actor, rule=source) for session, request, pending in targets)
+        )
+        return list(orders)
+
+    async def _journal_intent(
+        self,
+        spec: OrderSpec,
+        prepared: list[tuple[OrderSpec, OrderRequest, Market]],
+        *,
+        source: str,
+        idempotency_key: str | None = None,
+        parent_client_id: str | None = None,
+    ) -> tuple[Intent, list[tuple[AccountSession, OrderRequest, Order]]] | None:
+        """Write-ahead, one commit: the intent and every leg's client id are durable before
+        any venue can hear of them. None if `idempotency_key` was taken meanwhile."""
         targets = [(self.state.sessions[leg.account or ""], request) for leg, request, _ in prepared]
         now, salt = self._clock.now_ms(), self.state.client_id_salt
         built: list[tuple[OrderRequest, Order]] = []
@@ -118,35 +151,89 @@ class OrderDesk:
         def first_orders(intent_id: int) -> list[tuple[Order, int]]:
             # Runs on the journal's writer thread inside the intent's transaction: pure.
             built.clear()
-            built.extend(_pending(session, request, intent_id, 0, now, salt) for session, request in targets)
+            for session, request in targets:
+                request, pending = _pending(session, request, intent_id, 0, now, salt)
+                built.append((request, pending if parent_client_id is None else replace(pending, parent_client_id=parent_client_id)))
             return [(pending, 0) for _, pending in built]
 
         crash_point("before_commit")
-        # Write-ahead, one commit: the intent and every leg's client id are durable
-        # before any venue can hear of them.
         intent_id, created = await self._journal.insert_intent_with_orders(
             spec, source=source, orders=first_orders, idempotency_key=idempotency_key, config_revision=self.state.revision
         )
-        if not created:  # the same key raced in between the check and the write
-            return self._replay(self._journal.intent(intent_id), spec)
+        if not created:
+            return None
         intent = self.state.track_intent(intent_id, source, spec, IntentState.OPEN)
-        if spec.brackets:
-            self.state.bracket_parents.add(intent_id)
-        for request, pending in built:
+        for _, pending in built:
             intent.client_ids.append(pending.client_id)
             self.state.order_intent[pending.client_id] = (intent_id, 0)
             self.state.apply_order(pending, self._clock.now_ms())
-        if planned is not None and planned is not self.state.config:
-            return [await self._not_sent(p, "not sent: the config changed before the send") for _, p in built]
+        return intent, [(session, request, pending) for (session, _), (request, pending) in zip(targets, built, strict=True)]
+
+    async def _send_bracket(
+        self, entry: Intent, session: AccountSession, request: OrderRequest, pending: Order, *, actor: str
+    ) -> Order:
+        """An entry and its exits in one request the venue keeps (native brackets): each
+        exit is an intent of the bracket's rule, journaled before the send like any order,
+        and waits on the venue, PENDING, until the entry fills. An exit that cannot be
+        prepared sends the entry alone: perpd then places the exits when it fills."""
+        exits: list[tuple[str, OrderSpec, OrderRequest, Market]] = []
+        try:
+            for kind in entry.spec.brackets:
+                exit_spec = exit_order(entry.spec, kind, request.size, pending.account)
+                exits.append((kind, *self._prepare(exit_spec)))
+        except PerpdError as exc:
+            log.info("entry %s sent alone (perpd places its exits): %s", pending.client_id, exc.message)
+            return await self._send(session, request, pending, actor=actor, rule=entry.source)
+        children: list[tuple[OrderRequest, Order, str]] = []
+        for kind, exit_spec, exit_request, market in exits:
+            rule = f"bracket:{entry.id}:{kind}"
+            journaled = await self._journal_intent(exit_spec, [(exit_spec, exit_request, market)], source=rule,
+                                                   parent_client_id=pending.client_id)
+            assert journaled is not None  # no idempotency key: always created
+            _, ((_, child_request, child),) = journaled
+            children.append((child_request, child, rule))
         crash_point("after_commit")
-        if len(built) == 1:  # most orders: no task and no gather for one leg
-            (session, _), (request, pending) = targets[0], built[0]
-            return [await self._send(session, request, pending, actor=actor, rule=source)]
-        orders = await asyncio.gather(
-            *(self._send(session, request, pending, actor=actor, rule=source)
-              for (session, _), (request, pending) in zip(targets, built, strict=True))
+        by_kind = {kind: req for (kind, *_), (req, _, _) in zip(exits, children, strict=True)}
+        self.state.stats["orders_sent"] += 1 + len(children)
+        started = time.perf_counter()
+        try:
+            acked: list[Order | Exception] = await session.create_bracket(request, by_kind.get("tp"), by_kind.get("sl"))
+        except Exception as exc:  # noqa: BLE001 - the same outcome for every slot
+            acked = [exc] * (1 + len(children))
+        self._observe(session.venue.name, "create_order", started)
+        slots = [(pending, entry.source), *((child, rule) for _, child, rule in children)]
+        results = []
+        for (order, rule), answer in zip(slots, acked, strict=False):
+            results.append(await self._record_send(order, answer, actor=actor, rule=rule))
+        return results[0]
+
+    async def _record_send(self, pending: Order, answer: Order | BaseException, *, actor: str, rule: str) -> Order:
+        """What one send's answer (an Order or the exception it raised) makes of the order."""
+        now = self._clock.now_ms()
+        if isinstance(answer, VenueRejected):
+            result = pending.evolve(status=OrderStatus.REJECTED, reason=answer.message, updated_ms=now)
+        elif isinstance(answer, (NotSupported, InvalidRequest)):
+            result = pending.evolve(status=OrderStatus.REJECTED, reason=f"refused locally: {answer.message}", updated_ms=now)
+        elif isinstance(answer, OutcomeUnknown):
+            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=answer.message, updated_ms=now)
+        elif isinstance(answer, BaseException):
+            log.error("create_order raised unexpectedly on %s: %r", pending.account, answer)
+            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=f"unexpected error: {answer!r}", updated_ms=now)
+        else:
+            result = _merge(pending, answer)
+        result = await self.record_order(result)
+        self._audit(
+            "place",
+            actor=actor,
+            account=pending.account,
+            venue=pending.venue,
+            symbol=pending.symbol,
+            client_id=pending.client_id,
+            rule=rule,
+            result=result.status.value,
+            details={"side": pending.side.value, "size": str(pending.size), "price": _s(pending.price), "reason": result.reason},
         )
-        return list(orders)
+        return result
 
     def _replay(self, existing: JournalIntent, spec: OrderSpec) -> list[Order]:
         """The same Idempotency-Key returns the same order(s) as they are now; a different
@@ -314,34 +401,16 @@ class OrderDesk:
     async def _send(self, session: AccountSession, request: OrderRequest, pending: Order, *, actor: str, rule: str) -> Order:
         self.state.stats["orders_sent"] += 1
         started = time.perf_counter()
+        answer: Order | BaseException
         try:
-            acked = await session.create_order(request)
+            answer = await session.create_order(request)
             crash_point("after_accept")
-        except VenueRejected as exc:
-            result = pending.evolve(status=OrderStatus.REJECTED, reason=exc.message, updated_ms=self._clock.now_ms())
-        except (NotSupported, InvalidRequest) as exc:
-            result = pending.evolve(status=OrderStatus.REJECTED, reason=f"refused locally: {exc.message}", updated_ms=self._clock.now_ms())
-        except OutcomeUnknown as exc:
-            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=exc.message, updated_ms=self._clock.now_ms())
         except Exception as exc:  # noqa: BLE001 - a bug in a venue must not lose the order
-            log.exception("create_order raised unexpectedly on %s", session.account)
-            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=f"unexpected error: {exc!r}", updated_ms=self._clock.now_ms())
-        else:
-            result = _merge(pending, acked)
+            if not isinstance(exc, PerpdError):
+                log.exception("create_order raised unexpectedly on %s", session.account)
+            answer = exc
         self._observe(session.venue.name, "create_order", started)
-        result = await self.record_order(result)
-        self._audit(
-            "place",
-            actor=actor,
-            account=pending.account,
-            venue=pending.venue,
-            symbol=pending.symbol,
-            client_id=pending.client_id,
-            rule=rule,
-            result=result.status.value,
-            details={"side": pending.side.value, "size": str(pending.size), "price": _s(pending.price), "reason": result.reason},
-        )
-        return result
+        return await self._record_send(pending, answer, actor=actor, rule=rule)
 
     async def finish_obligation(self, order: Order) -> None:
         """An order journaled before a restart and never sent (the venue, asked after the
@@ -518,6 +587,7 @@ def _merge(known: Order | None, fresh: Order) -> Order:
         price=fresh.price if fresh.price is not None else known.price,
         trigger_price=fresh.trigger_price if fresh.trigger_price is not None else known.trigger_price,
         reason=fresh.reason or (known.reason if fresh.status == known.status else None),
+        parent_client_id=known.parent_client_id or fresh.parent_client_id,
     )
 
 

@@ -299,7 +299,18 @@ class Sync:
 
         A lookup that fails (still unknown, refused, unparseable) settles nothing: the
         order keeps its state, the account's lookups back off, and the error shows in
-        status; it never stops another order's or another account's work."""
+        status; it never stops another order's or another account's work.
+
+        A native bracket's exit is held by the venue, invisible, until its entry ends: it
+        is not looked for before, and if the venue did not place it after, it ends
+        cancelled (never sent alone) and the planner places perpd's own exit."""
+        entry_ended_ms = 0
+        waiting = order.parent_client_id is not None and order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN)
+        if waiting:
+            entry = self.state.orders.get(order.parent_client_id or "") or self._journal.order(order.parent_client_id or "")
+            if entry is not None and entry.status.is_live:
+                return
+            entry_ended_ms = entry.updated_ms if entry is not None else 0
         try:
             fresh = await session.fetch_order(order.client_id)
         except OutcomeUnknown:
@@ -310,9 +321,19 @@ class Sync:
         if fresh is not None:
             await self._desk.record_order(fresh)
             return
-        age = self._clock.now_ms() - order.updated_ms
+        age = self._clock.now_ms() - max(order.updated_ms, entry_ended_ms)
         if order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and age < self._grace_ms():
             return  # may still be in flight (asynchronous acknowledgement)
+        if waiting:
+            self.state.obligations.discard(order.client_id)
+            await self._desk.record_order(
+                order.evolve(
+                    status=OrderStatus.CANCELLED,
+                    reason="perpd: the venue did not place this exit when its entry ended; perpd places its own",
+                    updated_ms=self._clock.now_ms(),
+                )
+            )
+            return
         if order.client_id in self.state.obligations:
             await self._desk.finish_obligation(order)  # journaled before a restart, never sent
             return

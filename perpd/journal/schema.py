@@ -141,6 +141,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX intents_source ON intents (source, id);"
     )),
     Migration(3, "funding payments (once per venue payment id); fills indexed by time", _script(money.FUNDING_TABLE)),
+    Migration(4, "orders: the entry a native bracket's exit waits on", _script(
+        "ALTER TABLE orders ADD COLUMN parent_client_id TEXT;"
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

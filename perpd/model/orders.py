@@ -179,6 +179,8 @@ class Order:
     created_ms: int = 0
     updated_ms: int = 0
     reason: str | None = None  # why rejected / cancelled, in the venue's words
+    # A native bracket's exit: the venue holds it and places it once this entry fills.
+    parent_client_id: str | None = None
 
     @property
     def remaining(self) -> Decimal:

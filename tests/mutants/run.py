@@ -131,6 +131,13 @@ MUTANTS = (
         "            ledger = self.symbols[symbol] = SymbolLedger(None)\n",
         ("tests/test_ledger.py",),
     ),
+    Mutant(
+        "native-exit-alone", "an exit the venue holds for its entry is judged lost while the entry rests",
+        "perpd/engine/sync.py",
+        "            if entry is not None and entry.status.is_live:\n                return\n",
+        "",
+        ("tests/venues/hyperliquid/test_hl_native_brackets.py",),
+    ),
 )
 
 

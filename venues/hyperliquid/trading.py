@@ -105,16 +105,16 @@ class HyperliquidTrading(AccountSession):
                     slots[i] = exc
         return [s if s is not None else errors.bad_payload("missing status") for s in slots]
 
-    async def create_order_with_tpsl(
+    async def create_bracket(
         self,
         parent: OrderRequest,
-        *,
         take_profit: OrderRequest | None = None,
         stop_loss: OrderRequest | None = None,
     ) -> list[Order | Exception]:
         """Parent plus attached TP/SL in one action (grouping `normalTpsl`): the venue
-        places the children, reduce-only triggers, once the parent has filled. Slots:
-        parent, then the children given (a child not yet placed comes back PENDING)."""
+        places the children, reduce-only triggers of the parent's size, once the parent
+        has filled whole (a parent cancelled part-filled drops them). Slots: parent, then
+        the children given (a child not yet placed comes back PENDING)."""
         children = [c for c in (take_profit, stop_loss) if c is not None]
         for child, kinds in ((take_profit, orders.TAKE_PROFITS), (stop_loss, orders.STOPS)):
             if child is not None and (child.type not in kinds or not child.reduce_only or child.side is parent.side):

@@ -71,6 +71,7 @@ CAPABILITIES = Capabilities(
     async_acks=False,
     trigger_reference="mark",
     funding_payments=True,  # userFunding
+    native_brackets=True,  # order grouping normalTpsl
     rate_limits=(
         RateLimit("ip_weight", 1200, 60.0, "ip"),
         # 1 action per USDC traded plus a 10,000 buffer per address, then 1 per 10 s.

@@ -185,19 +185,19 @@ async def test_attached_take_profit_and_stop_loss_are_placed_once_the_parent_fil
         sl = OrderRequest(cid(111), "SOL-PERP", Side.SELL, OrderType.STOP_MARKET, D("1"),
                           trigger_price=(mark * D("0.8")).quantize(D("0.01")), reduce_only=True)
         resting_parent = limit(112, Side.BUY, "1", str((mark * D("0.9")).quantize(D("0.01"))), symbol="SOL-PERP")
-        parent, take, stop = await s.create_order_with_tpsl(resting_parent, take_profit=tp, stop_loss=sl)
+        parent, take, stop = await s.create_bracket(resting_parent, take_profit=tp, stop_loss=sl)
         assert parent.status is OrderStatus.OPEN and take.status is OrderStatus.PENDING and stop.status is OrderStatus.PENDING  # type: ignore[union-attr]
         assert {o.client_id for o in await s.fetch_open_orders()} == {cid(112)}  # children wait for the fill
         await s.cancel_order(cid(112))
         market_parent = OrderRequest(cid(113), "SOL-PERP", Side.BUY, OrderType.MARKET, D("1"))
         tp2 = OrderRequest(cid(114), tp.symbol, tp.side, tp.type, tp.size, trigger_price=tp.trigger_price, reduce_only=True)
         sl2 = OrderRequest(cid(115), sl.symbol, sl.side, sl.type, sl.size, trigger_price=sl.trigger_price, reduce_only=True)
-        parent, take, stop = await s.create_order_with_tpsl(market_parent, take_profit=tp2, stop_loss=sl2)
+        parent, take, stop = await s.create_bracket(market_parent, take_profit=tp2, stop_loss=sl2)
         assert parent.status is OrderStatus.FILLED and take.status is OrderStatus.OPEN  # type: ignore[union-attr]
         live = {o.client_id: o.type for o in await s.fetch_open_orders()}
         assert live == {cid(114): OrderType.TAKE_PROFIT_MARKET, cid(115): OrderType.STOP_MARKET}
         with pytest.raises(InvalidRequest):
-            await s.create_order_with_tpsl(market_parent, stop_loss=limit(116, Side.SELL, "1", "100", symbol="SOL-PERP"))
+            await s.create_bracket(market_parent, stop_loss=limit(116, Side.SELL, "1", "100", symbol="SOL-PERP"))
 
 
 async def test_a_modify_of_a_partly_filled_order_sends_what_is_left_and_keeps_the_totals() -> None:

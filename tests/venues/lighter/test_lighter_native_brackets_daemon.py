@@ -1,0 +1,99 @@
+"""The daemon's brackets on the Lighter emulator go out as one OTOCO grouped-orders tx:
+the venue holds the exits while the entry rests (perpd neither judges them lost nor
+places its own), places them sized by the fill, and perpd follows them by the client ids
+it journaled before the send. Judged by the emulator's own books."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from perpd.daemon import Daemon
+from perpd.model import Bracket, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from tests.venues.hyperliquid.hl_support import serve
+from venues.lighter.emulator import create_app
+from venues.lighter.emulator.seeding import DEMO_ACCOUNT, DEMO_API_PRIVATE_KEY
+
+pytestmark = pytest.mark.anyio
+OTHER = "4242"
+
+
+def config(url: str) -> str:
+    return f"""
+[daemon]
+http = false
+reconcile_interval_secs = 0.05
+unknown_grace_secs = 0.3
+watchdog_secs = 0
+
+[venues.lt]
+kind = "lighter"
+network = "testnet"
+rest_url = "{url}"
+ws_url = "{url.replace('http', 'ws', 1)}/stream"
+chain_id = 300
+tier = "premium"
+requests_per_min = 600000
+tx_per_min = 40000
+
+[accounts.main]
+venue = "lt"
+account_index = {DEMO_ACCOUNT}
+api_keys = [{{ index = 3, secret = "env:PERPD_TEST_LIGHTER_KEY" }}]
+"""
+
+
+async def until(check: Callable[[], bool], what: str, secs: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + secs
+    while not check():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_venue_holds_the_exits_and_places_them_for_the_fill(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PERPD_TEST_LIGHTER_KEY", DEMO_API_PRIVATE_KEY)
+    app = create_app(makers=False, takers=False)
+    emulator = app.state.lighter
+    emulator.exchange.ensure_account(int(OTHER))
+
+    def ours() -> dict[str, object]:
+        return {o.client_id: o for o in emulator.engine.open_orders(str(DEMO_ACCOUNT))}
+
+    async with serve(app) as url:
+        path = tmp_path / "perpd.toml"
+        path.write_text(config(url))
+        daemon = Daemon(path, state_dir=tmp_path / "state")
+        await daemon.start()
+        try:
+            engine = daemon.engine
+            await until(lambda: engine.portfolio.mark("lt", "ETH-PERP") is not None, "a mark")
+            mark = engine.portfolio.mark("lt", "ETH-PERP")
+            price, tp, sl = (mark * D("0.98")).quantize(D("0.01")), (mark * D("1.05")).quantize(D("0.01")), (mark * D("0.95")).quantize(D("0.01"))
+            (order,) = await engine.submit(OrderSpec(symbol="ETH", side=Side.BUY, size=D("0.05"), price=price, account="main",
+                                                     take_profit=Bracket(tp, tp), stop_loss=Bracket(sl)))
+            parent = engine.journal.intent_id_of(order.client_id)
+            exits = {k: engine.journal.orders(intent_id=engine.journal.latest_intent(f"bracket:{parent}:{k}").id, limit=10)[0]
+                     for k in ("tp", "sl")}
+            await until(lambda: set(ours()) == {order.client_id}, "the entry resting")
+            for _ in range(3):
+                await engine.sync.resync("main")
+                await asyncio.sleep(0.35)
+            assert set(ours()) == {order.client_id}  # the venue holds the exits; perpd placed none
+            assert {engine.order(c.client_id).status for c in exits.values()} == {OrderStatus.PENDING}
+
+            emulator.engine.place(OTHER, "ETH-PERP", Side.SELL, D("0.05"), type=OrderType.LIMIT, price=price, tif=TimeInForce.GTC)
+            emulator.exchange.step()
+            wanted = {exits["tp"].client_id, exits["sl"].client_id}
+            await until(lambda: set(ours()) == wanted, "the venue's exits")
+            await until(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), "perpd sees them")
+            for _ in range(5):
+                await engine.reconcile_once()
+            assert set(ours()) == wanted  # none of perpd's own
+            assert all(o.reduce_only and o.size == D("0.05") for o in ours().values())
+        finally:
+            await daemon.stop()
