@@ -4,6 +4,7 @@
     orders     orders                          live orders
     positions  positions                       open positions
     account    orders fills positions balance  balances, positions, live orders
+    fills      fills payments                  the latest 100 fills and funding payments
     markets    book trades ticker funding      top-of-depth books, tickers, funding
     events     events status                   trading states and the latest audit records
 
@@ -34,8 +35,9 @@ from perpd.wire import to_data
 if TYPE_CHECKING:
     from perpd.engine import Engine
 
-ChannelName = Literal["orders", "positions", "account", "markets", "events"]
-CHANNELS: tuple[str, ...] = ("orders", "positions", "account", "markets", "events")
+ChannelName = Literal["orders", "positions", "account", "fills", "markets", "events"]
+CHANNELS: tuple[str, ...] = ("orders", "positions", "account", "fills", "markets", "events")
+RECENT = 100  # fills and payments in a fills snapshot
 
 
 class Filters(BaseModel):
@@ -199,6 +201,23 @@ class AccountChannel(Channel):
         }
 
 
+class FillsChannel(Channel):
+    """Every fill and funding payment as it is journaled (from the stream or a resync),
+    after the latest ones: what a trade blotter shows."""
+
+    name = "fills"
+    topics = frozenset({"fills", "payments"})
+
+    def snapshot(self, engine: Engine) -> Any:
+        symbol = next(iter(self._symbols)) if self._symbols is not None and len(self._symbols) == 1 else None
+        fills, _ = engine.journal.fill_page(account=self.filters.account, symbol=symbol, limit=RECENT, newest_first=True)
+        payments, _ = engine.journal.funding_page(account=self.filters.account, symbol=symbol, limit=RECENT, newest_first=True)
+        return {
+            "fills": self._keep(reversed([f.fill for f in fills])),
+            "payments": self._keep(reversed(payments)),
+        }
+
+
 class MarketsChannel(Channel):
     name = "markets"
     topics = frozenset({"book", "trades", "ticker", "funding"})
@@ -227,6 +246,6 @@ class EventsChannel(Channel):
 
 
 KINDS: dict[str, type[Channel]] = {
-    c.name: c for c in (OrdersChannel, PositionsChannel, AccountChannel, MarketsChannel, EventsChannel)
+    c.name: c for c in (OrdersChannel, PositionsChannel, AccountChannel, FillsChannel, MarketsChannel, EventsChannel)
 }
 ALL_TOPICS = frozenset().union(*(c.topics for c in KINDS.values()))

@@ -22,6 +22,7 @@ from perpd.client.results import AuditRecord, StreamMessage, decode
 from perpd.model import (
     Balance,
     Fill,
+    FundingPayment,
     FundingRate,
     Order,
     OrderBook,
@@ -30,11 +31,12 @@ from perpd.model import (
     Trade,
 )
 
-CHANNELS = ("orders", "positions", "account", "markets", "events")
+CHANNELS = ("orders", "positions", "account", "fills", "markets", "events")
 
 TOPICS: dict[str, Any] = {
     "orders": Order,
     "fills": Fill,
+    "payments": FundingPayment,
     "positions": Position,
     "balance": Balance,
     "book": OrderBook,
@@ -54,6 +56,12 @@ class AccountSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class FillsSnapshot:
+    fills: list[Fill]
+    payments: list[FundingPayment]
+
+
+@dataclass(frozen=True, slots=True)
 class MarketsSnapshot:
     books: list[OrderBook]
     tickers: list[Ticker]
@@ -70,6 +78,7 @@ SNAPSHOTS: dict[str, Any] = {
     "orders": list[Order],
     "positions": list[Position],
     "account": AccountSnapshot,
+    "fills": FillsSnapshot,
     "markets": MarketsSnapshot,
     "events": EventsSnapshot,
 }

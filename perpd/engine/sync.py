@@ -62,7 +62,7 @@ class Sync:
         self._journal = journal
         self._bus = bus
         self._clock = clock
-        self.funding = FundingPayments(state, journal)
+        self.funding = FundingPayments(state, journal, bus)
         self._audit = audit
         self._resync_failing: set[str] = set()  # accounts whose last resync failed (audited once per streak)
 
@@ -208,7 +208,6 @@ class Sync:
             await self.on_order(event.order)
         elif isinstance(event, FillUpdate):
             if await self.record_fill(state, event.fill):
-                self._bus.publish("fills", event.fill)
                 self.state.wake()
         elif isinstance(event, PositionUpdate):
             state.set_position(event.position, self._clock.now_ms())
@@ -230,6 +229,7 @@ class Sync:
         state.add_fill(fill, self._clock.now_ms(), row)
         if self.state.pnl is not None:
             self.state.pnl.on_fill(fill)
+        self._bus.publish("fills", fill)
         return True
 
     async def on_order(self, order: Order) -> None:

@@ -24,7 +24,7 @@ from perpd.client.results import (
     Positions,
     Status,
 )
-from perpd.model import BPS, Balance, FundingRate, Market, Order, Trade
+from perpd.model import BPS, Balance, Fill, FundingRate, Market, Order, Trade
 
 
 @dataclass
@@ -182,6 +182,14 @@ def fills(items: Sequence[FillRecord], title: str = "fills") -> Table:
     ]
     return Table(("time", "account", "symbol", "side", "size", "price", "fee", "ccy", "liquidity", "rpnl", "trade id",
                   "client id", "intent", "source"), rows, title)
+
+
+def live_fills(items: Sequence[Fill], title: str = "fills") -> Table:
+    """Fills as the stream carries them (`watch fills`): no intent, which `fills` reads from the journal."""
+    rows = [(when(f.ts_ms), f.account, f.symbol, f.side.value, f.size, f.price, f.fee, f.liquidity.value,
+             f.realized_pnl, f.trade_id, f.client_id or "") for f in items]
+    return Table(("time", "account", "symbol", "side", "size", "price", "fee", "liquidity", "rpnl", "trade id", "client id"),
+                 rows, title)
 
 
 def funding_payments(items: Sequence[FundingPaymentRecord], title: str = "funding payments") -> Table:

@@ -325,7 +325,7 @@ VERB_LIST: tuple[Verb, ...] = (
                           {k: Slot(k, Kind.ACCOUNT if k == "account" else (Kind.SYMBOL if k == "symbol" else Kind.WORD))
                            for k in ("action", "account", "symbol", "result")}),
          "the audit log, newest last", _events, "events 20 action place"),
-    Verb("watch", Syntax((Slot("what", Kind.WORD, choices=("book", "positions", "orders")),
+    Verb("watch", Syntax((Slot("what", Kind.WORD, choices=("book", "positions", "orders", "fills")),
                           Slot("symbol", Kind.SYMBOL, optional=True), Slot("venue", Kind.VENUE, optional=True)),
                          {**ON_ACCOUNT, "depth": Slot("depth", Kind.INT, metavar="N"), "for": Slot("updates", Kind.INT, metavar="N")}),
          "a live view until Ctrl-C (`for N` stops after N updates)", None, "watch book BTC"),

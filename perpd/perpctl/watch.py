@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from perpd.client.results import Positions, StreamMessage
-from perpd.model import Order, OrderBook, Position, normalize_symbol
+from perpd.model import Fill, Order, OrderBook, Position, normalize_symbol
 from perpd.perpctl import tables
 from perpd.perpctl.grammar import UsageError
 from perpd.perpctl.tables import Table
@@ -115,6 +115,31 @@ class OrdersView(View):
         return tables.orders(live, "live orders")
 
 
+class FillsView(View):
+    """The latest fills, newest first, as they are journaled (a trade blotter)."""
+
+    channel = "fills"
+    keep = 50
+
+    def __init__(self, account: str | None, symbol: str | None) -> None:
+        self.symbol = normalize_symbol(symbol) if symbol else None
+        self.filters = {**({"account": account} if account else {}), **({"symbols": [self.symbol]} if symbol else {})}
+        self.fills: list[Fill] = []
+
+    def apply(self, message: StreamMessage) -> bool:
+        if message.type == "snapshot":
+            self.fills = list(message.data.fills)
+        elif message.topic == "fills":
+            self.fills.append(message.data)
+        else:
+            return False  # a funding payment: not in this view
+        del self.fills[: -self.keep]
+        return True
+
+    def table(self) -> Table:
+        return tables.live_fills(list(reversed(self.fills)), "fills")
+
+
 def view_for(args: dict[str, Any]) -> View:
     """The view a parsed `watch` line asks for."""
     what = args["what"]
@@ -124,6 +149,8 @@ def view_for(args: dict[str, Any]) -> View:
         return BookView(args["symbol"], args.get("venue"), args.get("depth", 10))
     if what == "positions":
         return PositionsView(args.get("account"))
+    if what == "fills":
+        return FillsView(args.get("account"), args.get("symbol"))
     return OrdersView(args.get("account"), args.get("symbol"))
 
 

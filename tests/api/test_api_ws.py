@@ -162,3 +162,25 @@ async def test_ws_clients_are_counted_in_status_and_metrics(api: Api) -> None:
         metrics = (await http.get("/metrics")).text
     assert status["ws_clients"] == 1
     assert 'perpd_ws_clients{endpoint="positions"} 1.0' in metrics
+
+
+async def test_the_fills_stream_sends_each_fill_and_funding_payment_as_it_is_journaled(api: Api) -> None:
+    engine = api.daemon.engine
+    exchange = engine.venues["sim"].engine
+    async with api.client() as http, websockets.connect(f"{api.ws_url}/fills?account=paper", additional_headers=AUTH) as ws:
+        assert (await recv(ws, type_="snapshot"))["data"] == {"fills": [], "payments": []}
+        r = await http.post("/api/v1/orders", json={"account": "paper", "symbol": "BTC", "side": "buy", "type": "market", "size": "0.001"})
+        assert r.status_code == 201, r.text
+        fill = await recv(ws, topic="fills")
+        assert fill["data"]["account"] == "paper" and fill["data"]["client_id"] == r.json()["orders"][0]["client_id"]
+        exchange.step(exchange.now_ms + exchange.funding_interval_ms)  # a funding interval passes on the venue
+        await engine.sync.resync("paper")  # where payments are fetched
+        payment = await recv(ws, topic="payments")
+        assert payment["data"]["account"] == "paper" and payment["data"]["symbol"] == "BTC-PERP"
+        assert Decimal(payment["data"]["position"]) == Decimal("0.001")
+    async with websockets.connect(f"{api.ws_url}/fills?account=paper", additional_headers=AUTH) as ws:
+        snapshot = (await recv(ws, type_="snapshot"))["data"]
+    assert [f["trade_id"] for f in snapshot["fills"]] == [fill["data"]["trade_id"]]
+    assert payment["data"] in snapshot["payments"]
+    async with websockets.connect(f"{api.ws_url}/fills?account=spare", additional_headers=AUTH) as ws:
+        assert (await recv(ws, type_="snapshot"))["data"] == {"fills": [], "payments": []}

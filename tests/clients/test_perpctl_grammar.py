@@ -87,7 +87,7 @@ def test_completion_offers_symbols_then_targets_then_the_remaining_words():
     assert candidates(SYNTAXES, "buy 0.1 BTC on paper ioc ", names) == ["slippage", "tag", "tp", "sl", "reduce"]
     assert candidates(SYNTAXES, "cancel ", names)[:2] == ["all", "pd-1a2b"]
     assert candidates(SYNTAXES, "halt acc", names) == ["account:paper", "account:spare"]
-    assert candidates(SYNTAXES, "watch ", names) == ["book", "positions", "orders", "on", "depth", "for"]
+    assert candidates(SYNTAXES, "watch ", names) == ["book", "positions", "orders", "fills", "on", "depth", "for"]
     assert candidates(SYNTAXES, "help w", names) == ["watch"]
     assert candidates(SYNTAXES, "halt reason ", names) == []
 

@@ -75,3 +75,28 @@ def test_no_daemon_is_one_line_and_exit_1(tmp_path) -> None:
                           text=True, env=env, timeout=60, check=False)
     assert done.returncode == 1
     assert done.stderr.startswith("daemon_unreachable: no daemon is listening on unix:") and done.stderr.count("\n") == 1
+
+
+def test_watch_fills_prints_the_blotter_then_each_new_fill(daemon: RunningDaemon) -> None:
+    """A fill journaled while the view is open shows on top; spare's fills never show."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPD_")}
+    env["NO_COLOR"] = "1"
+    watching = subprocess.Popen([*PERPCTL, "-c", str(daemon.config), "watch", "fills", "on", "spare", "for", "1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert watching.stdout is not None
+        first = watching.stdout.readline()  # the snapshot's title: the view is subscribed
+        assert first == "fills\n", first + (watching.stderr.read() if watching.stderr else "")
+        with daemon.client() as perp:
+            perp.buy("0.01", "ETH", account="paper")  # another account's: not in this view
+            (order,) = perp.buy("0.01", "ETH", account="spare")
+        out, err = watching.communicate(timeout=60)
+    finally:
+        watching.kill()
+    assert watching.returncode == 0, err
+    states = (first + out).split("fills\n")[1:]  # each state starts with the table's title
+    assert len(states) == 2 and order.client_id not in states[0]  # the snapshot, then the fill
+    last = [line for line in states[1].splitlines() if line.strip()]
+    assert last[0].split()[:3] == ["time", "account", "symbol"]
+    assert order.client_id in last[1] and last[1].split()[1] == "spare"  # newest first
+    assert all(line.split()[1] == "spare" for line in last[1:])
