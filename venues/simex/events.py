@@ -44,6 +44,7 @@ class Reason(str, enum.Enum):
     DEAD_MANS_SWITCH = "dead_mans_switch"
     LIQUIDATION = "liquidation"
     SELF_TRADE = "self_trade"  # a resting order met a taker of the same account
+    OCO = "oco"  # the other order of a one-cancels-other pair filled
 
     @property
     def is_rejection(self) -> bool:

@@ -196,8 +196,11 @@ class Trading(MatchingCore):
             return acct.by_cid.get(client_id)
         return acct.by_oid.get(oid) if oid is not None else None
 
-    def cancel(self, account: str, *, oid: int | None = None, client_id: str | None = None) -> OrderView | None:
-        """Cancel a live order by engine id or client id; None if no live order has it."""
+    def cancel(
+        self, account: str, *, oid: int | None = None, client_id: str | None = None, reason: Reason = _USER
+    ) -> OrderView | None:
+        """Cancel a live order by engine id or client id (`reason`: why it ends, the
+        owner's request by default); None if no live order has it."""
         depth = self._depth  # _begin() / _end() inlined, as in place()
         if not depth:
             now = self._clock.now_ms()
@@ -208,7 +211,7 @@ class Trading(MatchingCore):
             if acct is None:
                 return None
             o = acct.by_cid.get(client_id) if client_id is not None else acct.by_oid.get(oid)  # type: ignore[arg-type]
-            if o is None or not self._cancel(o, _USER):
+            if o is None or not self._cancel(o, reason):
                 return None
             return o.view()
         finally:

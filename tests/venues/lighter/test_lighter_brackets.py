@@ -124,8 +124,8 @@ async def test_when_one_exit_fills_the_venue_cancels_the_other(api_key: str) -> 
         stop = await session.fetch_order("303")
         assert stop is not None and stop.status is OrderStatus.FILLED and stop.filled_size == D("0.05")
         other = await session.fetch_order("302")
-        # One cancels the other (Lighter says `canceled-oco`; the emulator a plain `canceled`).
-        assert other is not None and other.status is OrderStatus.CANCELLED, other
+        assert other is not None and other.status is OrderStatus.CANCELLED, other  # one cancels the other
+        assert emulator.exchange.order_by_client(ACCOUNT, 302)["status"] == "canceled-oco"  # as Lighter says it
         assert await session.fetch_open_orders(SYMBOL) == []
 
 

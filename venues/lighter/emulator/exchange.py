@@ -108,7 +108,7 @@ class LighterExchange:
         self.inactive: dict[int, deque[int]] = {}  # account -> order indices, oldest first
         self._next_synthetic = SYNTHETIC_BASE
         self.on_synthetic: list[Callable[[int, MarketDef, dict[str, Any]], None]] = []
-        self.groups = Groups(self._place_child, lambda account, oid: self.engine.cancel(account, oid=oid) and None)
+        self.groups = Groups(self._place_child, lambda account, oid: self.engine.cancel(account, oid=oid, reason=Reason.OCO) and None)
         engine.subscribe(self._on_event)
         engine.subscribe(self.groups.on_event)
 

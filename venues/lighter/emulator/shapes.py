@@ -35,6 +35,7 @@ END_STATUS: dict[Reason | None, str] = {
     Reason.DEAD_MANS_SWITCH: "canceled",
     Reason.LIQUIDATION: "canceled-liquidation",
     Reason.SELF_TRADE: "canceled-self-trade",
+    Reason.OCO: "canceled-oco",
 }
 
 
