@@ -97,3 +97,33 @@ async def test_the_venue_holds_the_exits_and_places_them_for_the_fill(tmp_path: 
             assert all(o.reduce_only and o.size == D("0.05") for o in ours().values())
         finally:
             await daemon.stop()
+
+
+async def test_a_group_lighter_cannot_form_sends_the_entry_alone(tmp_path: Path, monkeypatch):
+    """Lighter groups start with a limit or market order: a stop entry with a take profit
+    goes alone, its exit not sent (perpd places it when the entry fills), nothing refused."""
+    monkeypatch.setenv("PERPD_TEST_LIGHTER_KEY", DEMO_API_PRIVATE_KEY)
+    app = create_app(makers=False, takers=False)
+    emulator = app.state.lighter
+    async with serve(app) as url:
+        path = tmp_path / "perpd.toml"
+        path.write_text(config(url))
+        daemon = Daemon(path, state_dir=tmp_path / "state")
+        await daemon.start()
+        try:
+            engine = daemon.engine
+            await until(lambda: engine.portfolio.mark("lt", "ETH-PERP") is not None, "a mark")
+            mark = engine.portfolio.mark("lt", "ETH-PERP")
+            trigger, tp = (mark * D("1.02")).quantize(D("0.01")), (mark * D("1.10")).quantize(D("0.01"))
+            (order,) = await engine.submit(OrderSpec(symbol="ETH", side=Side.BUY, size=D("0.05"), type=OrderType.STOP_LIMIT,
+                                                     price=trigger + 1, trigger_price=trigger, account="main",
+                                                     take_profit=Bracket(tp)))
+            parent = engine.journal.intent_id_of(order.client_id)
+            (journaled,) = engine.journal.orders(intent_id=engine.journal.latest_intent(f"bracket:{parent}:tp").id, limit=10)
+            exit_order = engine.order(journaled.client_id)
+            assert exit_order.status is OrderStatus.EXPIRED and exit_order.reason.startswith("perpd: not sent with the entry")
+            await until(lambda: str(order.client_id) in {o.client_id for o in emulator.engine.open_orders(str(DEMO_ACCOUNT))},
+                        "the entry alone on the venue")
+            assert engine.order(order.client_id).status is not OrderStatus.REJECTED
+        finally:
+            await daemon.stop()
