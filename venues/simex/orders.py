@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perpd.model import OrderStatus, OrderType, Side, TimeInForce
 from venues.simex.events import OrderView, Reason
@@ -25,7 +25,7 @@ class SimOrder:
     __slots__ = (
         "oid", "acct", "m", "is_buy", "type", "tif", "price", "trigger", "size", "filled",
         "notional", "status", "reduce_only", "client_id", "created_ms", "updated_ms",
-        "reason", "triggered", "inc", "reserved", "prio",
+        "reason", "triggered", "inc", "reserved", "prio", "dumped",
     )
 
     def __init__(
@@ -64,6 +64,7 @@ class SimOrder:
         self.inc = 0  # lots that increased the position when accepted (margin basis)
         self.reserved = 0  # ticks * lots of margin basis currently reserved
         self.prio = oid  # time priority; renewed when an edit loses priority
+        self.dumped: dict[str, Any] | None = None  # its saved form, once it has ended (snapshot.py)
 
     @property
     def market_like(self) -> bool:

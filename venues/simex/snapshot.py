@@ -160,7 +160,11 @@ def _dump_account(a: Account) -> dict[str, Any]:
 
 
 def _dump_order(o: SimOrder, live: bool) -> dict[str, Any]:
-    return {
+    """An order's saved form; an ended order never changes, so its form is built once
+    (the history holds thousands: the periodic save must not rebuild them each time)."""
+    if not live and o.dumped is not None:
+        return o.dumped
+    dumped = {
         "oid": o.oid, "symbol": o.m.symbol, "buy": o.is_buy, "type": o.type.value, "tif": o.tif.value,
         "price": o.price, "trigger": o.trigger, "size": o.size, "filled": o.filled,
         "notional": o.notional, "status": o.status.value, "reduce_only": o.reduce_only,
@@ -168,6 +172,9 @@ def _dump_order(o: SimOrder, live: bool) -> dict[str, Any]:
         "reason": o.reason.value if o.reason is not None else None, "triggered": o.triggered,
         "inc": o.inc, "prio": o.prio, "live": live,
     }
+    if not live:
+        o.dumped = dumped
+    return dumped
 
 
 def _dump_fill(row: tuple) -> list[Any]:

@@ -80,3 +80,21 @@ def test_a_market_no_longer_configured_is_dropped_with_a_warning() -> None:
     assert any("ETH-PERP" in w for w in warnings)
     assert engine.position("a", BTC).size == D("0.05")
     assert [o.client_id for o in engine.open_orders("a")] == ["first", "stop"]
+
+
+def test_a_save_after_more_trading_holds_the_new_ends_and_no_stale_order() -> None:
+    """Ended orders' saved forms are built once and kept (the periodic save stays cheap
+    with a full history); an order saved live and ended since is saved as it ended."""
+    clock = ManualClock()
+    engine = busy_engine(clock)
+    engine.to_state()  # "first" and "second" saved while resting
+    engine.cancel("a", client_id="first")
+    engine.cancel("b", client_id="second")
+    engine.place("a", ETH, BUY, D("0.5"), type=OrderType.MARKET, client_id="closed")
+    engine.to_state()
+    engine.step(clock.advance(1_000))
+    restored = SimExchange.from_state(json.loads(json.dumps(engine.to_state())), clock=clock)
+    assert user_view(restored) == user_view(engine)
+    assert restored.order("a", client_id="first").status is OrderStatus.CANCELLED
+    assert restored.order("b", client_id="second").status is OrderStatus.CANCELLED
+    assert restored.order("a", client_id="closed").status is OrderStatus.FILLED
