@@ -224,7 +224,9 @@ class OrderDesk:
         elif isinstance(answer, OutcomeUnknown):
             result = pending.evolve(status=OrderStatus.UNKNOWN, reason=answer.message, updated_ms=now)
         elif isinstance(answer, BaseException):
-            log.error("create_order raised unexpectedly on %s: %r", pending.account, answer)
+            # A bug in a venue (or an error it should have mapped) must not lose the order.
+            log.error("create_order raised unexpectedly on %s: %r", pending.account, answer,
+                      exc_info=None if isinstance(answer, PerpdError) else answer)
             result = pending.evolve(status=OrderStatus.UNKNOWN, reason=f"unexpected error: {answer!r}", updated_ms=now)
         else:
             result = _merge(pending, answer)
@@ -413,8 +415,6 @@ class OrderDesk:
             answer = await session.create_order(request)
             crash_point("after_accept")
         except Exception as exc:  # noqa: BLE001 - a bug in a venue must not lose the order
-            if not isinstance(exc, PerpdError):
-                log.exception("create_order raised unexpectedly on %s", session.account)
             answer = exc
         self._observe(session.venue.name, "create_order", started)
         return await self._record_send(pending, answer, actor=actor, rule=rule)
