@@ -18,6 +18,7 @@ from perpd.model import (
     ZERO,
     Balance,
     Fill,
+    FundingPayment,
     Liquidity,
     MarginMode,
     Order,
@@ -190,3 +191,27 @@ def parse_leverage(body: Mapping[str, Any], market: str) -> int | None:
         if row.get("market") == market:
             return int(Decimal(str(row["leverage"])))
     return None
+
+
+def parse_funding_history(rows: Iterable[Mapping[str, Any]] | None, symbol_of: Callable[[str], str | None],
+                          account: str, venue: str = "extended") -> list[FundingPayment]:
+    """`GET /user/funding/history` rows -> payments, oldest first, each `id` once; rows of a
+    market not loaded (`symbol_of(name)` None) are skipped.
+
+    Checked against the recorded row in tests/fixtures/extended/rest_user_funding_history.resp.ccxt.json:
+    `fundingFee` is the account's collateral movement, positive received and negative paid
+    (ccxt's Extended adapter hands it on as its received-positive `amount`), so it is the
+    amount as it stands; `size` is unsigned with `side` LONG/SHORT; `paidTime` is in ms."""
+    found: dict[str, FundingPayment] = {}
+    for row in rows or ():
+        symbol = symbol_of(str(row.get("market")))
+        if symbol is None:
+            continue
+        size = abs(dec(row.get("size")) or ZERO)
+        payment_id = str(row["id"])
+        found.setdefault(payment_id, FundingPayment(
+            account=account, venue=venue, payment_id=payment_id, symbol=symbol,
+            amount=dec(row.get("fundingFee")) or ZERO, ts_ms=int(row.get("paidTime") or 0),
+            rate=dec(row.get("fundingRate"), None),
+            position=-size if str(row.get("side")).upper() == "SHORT" else size))
+    return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))

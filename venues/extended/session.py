@@ -151,21 +151,23 @@ class ExtendedSession(ExtendedTrading):
         return parse.parse_fills(rows, self.account, self.venue.name, self.client_of)
 
     async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
-        """GET /user/funding/history (fundingFee is what the account paid; id names it)."""
-        body = await self._get("/user/funding/history", {"fromTime": since_ms, "limit": 1000})
-        found: dict[str, FundingPayment] = {}
-        for row in body.get("data") or []:
-            spec = self.venue.spec_by_name(str(row.get("market")))
-            paid_ms = int(row.get("paidTime") or 0)
-            if spec is None or paid_ms < since_ms:
-                continue
-            size = Decimal(str(row.get("size") or "0"))
-            found.setdefault(str(row["id"]), FundingPayment(
-                account=self.account, venue=self.venue.name, payment_id=str(row["id"]), symbol=spec.market.symbol,
-                amount=-Decimal(str(row["fundingFee"])), ts_ms=paid_ms,
-                rate=Decimal(str(row["fundingRate"])) if row.get("fundingRate") is not None else None,
-                position=-size if row.get("side") == "SHORT" else size))
-        return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))
+        """GET /user/funding/history, newest first, page by page (`pagination.cursor`) back to
+        `since_ms`; parse.parse_funding_history reads the rows (fundingFee: received)."""
+        rows: list[dict[str, Any]] = []
+        cursor: Any = None
+        for _ in range(FILL_PAGES):
+            body = await self._get("/user/funding/history", {"fromTime": since_ms, "limit": 1000, "cursor": cursor})
+            page = body.get("data") or []
+            rows.extend(page)
+            cursor = (body.get("pagination") or {}).get("cursor")
+            if not page or cursor is None or int(page[-1].get("paidTime") or 0) < since_ms:
+                break
+        payments = parse.parse_funding_history(rows, self._symbol_of, self.account, self.venue.name)
+        return [p for p in payments if p.ts_ms >= since_ms]
+
+    def _symbol_of(self, name: str) -> str | None:
+        spec = self.venue.spec_by_name(name)
+        return spec.market.symbol if spec is not None else None
 
     async def _resolve_client_ids(self, order_ids: set[str], limit: int = 50) -> None:
         """Learn the client ids of orders named by fills that carry none (GET /user/orders/{id})."""

@@ -291,15 +291,34 @@ async def leverage(request: Request, account: ExtAccount) -> Any:
 @endpoint
 @private
 async def funding_payments(request: Request, account: ExtAccount) -> Any:
+    """The account's funding payments, newest first, in the recorded shape
+    (tests/fixtures/extended/rest_user_funding_history.resp.ccxt.json): `fundingFee` is what
+    the account received (negative: paid), `size` unsigned with `side`, `paidTime` in ms, a
+    numeric `id` that grows with time; `pagination.cursor` is the last row's id, as in the
+    sample (the page after it holds the rows below it; an empty page ends the list).
+    Filters: `market` (repeatable), `side`, `fromTime` (or ccxt's `startTime`), `limit`."""
     emu = emulator_of(request)
+    names = set(markets_of(request))
+    side = (request.query_params.get("side") or "").upper()
+    since = _int(request, "fromTime") or _int(request, "startTime") or 0
+    limit = max(1, min(_int(request, "limit", 100) or 100, 10_000))
+    cursor = _int(request, "cursor")
+    order = {symbol: number for number, symbol in enumerate(sorted(emu.exchange.by_symbol))}
     rows = []
-    for p in emu.engine.funding_payments(account.engine_id):
+    for p in emu.engine.funding_payments(account.engine_id, since):
         market = emu.exchange.by_symbol[p.symbol]
-        rows.append({"id": p.ts_ms, "accountId": account.account_id, "market": market.name, "positionId": 0,
-                     "side": "LONG" if p.position > 0 else "SHORT", "size": market.size(abs(p.position)),
+        row_side = "LONG" if p.position > 0 else "SHORT"
+        payment_id = p.ts_ms * 1000 + order[p.symbol]  # one payment per market and settlement
+        if (names and market.name not in names) or (side and side != row_side) or (cursor is not None and payment_id >= cursor):
+            continue
+        rows.append({"id": payment_id, "accountId": account.account_id, "market": market.name, "positionId": 0,
+                     "side": row_side, "size": market.size(abs(p.position)),
                      "value": shapes.cash(abs(p.position) * p.mark_price), "markPrice": format(p.mark_price, "f"),
-                     "fundingFee": shapes.cash(-p.amount), "fundingRate": format(p.rate, "f"), "paidTime": p.ts_ms})
-    return rows
+                     "fundingFee": shapes.cash(p.amount), "fundingRate": format(p.rate, "f"), "paidTime": p.ts_ms})
+    rows.sort(key=lambda r: r["id"], reverse=True)
+    page = rows[:limit]
+    return json({"status": "OK", "data": page,
+                 "pagination": {"cursor": page[-1]["id"] if page else None, "count": len(page)}})
 
 
 # --------------------------------------------------------------------------- /user writes
