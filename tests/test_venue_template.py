@@ -23,7 +23,7 @@ TEMPLATE = VENUES / "_template"
 NOT_VENUES = {"_template", "sim", "simex", "common", "__pycache__"}  # sim: the contract over simex, in process; common: shared parts
 # A file of the template a venue may name after its own API instead.
 ALTERNATIVES = {"emulator/rest.py": ("emulator/rest.py", "emulator/info.py")}
-TRADING_VERBS = {"create_order", "create_orders", "cancel_order", "cancel_orders", "cancel_all_orders",
+TRADING_VERBS = {"create_order", "create_orders", "create_bracket", "cancel_order", "cancel_orders", "cancel_all_orders",
                  "edit_order", "set_leverage", "cancel_all_after"}
 
 

@@ -13,6 +13,7 @@ verb               required  notes
 =================  ========  =================================================
 create_order       yes       -> Order (PENDING on venues that ack asynchronously)
 create_orders      optional  batching venues override (capabilities.batch_create)
+create_bracket     optional  entry + TP/SL in one request the venue holds (capabilities.native_brackets)
 cancel_order       yes       -> True if a live order was cancelled, else False
 cancel_orders      optional  batching venues override (capabilities.batch_cancel)
 cancel_all_orders  yes       -> number cancelled
@@ -49,6 +50,11 @@ class TemplateTrading(AccountSession):
 
     async def create_orders(self, requests: Sequence[OrderRequest]) -> list[Order | Exception]:  # optional
         return await super().create_orders(requests)
+
+    async def create_bracket(
+        self, entry: OrderRequest, take_profit: OrderRequest | None = None, stop_loss: OrderRequest | None = None
+    ) -> list[Order | Exception]:  # optional (capabilities.native_brackets); default: NotSupported
+        return await super().create_bracket(entry, take_profit, stop_loss)
 
     async def cancel_order(self, client_id: str) -> bool:  # required; False = no live order
         raise NotImplementedError
