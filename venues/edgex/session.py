@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 MEMORY = 20_000  # order ids whose client id we remember
 MAX_PAGES = 50  # 5,000 rows at most per paged read
 LOOKUP_CHUNK = 50  # order ids per getOrderById
+# getCollateralTransactionPage: a created-time range spans 90 days at most, and a missing
+# start is 90 days ago (the official docs); older history is read a window at a time.
+FUNDING_WINDOW_MS = 89 * 86_400_000  # a day short of 90: room for clock skew
+FUNDING_WINDOWS = 24  # about 6 years back at most
 
 
 class EdgexSession(EdgexTrading):
@@ -192,15 +196,28 @@ class EdgexSession(EdgexTrading):
         return sorted(fills.values(), key=lambda f: (f.ts_ms, f.trade_id))
 
     async def fetch_funding_payments(self, since_ms: int = 0) -> list[FundingPayment]:
-        """POSITION_FUNDING collateral transactions, each named by its id."""
-        params: dict[str, Any] = {"filterTypeList": "POSITION_FUNDING"}
+        """POSITION_FUNDING collateral transactions (parse.parse_funding_transaction: deltaAmount
+        is what the account received), each named by its id. `since_ms` 0: the venue's default
+        range, the last 90 days; an older `since_ms`: windows of FUNDING_WINDOW_MS from it, the
+        last one open-ended (the venue's range limit)."""
+        windows: list[tuple[int | None, int | None]] = [(None, None)]
         if since_ms > 0:
-            params["filterStartCreatedTimeInclusive"] = since_ms
+            now = self.venue.clock.now_ms()
+            start = max(since_ms, now - FUNDING_WINDOWS * FUNDING_WINDOW_MS)
+            starts = list(range(start, now - FUNDING_WINDOW_MS, FUNDING_WINDOW_MS))
+            windows = [(s, s + FUNDING_WINDOW_MS) for s in starts]
+            windows.append((starts[-1] + FUNDING_WINDOW_MS if starts else start, None))
         found: dict[str, FundingPayment] = {}
-        for row in await self._pages(COLLATERAL_TRANSACTIONS, params):
-            payment = parse.parse_funding_transaction(row, self.venue.contract_by_id, self.account, self.venue.name)
-            if payment is not None and payment.ts_ms >= since_ms:
-                found.setdefault(payment.payment_id, payment)
+        for start_ms, end_ms in windows:
+            params: dict[str, Any] = {"filterTypeList": "POSITION_FUNDING"}
+            if start_ms is not None:
+                params["filterStartCreatedTimeInclusive"] = start_ms
+            if end_ms is not None:
+                params["filterEndCreatedTimeExclusive"] = end_ms
+            for row in await self._pages(COLLATERAL_TRANSACTIONS, params):
+                payment = parse.parse_funding_transaction(row, self.venue.contract_by_id, self.account, self.venue.name)
+                if payment is not None and payment.ts_ms >= since_ms:
+                    found.setdefault(payment.payment_id, payment)
         return sorted(found.values(), key=lambda p: (p.ts_ms, p.payment_id))
 
     async def fetch_leverage(self, symbol: str) -> LeverageSetting:

@@ -363,11 +363,12 @@ class EdgexExchange:
         return out
 
     def funding_transactions(self, account_id: int, since_ms: int) -> list[dict[str, Any]]:
-        """The account's POSITION_FUNDING collateral transactions, newest first."""
+        """The account's POSITION_FUNDING collateral transactions, newest first, with every
+        CollateralTransaction field (getCollateralTransactionPage rows)."""
         self.account(account_id)
         out = []
         for payment in reversed(self.engine.funding_payments(self.engine_id(account_id), since_ms)):
-            out.append(shapes.funding_transaction_json(payment, self.by_symbol[payment.symbol], account_id))
+            out.append(shapes.collateral_transaction_json(payment, self.by_symbol[payment.symbol], account_id))
         return out
 
     def asset(self, account_id: int) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class _Pending:
     fills: list[Any] = field(default_factory=list)
     positions: dict[str, Any] = field(default_factory=dict)  # symbol -> latest view
     balance: bool = False
-    funding: bool = False
+    funding: list[Any] = field(default_factory=list)  # FundingPayment, each settled in this operation
 
 
 def quote_event(channel: str, data_type: str, data: list[dict[str, Any]]) -> dict[str, Any]:
@@ -216,6 +216,9 @@ class Hub(wshub.ConnectionHub[Connection]):
                             if s in ex.by_symbol]
         if events.balance or events.funding or fills:
             data["collateral"] = [shapes.collateral_json(self.engine.balance(ex.engine_id(account_id)), account_id)]
+        paid = [(p, ex.by_symbol[p.symbol]) for p in events.funding if p.symbol in ex.by_symbol]
+        data["collateralTransaction"] = [shapes.funding_transaction_json(p, c, account_id) for p, c in paid]
+        data["positionTransaction"] = [shapes.funding_position_transaction_json(p, c, account_id) for p, c in paid]
         kind = "ORDER_UPDATE" if orders or fills else ("FUNDING_SETTLEMENT" if events.funding else "ACCOUNT_UPDATE")
         return {"type": "trade-event", "content": {"event": kind, "version": self.versions[account_id], "data": data,
                                                    "time": ex.clock.now_ms(), "accountId": 0}}
@@ -264,7 +267,7 @@ class Hub(wshub.ConnectionHub[Connection]):
         elif isinstance(event, FundingPaymentEvent):
             pending = self._pending(event.account)
             if pending is not None:
-                pending.funding = True
+                pending.funding.append(event.payment)
 
     def _depth(self, c: ContractDef, event: BookDelta) -> None:
         channels = [ch for ch in (f"depth.{c.contract_id}.15", f"depth.{c.contract_id}.200") if self.subs.get(ch)]

@@ -228,11 +228,14 @@ async def fills(call: Call) -> Any:
 
 
 async def collateral_transactions(call: Call) -> Any:
-    """Only funding moves collateral here besides trades: other types list nothing."""
+    """Only funding moves collateral here besides trades: other types list nothing. Rows have
+    every CollateralTransaction field (shapes.collateral_transaction_json); a missing
+    filterStartCreatedTimeInclusive is 90 days ago, as the docs define it."""
     types = call.list("filterTypeList")
     if types and "POSITION_FUNDING" not in types:
         return page([], call)
-    rows = call.emu.exchange.funding_transactions(call.account_id, call.int("filterStartCreatedTimeInclusive", 0))
+    start = call.int("filterStartCreatedTimeInclusive", call.emu.clock.now_ms() - 90 * 86_400_000)
+    rows = call.emu.exchange.funding_transactions(call.account_id, start)
     end = call.int("filterEndCreatedTimeExclusive", 0)
     return page([r for r in rows if not end or int(r["createdTime"]) < end], call)
 

@@ -140,16 +140,59 @@ def order_json(record: OrderRecord, view: OrderView | None) -> dict[str, Any]:
 
 
 def funding_transaction_json(p: FundingPayment, c: ContractDef, account_id: int) -> dict[str, Any]:
-    """A POSITION_FUNDING collateral transaction, as the FUNDING_SETTLEMENT push carries one;
-    its id is the settlement time and the contract (one payment per position and settlement)."""
+    """A POSITION_FUNDING collateral transaction, as the FUNDING_SETTLEMENT push carries one
+    (the recorded push, v1_ws_Private_WebSocket_Funding_Settlement_Example.json, lists only
+    these keys): `deltaAmount` is the collateral the account received (negative: paid),
+    `fundingPositionSize` signed (+ long, - short). Its id is the settlement time and the
+    contract (one payment per position and settlement)."""
     ts = str(p.ts_ms)
     return {
-        "id": str(p.ts_ms * 100_000 + int(c.contract_id) % 100_000), "userId": user_id(account_id),
+        "id": _funding_id(p, c), "userId": user_id(account_id),
         "accountId": str(account_id), "coinId": QUOTE_COIN_ID,
         "type": "POSITION_FUNDING", "deltaAmount": cash(p.amount), "beforeAmount": "0", "fundingTime": ts,
         "fundingRate": f"{p.rate:f}", "fundingIndexPrice": f"{p.mark_price:f}", "fundingOraclePrice": f"{p.mark_price:f}",
         "fundingPositionSize": f"{p.position:f}", "positionContractId": c.contract_id, "createdTime": ts, "updatedTime": ts,
     }
+
+
+def collateral_transaction_json(p: FundingPayment, c: ContractDef, account_id: int) -> dict[str, Any]:
+    """The same payment as getCollateralTransactionPage lists it: every CollateralTransaction
+    field, in the order of the recorded getCollateralTransactionById row (fields of other
+    types empty or "0" there, as that DEPOSIT row has the funding ones)."""
+    row = funding_transaction_json(p, c, account_id)
+    blank = dict.fromkeys(("fillCloseSize", "fillCloseValue", "fillCloseFee", "fillOpenSize", "fillOpenValue",
+                           "fillOpenFee", "fillPrice", "liquidateFee", "realizePnl"), "")
+    zero = dict.fromkeys(("depositId", "withdrawId", "transferInId", "transferOutId"), "0")
+    return {
+        **{k: row[k] for k in ("id", "userId", "accountId", "coinId", "type", "deltaAmount")},
+        "deltaLegacyAmount": row["deltaAmount"], "beforeAmount": row["beforeAmount"], "beforeLegacyAmount": "0",
+        **blank, "isLiquidate": False, "isDeleverage": False,
+        **{k: row[k] for k in ("fundingTime", "fundingRate", "fundingIndexPrice", "fundingOraclePrice",
+                               "fundingPositionSize")},
+        **zero, "transferReason": "UNKNOWN_TRANSFER_REASON", "orderId": "0", "orderFillTransactionId": "0",
+        "orderAccountId": "0", "positionContractId": c.contract_id, "positionTransactionId": _funding_id(p, c, 1),
+        "forceWithdrawId": "0", "forceTradeId": "0", "extraType": "", "extraDataJson": "",
+        "censorStatus": "CENSOR_SUCCESS", "censorTxId": "0", "censorTime": row["createdTime"], "censorFailCode": "",
+        "censorFailReason": "", "l2TxId": "0", "l2RejectTime": "0", "l2RejectCode": "", "l2RejectReason": "",
+        "l2ApprovedTime": "0", "createdTime": row["createdTime"], "updatedTime": row["updatedTime"],
+    }
+
+
+def funding_position_transaction_json(p: FundingPayment, c: ContractDef, account_id: int) -> dict[str, Any]:
+    """The SETTLE_FUNDING_FEE position transaction the FUNDING_SETTLEMENT push carries beside
+    the collateral one (the recorded push's keys)."""
+    ts = str(p.ts_ms)
+    return {
+        "id": _funding_id(p, c, 1), "userId": user_id(account_id), "accountId": str(account_id),
+        "coinId": QUOTE_COIN_ID, "contractId": c.contract_id, "type": "SETTLE_FUNDING_FEE",
+        "deltaFundingFee": cash(p.amount), "beforeOpenSize": f"{p.position:f}", "fundingTime": ts,
+        "fundingRate": f"{p.rate:f}",
+    }
+
+
+def _funding_id(p: FundingPayment, c: ContractDef, kind: int = 0) -> str:
+    """kind 0: the collateral transaction, 1: its position transaction."""
+    return str((p.ts_ms * 100_000 + int(c.contract_id) % 100_000) * 2 + kind)
 
 
 def fill_json(fill: SimFill, record: OrderRecord) -> dict[str, Any]:
