@@ -344,7 +344,11 @@ class DaemonMachine(RuleBasedStateMachine):
             for symbol in ("BTC-PERP", "ETH-PERP"):
                 journaled = sum((f.signed_size for f in fills if f.symbol == symbol), ZERO)
                 assert journaled == exchange.position(account, symbol).size, (account, symbol)
-                assert engine.portfolio.accounts[account].position_size(symbol) == journaled, (account, symbol)
+                ledger = engine.portfolio.accounts[account].ledger
+                assert ledger.size(symbol) == journaled, (
+                    account, symbol, ledger.symbols[symbol].to_dict() if symbol in ledger.symbols else None,
+                    [(f.client_id, f.side.value, str(f.size), f.ts_ms) for f in fills if f.symbol == symbol][-6:],
+                    engine.clock.now_ms())
         if engine.trading_state("paper") is TradingState.ACTIVE:
             bids = [o for o in exchange.open_orders("paper") if o.symbol == "BTC-PERP" and engine.journal.intent_id_of(o.client_id)
                     and (engine.journal.intent(engine.journal.intent_id_of(o.client_id)).source == "standing:bid")]
