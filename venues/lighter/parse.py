@@ -232,11 +232,17 @@ def parse_position_funding(
     row: Mapping[str, Any], spec_of: Callable[[int], LighterMarket | None], account: str, venue: str = "lighter"
 ) -> FundingPayment | None:
     """One /api/v1/positionFunding row (lighter-sdk's PositionFunding); None for a market
-    not loaded. `change` is what the account received; funding_id names the payment."""
+    not loaded. `change` is what the account received; funding_id names the payment.
+
+    No recorded positionFunding payload exists anywhere we looked (tests/fixtures/lighter/
+    README.md): this follows the SDK 1.1.8 model's fields (timestamp, market_id, funding_id,
+    change, discount, rate, position_size, position_side long|short). What it cannot confirm
+    is read defensively: `timestamp` in seconds or ms (`_ms`), the size's sign from
+    `position_side` whether `position_size` is signed or not. `discount` is not used."""
     spec = spec_of(int(row.get("market_id", -1)))
     if spec is None:
         return None
-    size = dec(row.get("position_size") or "0")
+    size = abs(dec(row.get("position_size")) or Decimal(0))
     return FundingPayment(
         account=account, venue=venue, payment_id=str(row["funding_id"]), symbol=spec.symbol,
         amount=dec(row["change"]), ts_ms=_ms(row["timestamp"]), rate=dec(row["rate"]) if row.get("rate") else None,

@@ -264,20 +264,29 @@ async def position_funding(request: Request, emu: LighterEmulator) -> Response:
     """The account's funding payments (lighter-sdk's PositionFunding), newest first, paged
     by an offset cursor as /trades is. `timestamp` is in seconds, as /fundings has it
     (unverified against the live venue: no recorded sample); `change` is what the account
-    received (negative: paid)."""
+    received (negative: paid). Rows are lighter-sdk 1.1.8's PositionFunding, strictly typed;
+    the filters are the SDK's (`market_ids` comma-separated, `side` all|long|short,
+    `start_timestamp` / `end_timestamp` in the same seconds) and the older `market_id`
+    (255: every market, as elsewhere)."""
     ex = emu.exchange
     index = _auth(request, emu, _int(request, "account_index"))
     limit = max(1, min(_int(request, "limit"), 100))
     since_s = _int(request, "start_timestamp", 0)
+    until_s = _int(request, "end_timestamp", 0)
+    side = (request.query_params.get("side") or "all").lower()
     markets = {int(m) for m in request.query_params.get("market_ids", "").split(",") if m.strip()}
+    if request.query_params.get("market_id") not in (None, "", "255"):
+        markets.add(_int(request, "market_id"))
     rows = []
     for number, p in enumerate(emu.engine.funding_payments(ex.engine_id(index))):
         market = ex.by_symbol[p.symbol]
-        if p.ts_ms // 1000 < since_s or (markets and market.market_id not in markets):
+        position_side = "long" if p.position > 0 else "short"
+        if (p.ts_ms // 1000 < since_s or (until_s and p.ts_ms // 1000 > until_s)
+                or (markets and market.market_id not in markets) or side not in ("all", position_side)):
             continue
         rows.append({"timestamp": p.ts_ms // 1000, "market_id": market.market_id, "funding_id": number + 1,
                      "change": f"{p.amount:f}", "discount": "0", "rate": f"{p.rate:f}",
-                     "position_size": f"{abs(p.position):f}", "position_side": "long" if p.position > 0 else "short"})
+                     "position_size": f"{abs(p.position):f}", "position_side": position_side})
     rows.reverse()
     start = int(request.query_params.get("cursor") or 0)
     cursor = str(start + limit) if start + limit < len(rows) else None
