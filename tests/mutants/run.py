@@ -42,9 +42,9 @@ MUTANTS = (
     Mutant(
         "resend-new-id", "a timed-out order is re-sent under a new client id",
         "perpd/engine/desk.py",
-        "            acked = await session.create_order(request)\n",
-        "            try:\n                acked = await session.create_order(request)\n"
-        "            except OutcomeUnknown:\n                acked = await session.create_order(replace(request, client_id=request.client_id + 'x'))\n",
+        "            answer = await session.create_order(request)\n",
+        "            try:\n                answer = await session.create_order(request)\n"
+        "            except OutcomeUnknown:\n                answer = await session.create_order(replace(request, client_id=request.client_id + 'x'))\n",
         ("tests/engine/test_faults.py",),
     ),
     Mutant(
@@ -86,8 +86,8 @@ MUTANTS = (
     Mutant(
         "unknown-rejected", "an unknown outcome is taken for a rejection",
         "perpd/engine/desk.py",
-        "            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=exc.message, updated_ms=self._clock.now_ms())\n",
-        "            result = pending.evolve(status=OrderStatus.REJECTED, reason=exc.message, updated_ms=self._clock.now_ms())\n",
+        "            result = pending.evolve(status=OrderStatus.UNKNOWN, reason=answer.message, updated_ms=now)\n",
+        "            result = pending.evolve(status=OrderStatus.REJECTED, reason=answer.message, updated_ms=now)\n",
         ("tests/engine/test_faults.py",),
     ),
     Mutant(
