@@ -7,18 +7,21 @@ Everything behind the wrapper is the real sim exchange.
 Stream faults model what venues allow between their private channels: each channel
 (`orders`, `fills`, `positions`, `balance`) may be delayed on its own (order within a
 channel kept), so position reports can trail fills as Hyperliquid's do, or arrive first;
-`duplicate` re-delivers events of the named channels. With positions delayed, REST
-`fetch_positions` answers what the stream has shown so far: a report that lags.
+`duplicate` re-delivers events of the named channels. With positions lagging, REST
+`fetch_positions` answers as the venue stood `lag` seconds ago (what it holds now, less
+the fills of the last `lag` seconds), as Hyperliquid's clearinghouseState trails its
+fills: a report that lags by a bound, stream or no stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import AsyncIterator
 
 from perpd.errors import OutcomeUnknown, RateLimited, Unavailable
-from perpd.model import Order, OrderRequest, PositionUpdate
+from perpd.model import ZERO, Order, OrderRequest, Position
 from venues.base import AccountSession
 
 
@@ -55,8 +58,7 @@ class FaultySession(AccountSession):
         self.late_secs = 1.0
         self.reached: list[str] = []  # client ids that reached the venue, refused or not
         self._late: set[asyncio.Task] = set()
-        self._lagging = False
-        self._shown: dict[str, object] | None = None  # positions as the lagging stream showed them
+        self._lag_secs = 0.0  # REST positions trail the venue by this much
 
     async def connect(self) -> None:
         if self.connect_error is not None:
@@ -146,9 +148,6 @@ class FaultySession(AccountSession):
                     return
                 if isinstance(item, BaseException):
                     raise item
-                if isinstance(item, PositionUpdate) and self._lagging:
-                    await self._seed_shown()
-                    self._shown[item.position.symbol] = item.position
                 yield item
         finally:
             dropped.cancel()
@@ -162,21 +161,29 @@ class FaultySession(AccountSession):
     def lag_positions(self, secs: float) -> None:
         """Position reports trail fills by `secs`, on the stream and over REST alike."""
         self.delays["positions"] = secs
-        self._lagging = True
-
-    async def _seed_shown(self) -> dict:
-        if self._shown is None:
-            self._shown = {p.symbol: p for p in await self.inner.fetch_positions()}
-        return self._shown
+        self._lag_secs = secs
 
     # plain delegation
     async def fetch_balance(self):
         return await self.inner.fetch_balance()
 
     async def fetch_positions(self):
-        if self._lagging:  # what the lagging stream has shown so far
-            return [p for p in (await self._seed_shown()).values() if p.size != 0]
-        return await self.inner.fetch_positions()
+        held = {p.symbol: p for p in await self.inner.fetch_positions()}
+        if not self._lag_secs:
+            return list(held.values())
+        # As the venue stood `lag` seconds ago: now, less what traded since.
+        since = self.venue.clock.now_ms() - int(self._lag_secs * 1000)
+        moved: dict[str, object] = {}
+        for fill in await self.inner.fetch_fills(since):
+            if fill.ts_ms >= since:
+                moved[fill.symbol] = moved.get(fill.symbol, ZERO) + fill.signed_size
+        out = []
+        for symbol in {*held, *moved}:
+            then = (held[symbol].size if symbol in held else ZERO) - moved.get(symbol, ZERO)
+            if then:
+                base = held.get(symbol) or Position(self.account, self.venue.name, symbol, then)
+                out.append(dataclasses.replace(base, size=then))
+        return out
 
     async def fetch_open_orders(self, symbol=None):
         return await self.inner.fetch_open_orders(symbol)
