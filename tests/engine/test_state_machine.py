@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from perpd.errors import AuthError, PerpdError
-from perpd.model import ZERO, OrderSpec, OrderStatus, OrderType, Side, TimeInForce, TradingState
+from perpd.model import ZERO, OrderSpec, OrderType, Side, TimeInForce, TradingState
 from tests.engine.conftest import Harness
 from tests.engine.faults import Killed
 
