@@ -163,7 +163,7 @@ class AccountState:
 
     def live_orders(self, symbol: str | None = None) -> Iterator[Order]:
         for order in self.orders.values():
-            if order.status.is_live and (symbol is None or order.symbol == symbol):
+            if (symbol is None or order.symbol == symbol) and order.status.is_live:
                 yield order
 
     def upsert_order(self, order: Order, now_ms: int = 0) -> None:

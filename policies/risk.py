@@ -39,8 +39,9 @@ aggregate limit cannot tell without the mark, so it denies).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal, localcontext
+from typing import Any
 
 from perpd.config import PolicyConfig, PolicyScope
 from perpd.errors import Denied
@@ -63,6 +64,9 @@ class OrderCheck:
     mark: Decimal | None  # venue mark price; None if unknown (checks needing it deny)
     now_ms: int
     replaces: str | None = None  # client id of the live order this one replaces, if any
+    # What one evaluation derived from the portfolio (sizes, gross), shared by the checks
+    # that need it; the gate empties it before each evaluation, so it never outlives one.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.spec.account is None:
@@ -130,11 +134,14 @@ def _same_side(state: AccountState, order: OrderCheck, symbol: str | None = None
 
 def _symbol_sizes(order: OrderCheck, portfolio: Portfolio) -> tuple[Decimal, Decimal]:
     """Signed worst-case position in the order's symbol, before and after this order."""
-    state = _state(order, portfolio)
-    sign = order.spec.side.sign
-    pending = sum((o.remaining for o in _same_side(state, order, order.symbol)), ZERO)
-    before = state.position_size(order.symbol) + sign * pending
-    return before, before + sign * order.spec.size
+    sizes = order.memo.get("sizes")
+    if sizes is None:
+        state = _state(order, portfolio)
+        sign = order.spec.side.sign
+        pending = sum((o.remaining for o in _same_side(state, order, order.symbol)), ZERO)
+        before = state.position_size(order.symbol) + sign * pending
+        sizes = order.memo["sizes"] = (before, before + sign * order.spec.size)
+    return sizes
 
 
 def _mark_for(portfolio: Portfolio, order: OrderCheck, venue: str, symbol: str, fallback: Decimal | None) -> Decimal:
@@ -166,7 +173,15 @@ def _asset_exposure(policy: PolicyConfig, order: OrderCheck, portfolio: Portfoli
 
 
 def _gross(policy: PolicyConfig, order: OrderCheck, portfolio: Portfolio) -> tuple[Decimal, Decimal] | None:
-    """The account's gross notional in scope before/after; None if a mark is missing."""
+    """The account's gross notional in scope before/after; None if a mark is missing.
+    Computed once per evaluation and scope (max_gross_notional and max_leverage share it)."""
+    key = ("gross", policy.scope.symbols)
+    if key not in order.memo:
+        order.memo[key] = _gross_of(policy, order, portfolio)
+    return order.memo[key]
+
+
+def _gross_of(policy: PolicyConfig, order: OrderCheck, portfolio: Portfolio) -> tuple[Decimal, Decimal] | None:
     state = _state(order, portfolio)
     every_symbol = "*" in policy.scope.symbols
     others = ZERO
@@ -248,10 +263,13 @@ def check_max_open_orders(policy: PolicyConfig, order: OrderCheck, portfolio: Po
     limit = policy.max_open_orders
     assert limit is not None
     state = _state(order, portfolio)
+    # The account and venue are in scope (the gate checked them for this order); only the
+    # symbols may narrow it.
+    symbols = None if "*" in policy.scope.symbols else policy.scope.symbols
     count = 1 + sum(
         1
         for live in state.live_orders()
-        if live.client_id != order.replaces and policy.scope.covers(state.account, state.venue, live.symbol)
+        if live.client_id != order.replaces and (symbols is None or live.symbol in symbols)
     )
     return None if count <= limit else f"max_open_orders {limit} < {count}"
 
@@ -381,6 +399,7 @@ class RiskGate:
         return denial is None
 
     def _evaluate(self, order: OrderCheck, portfolio: Portfolio) -> tuple[Denied | None, list]:
+        order.memo.clear()  # derived from the portfolio as it is now, not at an earlier call
         covering = [(p, checks) for p, checks in self._checks if p.scope.covers(order.account, order.venue, order.symbol)]
         for policy, checks in covering:
             for key, check in checks:

@@ -325,6 +325,21 @@ def test_max_leverage_is_resulting_gross_notional_over_equity(
         assert shown_value(exc) >= leverage > limit
 
 
+def test_one_order_check_evaluated_again_sees_the_portfolio_as_it_is_now() -> None:
+    """Sizes and gross notional are worked out once per evaluation and shared by the checks
+    that need them (gross and leverage); a second evaluation works them out afresh."""
+    portfolio = world(equity="100000")
+    set_mark(portfolio, "sim-a", "BTC-PERP", "100000")
+    gate = RiskGate([policy(max_gross_notional=150_000, max_leverage=2, max_position_notional=150_000)])
+    order = check("alpha", Side.BUY, D("1"), D("100000"), portfolio=portfolio)
+    assert gate.would_pass(order, portfolio)
+    set_position(portfolio, "alpha", "BTC-PERP", "1")  # filled meanwhile: 2 BTC would be 200,000
+    exc = denial(gate, order, portfolio)
+    assert exc is not None and exc.limit == "max_position_notional"
+    set_position(portfolio, "alpha", "BTC-PERP", "0")
+    assert gate.would_pass(order, portfolio)
+
+
 def test_max_leverage_denies_growth_when_equity_is_unknown() -> None:
     portfolio = world()
     portfolio.accounts["beta"].balance = None
