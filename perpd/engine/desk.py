@@ -229,7 +229,7 @@ class OrderDesk:
                       exc_info=None if isinstance(answer, PerpdError) else answer)
             result = pending.evolve(status=OrderStatus.UNKNOWN, reason=f"unexpected error: {answer!r}", updated_ms=now)
         else:
-            result = _merge(pending, answer)
+            result = answer  # merged with what perpd holds by record_order, once
         result = await self.record_order(result)
         self._audit(
             "place",
