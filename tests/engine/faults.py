@@ -10,7 +10,8 @@ channel kept), so position reports can trail fills as Hyperliquid's do, or arriv
 `duplicate` re-delivers events of the named channels. With positions lagging, REST
 `fetch_positions` answers as the venue stood `lag` seconds ago (what it holds now, less
 the fills of the last `lag` seconds), as Hyperliquid's clearinghouseState trails its
-fills: a report that lags by a bound, stream or no stream.
+fills: a report that lags by a bound, stream or no stream, and never one older than a
+position report the stream has already delivered (a venue's reports come in its order).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from perpd.errors import OutcomeUnknown, RateLimited, Unavailable
-from perpd.model import ZERO, Order, OrderRequest, Position
+from perpd.model import ZERO, Order, OrderRequest, Position, PositionUpdate
 from venues.base import AccountSession
 
 
@@ -59,6 +60,7 @@ class FaultySession(AccountSession):
         self.reached: list[str] = []  # client ids that reached the venue, refused or not
         self._late: set[asyncio.Task] = set()
         self._lag_secs = 0.0  # REST positions trail the venue by this much
+        self._positions_as_of = 0  # venue time of the newest position report delivered
 
     async def connect(self) -> None:
         if self.connect_error is not None:
@@ -118,21 +120,22 @@ class FaultySession(AccountSession):
             try:
                 async for event in stream:
                     channel = getattr(event, "channel", "")
+                    held = (self.venue.clock.now_ms(), event)  # when the venue sent it
                     for _ in range(2 if channel in self.duplicate else 1):
                         delay = self.delays.get(channel, 0.0)
                         if not delay:
-                            out.put_nowait(event)
+                            out.put_nowait(held)
                             continue
                         # Held, but never overtaking an earlier event of its own channel.
                         due = max(loop.time() + delay, last_due.get(channel, 0.0))
                         last_due[channel] = due
-                        loop.call_at(due, out.put_nowait, event)
+                        loop.call_at(due, out.put_nowait, held)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - handed to the consumer
-                out.put_nowait(exc)
+                out.put_nowait((0, exc))
             else:
-                out.put_nowait(StopAsyncIteration())
+                out.put_nowait((0, StopAsyncIteration()))
 
         pumping = asyncio.ensure_future(pump())
         dropped = asyncio.ensure_future(self._drop.wait())
@@ -143,11 +146,13 @@ class FaultySession(AccountSession):
                 done, _ = await asyncio.wait({nxt, dropped}, return_when=asyncio.FIRST_COMPLETED)
                 if dropped in done:
                     raise Unavailable("account stream dropped", venue=self.venue.name)
-                item = nxt.result()
+                sent_ms, item = nxt.result()
                 if isinstance(item, StopAsyncIteration):
                     return
                 if isinstance(item, BaseException):
                     raise item
+                if isinstance(item, PositionUpdate):
+                    self._positions_as_of = max(self._positions_as_of, sent_ms)
                 yield item
         finally:
             dropped.cancel()
@@ -171,11 +176,12 @@ class FaultySession(AccountSession):
         held = {p.symbol: p for p in await self.inner.fetch_positions()}
         if not self._lag_secs:
             return list(held.values())
-        # As the venue stood `lag` seconds ago: now, less what traded since.
-        since = self.venue.clock.now_ms() - int(self._lag_secs * 1000)
+        # As the venue stood `lag` seconds ago, now less what traded since; never older than
+        # a report the stream already delivered (a venue's reports come in its own order).
+        as_of = max(self.venue.clock.now_ms() - int(self._lag_secs * 1000), self._positions_as_of)
         moved: dict[str, object] = {}
-        for fill in await self.inner.fetch_fills(since):
-            if fill.ts_ms >= since:
+        for fill in await self.inner.fetch_fills(as_of):
+            if fill.ts_ms > as_of:
                 moved[fill.symbol] = moved.get(fill.symbol, ZERO) + fill.signed_size
         out = []
         for symbol in {*held, *moved}:
