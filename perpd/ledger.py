@@ -22,7 +22,9 @@ venue:
   first stream report of a new symbol is movement like any other.
 
 So a report that lags never makes a target trade past itself, and a trade heard of after
-its report is never counted twice. Pure and synchronous: the engine feeds it; its state
+its report is never counted twice. The one assumption: a venue's position reports, stream
+and REST alike, come in its own order (a report is never older than one before it), and a
+trade's own report arrives within `lag_ms` of a position report that shows it. Pure and synchronous: the engine feeds it; its state
 round-trips through `to_dict`/`from_dict` so a restart resumes the same count.
 """
 
