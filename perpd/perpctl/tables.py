@@ -24,7 +24,7 @@ from perpd.client.results import (
     Positions,
     Status,
 )
-from perpd.model import BPS, Balance, Fill, FundingRate, Market, Order, Trade
+from perpd.model import BPS, Balance, Fill, FundingRate, Market, Order, OrderStatus, Trade
 
 
 @dataclass
@@ -59,11 +59,17 @@ def when(ts_ms: int | None) -> str:
 def orders(items: Sequence[Order], title: str = "orders") -> Table:
     rows = [
         (o.client_id, o.account, o.symbol, o.side.value, o.type.value, o.size, o.filled_size, o.price,
-         o.trigger_price, o.tif.value + (" reduce" if o.reduce_only else ""), o.status.value, o.reason or "")
+         o.trigger_price, o.tif.value + (" reduce" if o.reduce_only else ""), o.status.value, _why(o))
         for o in items
     ]
     return Table(("id", "account", "symbol", "side", "type", "size", "filled", "price", "trigger", "tif", "status", "reason"),
                  rows, title)
+
+
+def _why(order: Order) -> str:
+    if order.parent_client_id and order.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+        return f"held by the venue until {order.parent_client_id} fills"  # a native bracket's exit
+    return order.reason or ""
 
 
 def positions(value: Positions) -> list[Table]:
