@@ -169,6 +169,7 @@ class Observed:
     enabled: Callable[[str], bool]  # account is enabled and synced
     now_ms: int
     owned_live: Callable[[str], Sequence[Order]] = lambda account: ()  # account -> our live orders
+    retired: Callable[[str], bool] = lambda client_id: False  # its intent was cancelled by an operator
     stopped: Mapping[str, str] = field(default_factory=dict)  # target rule -> why it was stopped
     brackets: Mapping[int, BracketState] = field(default_factory=dict)  # by the entry's intent id
     # Standing rules an earlier pass found resting or finished for this desired order,
@@ -199,6 +200,11 @@ def plan_pass(config: Config, observed: Observed, router: Router) -> tuple[list[
         for order in observed.owned_live(account):
             if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
                 actions.append(Cancel(account, order.client_id, "halt", "trading is halted"))
+
+    for account in sorted(set(observed.portfolio.accounts) - halted):
+        for order in observed.owned_live(account):
+            if order.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED) and observed.retired(order.client_id):
+                actions.append(Cancel(account, order.client_id, "retired", "an operator cancelled it and the venue still holds it"))
 
     reduce_only = {a for a in observed.portfolio.accounts if observed.trading_state(a) is TradingState.REDUCE_ONLY}
     for account in sorted(reduce_only):

@@ -101,6 +101,7 @@ class Reconciler:
             enabled=state.ready,
             now_ms=self._clock.now_ms(),
             owned_live=self._owned_live,
+            retired=self._retired,
             stopped=state.stopped_targets(),
             settled={r: spec for r, (stamp, spec) in self._settled.items() if state.rule_stamps.get(r, 0) == stamp},
         )
@@ -128,6 +129,10 @@ class Reconciler:
                 bool(orders) and all(o.status.is_terminal for o in orders), children,
             )
         return out
+
+    def _retired(self, client_id: str) -> bool:
+        intent = self.state.intent_of(client_id)
+        return intent is not None and intent.state is IntentState.CANCELLED
 
     def _owned_live(self, account: str) -> tuple[Order, ...]:
         held = self.state.portfolio.accounts.get(account)

@@ -295,9 +295,12 @@ class Lifecycle:
         state, journal, now = self.state, self._journal, self._clock.now_ms()
         finished: list[Intent] = []
         restored = list(journal.open_intents())
+        # A retired intent whose order the venue may still hold (its cancel failed) comes
+        # back too: halts, kill switches and the planner must see that order.
+        restored += [i for i in journal.intents_with_live_orders() if i.state.value != "open"]
         for standing in (config or state.config).orders:
             latest = journal.latest_intent(f"standing:{standing.name}")
-            if latest is not None and latest.state.value != "open":
+            if latest is not None and latest.state.value != "open" and all(i.id != latest.id for i in restored):
                 restored.append(latest)
         for info in restored:
             intent = state.track_intent(info.id, info.source, info.spec, info.state)

@@ -228,6 +228,15 @@ class Journal:
     def open_intents(self) -> list[Intent]:
         return [intent_of(r) for r in self._rows("SELECT * FROM intents WHERE state = 'open' ORDER BY id")]
 
+    def intents_with_live_orders(self) -> list[Intent]:
+        """Intents, whatever their state, with an order the journal last knew live (an
+        operator's cancel that failed leaves a retired intent's order on the venue)."""
+        marks = ", ".join("?" * len(_LIVE))
+        return [intent_of(r) for r in self._rows(
+            f"SELECT * FROM intents WHERE id IN (SELECT intent_id FROM orders WHERE status IN ({marks})) ORDER BY id",
+            _LIVE,
+        )]
+
     def latest_intent(self, source: str) -> Intent | None:
         """The newest intent from a source (a standing order rule), whatever its state."""
         row = self._row("SELECT * FROM intents WHERE source = ? ORDER BY id DESC LIMIT 1", (source,))

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from perpd.errors import AuthError, Denied
+from perpd.errors import AuthError, Denied, Unavailable
 from perpd.model import OrderSpec, OrderStatus, OrderType, Side, TimeInForce, TradingState
 from tests.engine.conftest import Harness
 
@@ -163,3 +163,37 @@ async def test_orders_restored_after_a_restart_are_cancelled_by_a_later_halt_or_
     engine = await h.restart()  # the bid is known again from the journal, not from a new report
     await engine.set_trading_state("global", TradingState.REDUCE_ONLY, "test", actor="operator")
     assert h.exchange.order("paper", client_id=bid.client_id).status is OrderStatus.CANCELLED
+
+
+async def test_an_order_whose_operator_cancel_failed_is_cancelled_once_the_venue_answers(rig):
+    """The operator's cancel meets a 503: the order is retired but the venue still holds it.
+    The planner keeps cancelling it; it never stays live and forgotten."""
+    h = rig()
+    engine = await h.start()
+    (bid,) = await engine.submit(order(Side.BUY, price="1000"))
+    h.sessions["paper"].fail_cancel.add(bid.client_id)
+    with pytest.raises(Unavailable):
+        await engine.cancel(bid.client_id, actor="operator", retire=True)
+    assert [o.client_id for o in live(h)] == [bid.client_id]
+    await engine.reconcile_once()
+    assert [o.client_id for o in live(h)] == [bid.client_id]  # the venue still refuses
+    h.sessions["paper"].fail_cancel.clear()
+    await engine.reconcile_once()
+    await h.quiesce()
+    assert live(h) == []
+    assert engine.journal.order(bid.client_id).status is OrderStatus.CANCELLED
+
+
+async def test_a_retired_order_still_on_the_venue_is_known_after_a_restart_and_a_halt_cancels_it(rig):
+    """Found by the state machine's soak search: after a restart such an order was nobody's
+    (only open intents were restored), so a later halt left it live."""
+    h = rig()
+    engine = await h.start()
+    (bid,) = await engine.submit(order(Side.BUY, price="1000"))
+    h.sessions["paper"].fail_cancel.add(bid.client_id)
+    with pytest.raises(Unavailable):
+        await engine.cancel(bid.client_id, actor="operator", retire=True)
+    engine = await h.restart()
+    async with h.paused():
+        await engine.set_trading_state("global", TradingState.HALTED, "test", actor="operator")
+    assert live(h) == [], "a halted account with a live order"

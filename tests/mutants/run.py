@@ -138,6 +138,13 @@ MUTANTS = (
         "",
         ("tests/venues/hyperliquid/test_hl_native_brackets.py",),
     ),
+    Mutant(
+        "retired-forgotten", "an order whose operator cancel failed is nobody's after a restart",
+        "perpd/engine/reload.py",
+        "        restored += [i for i in journal.intents_with_live_orders() if i.state.value != \"open\"]\n",
+        "",
+        ("tests/engine/test_safety_states.py",),
+    ),
 )
 
 
