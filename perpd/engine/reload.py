@@ -300,8 +300,10 @@ class Lifecycle:
         restored += [i for i in journal.intents_with_live_orders() if i.state.value != "open"]
         for standing in (config or state.config).orders:
             latest = journal.latest_intent(f"standing:{standing.name}")
-            if latest is not None and latest.state.value != "open" and all(i.id != latest.id for i in restored):
+            if latest is not None and latest.state.value != "open":
                 restored.append(latest)
+        # Oldest first, once each: a rule's intents are kept in order (its latest is last).
+        restored = sorted({i.id: i for i in restored}.values(), key=lambda i: i.id)
         for info in restored:
             intent = state.track_intent(info.id, info.source, info.spec, info.state)
             kind = info.source.split(":")[0]
