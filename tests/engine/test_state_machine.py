@@ -400,3 +400,37 @@ def test_replay_a_settle_that_counted_a_target_fill_twice():
         machine.the_target_never_trades_past_itself()
         machine.no_venue_order_is_larger_than_asked()
     machine.teardown()  # settles and compares with the venue
+
+
+def test_replay_a_halted_account_left_with_a_live_order():
+    """A case the soak search found and shrank (2026-12-03): an operator's cancel met a 503,
+    the daemon restarted, and a global halt then left that order live (it failed every
+    run before the fix). tests/engine/test_safety_states.py pins the cause."""
+    machine = DaemonMachine()
+    machine.start()
+    drops = [machine.drop_the_account_stream] * 4
+    steps = [
+        lambda: machine.someone_hits_a_best_bid("paper", D("0.5")),
+        *drops[:2],
+        lambda: machine.submit_marketable("paper", Side.BUY),
+        *drops[:2],
+        lambda: machine.submit_resting_bid("paper", 87, "0.001"),
+        lambda: machine.a_cancel_fails(65),
+        lambda: machine.submit_resting_bid("paper", 63, "0.001"),
+        lambda: machine.operator_cancels_one(21),
+        *drops,
+        lambda: machine.operator_cancels_one(31),
+        lambda: machine.streams_misbehave(0.0, 0.0, 0.0, False),
+        machine.restart,
+        *drops,
+        lambda: machine.halt("global", TradingState.HALTED, "operator"),
+        *drops, *drops[:2],
+        machine.the_bids_replacement_arrives_late,
+    ]
+    for step in steps:
+        step()
+        machine.no_client_id_reaches_the_venue_twice()
+        machine.no_intent_is_live_twice_on_the_venue()
+        machine.the_target_never_trades_past_itself()
+        machine.no_venue_order_is_larger_than_asked()
+    machine.teardown()  # settles and compares with the venue
