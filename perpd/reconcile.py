@@ -225,8 +225,11 @@ def plan_pass(config: Config, observed: Observed, router: Router) -> tuple[list[
         if observed.settled.get(rule) == desired:
             settled[rule] = desired
             continue  # unchanged since a pass found it resting or finished: nothing to do
-        actions.extend(_standing(standing, rule, observed, router, halted))
-        if state is not None and state.asks_for(desired) and (state.live() or state.finished):
+        planned = _standing(standing, rule, observed, router, halted)
+        actions.extend(planned)
+        # Settled only when it asks for nothing: an action dropped this pass (its account's
+        # lane busy) must be planned again next pass, not skipped as settled.
+        if not planned and state is not None and state.asks_for(desired) and (state.live() or state.finished):
             settled[rule] = desired
     for target in config.targets:
         rule = f"target:{target.key}"

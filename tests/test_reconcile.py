@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from decimal import Decimal as D
 
 from hypothesis import given, settings
@@ -23,7 +25,7 @@ from perpd.model import (
     TimeInForce,
     TradingState,
 )
-from perpd.reconcile import Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan
+from perpd.reconcile import Blocked, Cancel, Observed, Place, RuleState, SetLeverage, plan, plan_pass
 from perpd.portfolio import AccountState, Portfolio
 
 BASE = """
@@ -144,6 +146,21 @@ def test_a_late_order_of_an_earlier_version_of_a_standing_order_is_cancelled():
     rules = {"standing:bid": RuleState(rules.rule, 2, rules.intent_spec, rules.intent_state, rules.orders, superseded=(late,))}
     (cancel,) = plan(make_config(STANDING), observed(portfolio(), rules), no_route)
     assert isinstance(cancel, Cancel) and cancel.client_id == "late"
+
+
+def test_a_standing_order_with_something_to_do_is_not_settled():
+    """Found by the soak search: the late order's cancel was planned, dropped because the
+    account's lane was busy, and the rule had been marked settled in the same pass, so the
+    next passes skipped it and the standing bid stayed live twice. A rule is settled only
+    when a pass asks nothing of it."""
+    (rules,) = standing_rule(order(OrderStatus.OPEN, cid="new")).values()
+    late = order(OrderStatus.OPEN, price="49000", cid="late")
+    rules = {"standing:bid": RuleState(rules.rule, 2, rules.intent_spec, rules.intent_state, rules.orders, superseded=(late,))}
+    seen = observed(portfolio(), rules)
+    actions, settled = plan_pass(make_config(STANDING), seen, no_route)
+    assert [a.client_id for a in actions if isinstance(a, Cancel)] == ["late"] and "standing:bid" not in settled
+    (again,) = plan(make_config(STANDING), replace(seen, settled=settled), no_route)
+    assert isinstance(again, Cancel) and again.client_id == "late"
 
 
 def test_an_earlier_versions_order_still_unresolved_holds_the_standing_order_back():

@@ -145,6 +145,13 @@ MUTANTS = (
         "",
         ("tests/engine/test_safety_states.py",),
     ),
+    Mutant(
+        "settled-with-work", "a standing rule is skipped as settled while it still has an action to take",
+        "perpd/reconcile.py",
+        "        if not planned and state is not None and state.asks_for(desired) and (state.live() or state.finished):\n",
+        "        if state is not None and state.asks_for(desired) and (state.live() or state.finished):\n",
+        ("tests/test_reconcile.py",),
+    ),
 )
 
 
