@@ -24,6 +24,46 @@ watchdog_secs = 0
 """
 
 
+def hyperliquid_account(url: str, address: str, *, venue: str = "hl", account: str = "main",
+                        key_env: str = "PERPD_TEST_HL_KEY") -> str:
+    """A Hyperliquid venue on the emulator at `url` and one account trading with the master
+    key named by `key_env` (the emulators accept it; real configs use an agent)."""
+    return f"""
+[venues.{venue}]
+kind = "hyperliquid"
+network = "testnet"
+rest_url = "{url}"
+ws_url = "{url.replace('http', 'ws', 1)}/ws"
+
+[accounts.{account}]
+venue = "{venue}"
+account_address = "{address}"
+signer = "env:{key_env}"
+allow_master_key = true
+"""
+
+
+def lighter_account(url: str, account_index: int, *, venue: str = "lt", account: str = "main",
+                    key_env: str = "PERPD_TEST_LIGHTER_KEY") -> str:
+    """A Lighter venue on the emulator at `url` and one account trading with API key 3."""
+    return f"""
+[venues.{venue}]
+kind = "lighter"
+network = "testnet"
+rest_url = "{url}"
+ws_url = "{url.replace('http', 'ws', 1)}/stream"
+chain_id = 300
+tier = "premium"
+requests_per_min = 600000
+tx_per_min = 40000
+
+[accounts.{account}]
+venue = "{venue}"
+account_index = {account_index}
+api_keys = [{{ index = 3, secret = "env:{key_env}" }}]
+"""
+
+
 def best_price_target(accounts: Iterable[str], *, route: str = "eth-best", symbol: str = "ETH",
                       position: str = "0.5", max_slice: str = "0.25", limit_bps: int = 30) -> str:
     """A best-price route over `accounts` and a target position on it."""

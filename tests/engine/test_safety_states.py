@@ -165,15 +165,21 @@ async def test_orders_restored_after_a_restart_are_cancelled_by_a_later_halt_or_
     assert h.exchange.order("paper", client_id=bid.client_id).status is OrderStatus.CANCELLED
 
 
-async def test_an_order_whose_operator_cancel_failed_is_cancelled_once_the_venue_answers(rig):
-    """The operator's cancel meets a 503: the order is retired but the venue still holds it.
-    The planner keeps cancelling it; it never stays live and forgotten."""
-    h = rig()
+async def retired_but_live(h: Harness):
+    """A resting bid the operator cancels while the venue answers 503: retired, still live."""
     engine = await h.start()
     (bid,) = await engine.submit(order(Side.BUY, price="1000"))
     h.sessions["paper"].fail_cancel.add(bid.client_id)
     with pytest.raises(Unavailable):
         await engine.cancel(bid.client_id, actor="operator", retire=True)
+    return engine, bid
+
+
+async def test_an_order_whose_operator_cancel_failed_is_cancelled_once_the_venue_answers(rig):
+    """The operator's cancel meets a 503: the order is retired but the venue still holds it.
+    The planner keeps cancelling it; it never stays live and forgotten."""
+    h = rig()
+    engine, bid = await retired_but_live(h)
     assert [o.client_id for o in live(h)] == [bid.client_id]
     await engine.reconcile_once()
     assert [o.client_id for o in live(h)] == [bid.client_id]  # the venue still refuses
@@ -188,11 +194,7 @@ async def test_a_retired_order_still_on_the_venue_is_known_after_a_restart_and_a
     """Found by the state machine's soak search: after a restart such an order was nobody's
     (only open intents were restored), so a later halt left it live."""
     h = rig()
-    engine = await h.start()
-    (bid,) = await engine.submit(order(Side.BUY, price="1000"))
-    h.sessions["paper"].fail_cancel.add(bid.client_id)
-    with pytest.raises(Unavailable):
-        await engine.cancel(bid.client_id, actor="operator", retire=True)
+    engine, bid = await retired_but_live(h)
     engine = await h.restart()
     async with h.paused():
         await engine.set_trading_state("global", TradingState.HALTED, "test", actor="operator")

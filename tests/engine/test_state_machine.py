@@ -371,6 +371,17 @@ DaemonMachine.TestCase.settings = settings(
 TestDaemonMachine = DaemonMachine.TestCase
 
 
+def replay(machine: DaemonMachine, steps: list) -> None:
+    """Run a found case step by step, every invariant after each, then settle and compare."""
+    for step in steps:
+        step()
+        machine.no_client_id_reaches_the_venue_twice()
+        machine.no_intent_is_live_twice_on_the_venue()
+        machine.the_target_never_trades_past_itself()
+        machine.no_venue_order_is_larger_than_asked()
+    machine.teardown()  # settles and compares with the venue
+
+
 def test_replay_a_settle_that_counted_a_target_fill_twice():
     """A case the CI search found (2026-12-03): after this sequence the settle saw perpd's
     ETH at 0.02 while the venue and the journal had 0.01. The resync's snapshot listed no
@@ -393,13 +404,7 @@ def test_replay_a_settle_that_counted_a_target_fill_twice():
         machine.the_bids_replacement_arrives_late,
         machine.drop_the_account_stream,
     ]
-    for step in steps:
-        step()
-        machine.no_client_id_reaches_the_venue_twice()
-        machine.no_intent_is_live_twice_on_the_venue()
-        machine.the_target_never_trades_past_itself()
-        machine.no_venue_order_is_larger_than_asked()
-    machine.teardown()  # settles and compares with the venue
+    replay(machine, steps)
 
 
 def test_replay_a_halted_account_left_with_a_live_order():
@@ -427,10 +432,4 @@ def test_replay_a_halted_account_left_with_a_live_order():
         *drops, *drops[:2],
         machine.the_bids_replacement_arrives_late,
     ]
-    for step in steps:
-        step()
-        machine.no_client_id_reaches_the_venue_twice()
-        machine.no_intent_is_live_twice_on_the_venue()
-        machine.the_target_never_trades_past_itself()
-        machine.no_venue_order_is_larger_than_asked()
-    machine.teardown()  # settles and compares with the venue
+    replay(machine, steps)

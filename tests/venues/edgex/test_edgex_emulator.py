@@ -20,7 +20,6 @@ from websockets.exceptions import InvalidStatus
 
 from perpd.clock import ManualClock, SystemClock
 from perpd.model import OrderRequest, OrderType, Side, TimeInForce
-from venues.base import ClientIdFormat
 from venues.edgex.emulator import create_app, derive_credentials
 from venues.edgex.emulator.markets import metadata_json
 from venues.edgex.orders import create_order_body

@@ -7,7 +7,6 @@ did not (an entry cancelled part-filled). Judged by the emulator's own books."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 
 from perpd.daemon import Daemon
 from perpd.model import Bracket, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from tests.daemon_support import DAEMON, hyperliquid_account
+from tests.polling import eventually
 from tests.venues.hyperliquid.hl_support import serve
 from venues.hyperliquid.emulator import create_app
 from venues.hyperliquid.signing import Signer
@@ -28,33 +29,7 @@ TAKER = "0x" + "ab" * 20
 
 
 def config(url: str) -> str:
-    return f"""
-[daemon]
-http = false
-reconcile_interval_secs = 0.05
-unknown_grace_secs = 0.3
-watchdog_secs = 0
-
-[venues.hl]
-kind = "hyperliquid"
-network = "testnet"
-rest_url = "{url}"
-ws_url = "{url.replace('http', 'ws', 1)}/ws"
-
-[accounts.main]
-venue = "hl"
-account_address = "{ADDRESS}"
-signer = "env:PERPD_TEST_HL_KEY"
-allow_master_key = true
-"""
-
-
-async def until(check: Callable[[], bool], what: str, secs: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + secs
-    while not check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
+    return DAEMON + "unknown_grace_secs = 0.3\n" + hyperliquid_account(url, ADDRESS)
 
 
 @pytest.fixture
@@ -86,7 +61,7 @@ def take(emu, size: D, price: D) -> None:
 
 async def entry(daemon, size: str = "0.1"):
     engine = daemon.engine
-    await until(lambda: engine.portfolio.mark("hl", "ETH-PERP") is not None, "a mark")
+    await eventually(lambda: engine.portfolio.mark("hl", "ETH-PERP") is not None, what="a mark", timeout_secs=10)
     mark = engine.portfolio.mark("hl", "ETH-PERP")
     price, tp, sl = (mark * D("0.99")).quantize(D("0.1")), (mark * D("1.05")).quantize(D("0.1")), (mark * D("0.95")).quantize(D("0.1"))
     spec = OrderSpec(symbol="ETH", side=Side.BUY, size=D(size), price=price, account="main",
@@ -115,8 +90,8 @@ async def test_the_venue_holds_the_exits_and_places_them_when_the_entry_fills(ri
     assert {engine.order(c.client_id).status for c in exits.values()} == {OrderStatus.PENDING}
 
     take(emu, D("0.1"), price)  # the entry fills: the venue places both exits at once
-    await until(lambda: set(venue_orders(emu)) == {exits["tp"].client_id, exits["sl"].client_id}, "the venue's exits")
-    await until(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), "perpd sees them")
+    await eventually(lambda: set(venue_orders(emu)) == {exits["tp"].client_id, exits["sl"].client_id}, what="the venue's exits", timeout_secs=10)
+    await eventually(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), what="perpd sees them", timeout_secs=10)
     for _ in range(5):
         await engine.reconcile_once()
     assert set(venue_orders(emu)) == {exits["tp"].client_id, exits["sl"].client_id}  # none of perpd's own
@@ -124,9 +99,9 @@ async def test_the_venue_holds_the_exits_and_places_them_when_the_entry_fills(ri
     emu.engine.place(TAKER, "ETH-PERP", Side.BUY, D("0.1"), type=OrderType.LIMIT, price=tp, tif=TimeInForce.GTC)
     emu.engine.set_mark("ETH-PERP", tp + 10)  # the take profit fires into that bid; the stop loss goes
     emu.step()
-    await until(lambda: emu.engine.position(USER, "ETH-PERP").size == 0, "the position closed")
-    await until(lambda: venue_orders(emu) == {}, "the stop loss cancelled")
-    await until(lambda: not engine.state.bracket_parents, "the bracket finished")
+    await eventually(lambda: emu.engine.position(USER, "ETH-PERP").size == 0, what="the position closed", timeout_secs=10)
+    await eventually(lambda: venue_orders(emu) == {}, what="the stop loss cancelled", timeout_secs=10)
+    await eventually(lambda: not engine.state.bracket_parents, what="the bracket finished", timeout_secs=10)
 
 
 async def test_an_entry_cancelled_unfilled_takes_its_held_exits_with_it(rig):
@@ -134,8 +109,8 @@ async def test_an_entry_cancelled_unfilled_takes_its_held_exits_with_it(rig):
     engine = daemon.engine
     order, exits, _, _, _ = await entry(daemon)
     await engine.cancel(order.client_id, actor="operator", retire=True)
-    await until(lambda: all(engine.order(c.client_id).status is OrderStatus.CANCELLED for c in exits.values()), "the exits ended")
-    await until(lambda: not engine.state.bracket_parents, "the bracket finished")
+    await eventually(lambda: all(engine.order(c.client_id).status is OrderStatus.CANCELLED for c in exits.values()), what="the exits ended", timeout_secs=10)
+    await eventually(lambda: not engine.state.bracket_parents, what="the bracket finished", timeout_secs=10)
     for _ in range(5):
         await engine.reconcile_once()
     assert venue_orders(emu) == {} and emu.engine.position(USER, "ETH-PERP").size == 0
@@ -148,10 +123,10 @@ async def test_exits_the_venue_dropped_are_placed_by_perpd(rig):
     engine = daemon.engine
     order, exits, price, tp, sl = await entry(daemon)
     take(emu, D("0.04"), price)
-    await until(lambda: engine.order(order.client_id).filled_size == D("0.04"), "the part fill")
+    await eventually(lambda: engine.order(order.client_id).filled_size == D("0.04"), what="the part fill", timeout_secs=10)
     await engine.cancel(order.client_id, actor="operator")
-    await until(lambda: all(engine.order(c.client_id).status is OrderStatus.CANCELLED for c in exits.values()), "the held exits ended")
-    await until(lambda: len(venue_orders(emu)) == 2, "perpd's own exits")
+    await eventually(lambda: all(engine.order(c.client_id).status is OrderStatus.CANCELLED for c in exits.values()), what="the held exits ended", timeout_secs=10)
+    await eventually(lambda: len(venue_orders(emu)) == 2, what="perpd's own exits", timeout_secs=10)
     placed = {o.type: o for o in venue_orders(emu).values()}
     assert placed[OrderType.TAKE_PROFIT_MARKET].size == D("0.04") and placed[OrderType.TAKE_PROFIT_MARKET].trigger_price == tp
     assert placed[OrderType.STOP_MARKET].size == D("0.04") and placed[OrderType.STOP_MARKET].trigger_price == sl
@@ -171,8 +146,8 @@ async def test_after_a_restart_held_exits_are_neither_lost_nor_sent_alone(rig):
             await asyncio.sleep(0.35)
         assert set(venue_orders(emu)) == {order.client_id}  # no exit sent on its own
         take(emu, D("0.1"), price)
-        await until(lambda: set(venue_orders(emu)) == {exits["tp"].client_id, exits["sl"].client_id}, "the venue's exits")
-        await until(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), "perpd sees them")
+        await eventually(lambda: set(venue_orders(emu)) == {exits["tp"].client_id, exits["sl"].client_id}, what="the venue's exits", timeout_secs=10)
+        await eventually(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), what="perpd sees them", timeout_secs=10)
         for _ in range(5):
             await engine.reconcile_once()
         assert len(venue_orders(emu)) == 2

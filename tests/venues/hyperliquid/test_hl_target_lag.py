@@ -12,6 +12,7 @@ import pytest
 
 from perpd.daemon import Daemon
 from perpd.model import ZERO
+from tests.daemon_support import DAEMON, hyperliquid_account
 from tests.venues.hyperliquid.hl_support import serve
 from venues.hyperliquid.emulator import create_app
 from venues.hyperliquid.signing import Signer
@@ -23,24 +24,7 @@ ADDRESS = Signer(KEY).address
 
 
 def config(url: str) -> str:
-    return f"""
-[daemon]
-http = false
-reconcile_interval_secs = 0.05
-watchdog_secs = 0
-
-[venues.hl]
-kind = "hyperliquid"
-network = "testnet"
-rest_url = "{url}"
-ws_url = "{url.replace('http', 'ws', 1)}/ws"
-
-[accounts.main]
-venue = "hl"
-account_address = "{ADDRESS}"
-signer = "env:PERPD_TEST_HL_KEY"
-allow_master_key = true
-
+    return DAEMON + hyperliquid_account(url, ADDRESS) + """
 [[targets]]
 account = "main"
 symbol = "ETH"

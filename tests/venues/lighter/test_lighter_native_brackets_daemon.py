@@ -6,14 +6,14 @@ it journaled before the send. Judged by the emulator's own books."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
-from perpd.daemon import Daemon
 from perpd.model import Bracket, OrderSpec, OrderStatus, OrderType, Side, TimeInForce
+from tests.daemon_support import DAEMON, lighter_account, running_daemon
+from tests.polling import eventually
 from tests.venues.hyperliquid.hl_support import serve
 from venues.lighter.emulator import create_app
 from venues.lighter.emulator.seeding import DEMO_ACCOUNT, DEMO_API_PRIVATE_KEY
@@ -23,36 +23,7 @@ OTHER = "4242"
 
 
 def config(url: str) -> str:
-    return f"""
-[daemon]
-http = false
-reconcile_interval_secs = 0.05
-unknown_grace_secs = 0.3
-watchdog_secs = 0
-
-[venues.lt]
-kind = "lighter"
-network = "testnet"
-rest_url = "{url}"
-ws_url = "{url.replace('http', 'ws', 1)}/stream"
-chain_id = 300
-tier = "premium"
-requests_per_min = 600000
-tx_per_min = 40000
-
-[accounts.main]
-venue = "lt"
-account_index = {DEMO_ACCOUNT}
-api_keys = [{{ index = 3, secret = "env:PERPD_TEST_LIGHTER_KEY" }}]
-"""
-
-
-async def until(check: Callable[[], bool], what: str, secs: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + secs
-    while not check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
+    return DAEMON + "unknown_grace_secs = 0.3\n" + lighter_account(url, DEMO_ACCOUNT)
 
 
 async def test_the_venue_holds_the_exits_and_places_them_for_the_fill(tmp_path: Path, monkeypatch):
@@ -64,39 +35,31 @@ async def test_the_venue_holds_the_exits_and_places_them_for_the_fill(tmp_path: 
     def ours() -> dict[str, object]:
         return {o.client_id: o for o in emulator.engine.open_orders(str(DEMO_ACCOUNT))}
 
-    async with serve(app) as url:
-        path = tmp_path / "perpd.toml"
-        path.write_text(config(url))
-        daemon = Daemon(path, state_dir=tmp_path / "state")
-        await daemon.start()
-        try:
-            engine = daemon.engine
-            await until(lambda: engine.portfolio.mark("lt", "ETH-PERP") is not None, "a mark")
-            mark = engine.portfolio.mark("lt", "ETH-PERP")
-            price, tp, sl = (mark * D("0.98")).quantize(D("0.01")), (mark * D("1.05")).quantize(D("0.01")), (mark * D("0.95")).quantize(D("0.01"))
-            (order,) = await engine.submit(OrderSpec(symbol="ETH", side=Side.BUY, size=D("0.05"), price=price, account="main",
-                                                     take_profit=Bracket(tp, tp), stop_loss=Bracket(sl)))
-            parent = engine.journal.intent_id_of(order.client_id)
-            exits = {k: engine.journal.orders(intent_id=engine.journal.latest_intent(f"bracket:{parent}:{k}").id, limit=10)[0]
-                     for k in ("tp", "sl")}
-            await until(lambda: set(ours()) == {order.client_id}, "the entry resting")
-            for _ in range(3):
-                await engine.sync.resync("main")
-                await asyncio.sleep(0.35)
-            assert set(ours()) == {order.client_id}  # the venue holds the exits; perpd placed none
-            assert {engine.order(c.client_id).status for c in exits.values()} == {OrderStatus.PENDING}
+    async with serve(app) as url, running_daemon(tmp_path, config(url)) as engine:
+        await eventually(lambda: engine.portfolio.mark("lt", "ETH-PERP") is not None, what="a mark", timeout_secs=10)
+        mark = engine.portfolio.mark("lt", "ETH-PERP")
+        price, tp, sl = (mark * D("0.98")).quantize(D("0.01")), (mark * D("1.05")).quantize(D("0.01")), (mark * D("0.95")).quantize(D("0.01"))
+        (order,) = await engine.submit(OrderSpec(symbol="ETH", side=Side.BUY, size=D("0.05"), price=price, account="main",
+                                                 take_profit=Bracket(tp, tp), stop_loss=Bracket(sl)))
+        parent = engine.journal.intent_id_of(order.client_id)
+        exits = {k: engine.journal.orders(intent_id=engine.journal.latest_intent(f"bracket:{parent}:{k}").id, limit=10)[0]
+                 for k in ("tp", "sl")}
+        await eventually(lambda: set(ours()) == {order.client_id}, what="the entry resting", timeout_secs=10)
+        for _ in range(3):
+            await engine.sync.resync("main")
+            await asyncio.sleep(0.35)
+        assert set(ours()) == {order.client_id}  # the venue holds the exits; perpd placed none
+        assert {engine.order(c.client_id).status for c in exits.values()} == {OrderStatus.PENDING}
 
-            emulator.engine.place(OTHER, "ETH-PERP", Side.SELL, D("0.05"), type=OrderType.LIMIT, price=price, tif=TimeInForce.GTC)
-            emulator.exchange.step()
-            wanted = {exits["tp"].client_id, exits["sl"].client_id}
-            await until(lambda: set(ours()) == wanted, "the venue's exits")
-            await until(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), "perpd sees them")
-            for _ in range(5):
-                await engine.reconcile_once()
-            assert set(ours()) == wanted  # none of perpd's own
-            assert all(o.reduce_only and o.size == D("0.05") for o in ours().values())
-        finally:
-            await daemon.stop()
+        emulator.engine.place(OTHER, "ETH-PERP", Side.SELL, D("0.05"), type=OrderType.LIMIT, price=price, tif=TimeInForce.GTC)
+        emulator.exchange.step()
+        wanted = {exits["tp"].client_id, exits["sl"].client_id}
+        await eventually(lambda: set(ours()) == wanted, what="the venue's exits", timeout_secs=10)
+        await eventually(lambda: all(engine.order(c.client_id).status is OrderStatus.OPEN for c in exits.values()), what="perpd sees them", timeout_secs=10)
+        for _ in range(5):
+            await engine.reconcile_once()
+        assert set(ours()) == wanted  # none of perpd's own
+        assert all(o.reduce_only and o.size == D("0.05") for o in ours().values())
 
 
 async def test_a_group_lighter_cannot_form_sends_the_entry_alone(tmp_path: Path, monkeypatch):
@@ -105,25 +68,17 @@ async def test_a_group_lighter_cannot_form_sends_the_entry_alone(tmp_path: Path,
     monkeypatch.setenv("PERPD_TEST_LIGHTER_KEY", DEMO_API_PRIVATE_KEY)
     app = create_app(makers=False, takers=False)
     emulator = app.state.lighter
-    async with serve(app) as url:
-        path = tmp_path / "perpd.toml"
-        path.write_text(config(url))
-        daemon = Daemon(path, state_dir=tmp_path / "state")
-        await daemon.start()
-        try:
-            engine = daemon.engine
-            await until(lambda: engine.portfolio.mark("lt", "ETH-PERP") is not None, "a mark")
-            mark = engine.portfolio.mark("lt", "ETH-PERP")
-            trigger, tp = (mark * D("1.02")).quantize(D("0.01")), (mark * D("1.10")).quantize(D("0.01"))
-            (order,) = await engine.submit(OrderSpec(symbol="ETH", side=Side.BUY, size=D("0.05"), type=OrderType.STOP_LIMIT,
-                                                     price=trigger + 1, trigger_price=trigger, account="main",
-                                                     take_profit=Bracket(tp)))
-            parent = engine.journal.intent_id_of(order.client_id)
-            (journaled,) = engine.journal.orders(intent_id=engine.journal.latest_intent(f"bracket:{parent}:tp").id, limit=10)
-            exit_order = engine.order(journaled.client_id)
-            assert exit_order.status is OrderStatus.EXPIRED and exit_order.reason.startswith("perpd: not sent with the entry")
-            await until(lambda: str(order.client_id) in {o.client_id for o in emulator.engine.open_orders(str(DEMO_ACCOUNT))},
-                        "the entry alone on the venue")
-            assert engine.order(order.client_id).status is not OrderStatus.REJECTED
-        finally:
-            await daemon.stop()
+    async with serve(app) as url, running_daemon(tmp_path, config(url)) as engine:
+        await eventually(lambda: engine.portfolio.mark("lt", "ETH-PERP") is not None, what="a mark", timeout_secs=10)
+        mark = engine.portfolio.mark("lt", "ETH-PERP")
+        trigger, tp = (mark * D("1.02")).quantize(D("0.01")), (mark * D("1.10")).quantize(D("0.01"))
+        (order,) = await engine.submit(OrderSpec(symbol="ETH", side=Side.BUY, size=D("0.05"), type=OrderType.STOP_LIMIT,
+                                                 price=trigger + 1, trigger_price=trigger, account="main",
+                                                 take_profit=Bracket(tp)))
+        parent = engine.journal.intent_id_of(order.client_id)
+        (journaled,) = engine.journal.orders(intent_id=engine.journal.latest_intent(f"bracket:{parent}:tp").id, limit=10)
+        exit_order = engine.order(journaled.client_id)
+        assert exit_order.status is OrderStatus.EXPIRED and exit_order.reason.startswith("perpd: not sent with the entry")
+        await eventually(lambda: order.client_id in {o.client_id for o in emulator.engine.open_orders(str(DEMO_ACCOUNT))},
+                         what="the entry alone on the venue", timeout_secs=10)
+        assert engine.order(order.client_id).status is not OrderStatus.REJECTED
