@@ -194,19 +194,18 @@ class OrderDesk:
             children.append((child_request, child, rule))
         crash_point("after_commit")
         by_kind = {kind: req for (kind, *_), (req, _, _) in zip(exits, children, strict=True)}
-        self.state.stats["orders_sent"] += 1 + len(children)
         started = time.perf_counter()
         try:
             acked: list[Order | Exception] = await session.create_bracket(request, by_kind.get("tp"), by_kind.get("sl"))
         except (InvalidRequest, NotSupported) as exc:
             # Refused before anything was sent (a group this venue cannot form): the entry
             # goes alone and perpd places the exits when it fills, under the same intents.
-            self.state.stats["orders_sent"] -= 1 + len(children)
             for _, child, _ in children:
                 await self._not_sent(child, f"not sent with the entry ({exc.message}); perpd places it when the entry fills")
             return await self._send(session, request, pending, actor=actor, rule=entry.source)
         except Exception as exc:  # noqa: BLE001 - the same outcome for every slot
             acked = [exc] * (1 + len(children))
+        self.state.stats["orders_sent"] += 1 + len(children)
         self._observe(session.venue.name, "create_order", started)
         slots = [(pending, entry.source), *((child, rule) for _, child, rule in children)]
         results = []
