@@ -51,6 +51,7 @@ class EventDelivery:
             self._flush()
 
     def _flush(self) -> None:
+        self._last_view = None  # it serves the call that built it, never a later one
         listeners = self._listeners
         if self._dirty_books:
             for m in self._dirty_books:

@@ -213,6 +213,10 @@ class Trading(MatchingCore):
             o = acct.by_cid.get(client_id) if client_id is not None else acct.by_oid.get(oid)  # type: ignore[arg-type]
             if o is None or not self._cancel(o, reason):
                 return None
+            last = self._last_view
+            if last is not None and last[0] is o:  # its update was just built (as in place())
+                self._last_view = None
+                return last[1]  # type: ignore[no-any-return]
             return o.view()
         finally:
             self._depth -= 1
