@@ -20,9 +20,9 @@ Margin model (Hyperliquid-like, simplified):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from perpd.model import MarginMode
 
@@ -34,6 +34,7 @@ CASH = Decimal("0.000001")
 ENTRY = Decimal("1e-10")
 ZERO = Decimal(0)
 _CROSS, _ISOLATED = MarginMode.CROSS, MarginMode.ISOLATED
+_new = tuple.__new__
 
 
 def cash(value: Decimal) -> Decimal:
@@ -47,6 +48,40 @@ def tidy(value: Decimal) -> Decimal:
     return value.normalize()
 
 
+class PositionFigures(NamedTuple):
+    """One position record of an account at one instant: plain values, never changed."""
+
+    m: MarketState
+    lots: int  # signed
+    cost: int  # signed ticks x lots of the open size
+    realized: Decimal
+    funding: Decimal
+    iso_margin: Decimal
+    leverage: int
+    mode: MarginMode
+    k: Decimal  # initial margin of one tick x lot at this leverage
+    mark: int  # ticks
+
+
+def position_sums(rows: Iterable[PositionFigures]) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(unrealized PnL, cross unrealized PnL, cross position margin, isolated margin) of
+    the open positions among `rows`."""
+    upnl = cross_upnl = pos_margin = iso = ZERO
+    for row in rows:
+        lots = row.lots
+        if not lots:
+            continue
+        mark = row.mark
+        pnl = (lots * mark - row.cost) * row.m.unit
+        upnl += pnl
+        if row.mode is _ISOLATED:
+            iso += row.iso_margin
+        else:
+            cross_upnl += pnl
+            pos_margin += abs(lots) * mark * row.k
+    return upnl, cross_upnl, pos_margin, iso
+
+
 class Pos:
     __slots__ = ("lots", "cost", "realized", "funding", "iso_margin")
 
@@ -56,14 +91,6 @@ class Pos:
         self.realized = ZERO
         self.funding = ZERO
         self.iso_margin = ZERO
-
-    def entry(self, m: MarketState) -> Decimal | None:
-        if not self.lots:
-            return None
-        whole, rest = divmod(self.cost, self.lots)
-        if not rest:
-            return whole * m.tick
-        return tidy((Decimal(self.cost) * m.tick / self.lots).quantize(ENTRY))
 
 
 class Account:
@@ -144,23 +171,29 @@ class Account:
     def margins(self, markets: Mapping[str, MarketState]) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
         """(unrealized, cross unrealized, position margin, isolated margin, order margin)."""
         cached = self._mc
-        if cached is not None and self.base is not None:
-            return (*cached, self.order_margin(markets))
-        upnl = cross_upnl = pos_margin = iso = ZERO
-        for symbol, pos in self.positions.items():
-            if not pos.lots:
-                continue
+        if cached is None or self.base is None:
+            upnl, cross_upnl, pos_margin, iso = position_sums(self.position_figures(markets))
+            cached = self._mc = (upnl, cross_upnl, pos_margin + iso, iso)
+            self.base = self.balance + cross_upnl - pos_margin - iso
+        return (*cached, self.order_margin(markets))
+
+    def position_figures(self, markets: Mapping[str, MarketState], symbols: Iterable[str] = ()) -> list[PositionFigures]:
+        """Each position record as it stands now (and a flat one for each of `symbols` without one)."""
+        positions, settings, ks = self.positions, self.leverage, self._k
+        rows = []
+        # lev(), k() and the NamedTuple constructor inlined (tuple.__new__ is what it calls):
+        # this runs for every account a fill touches while someone listens.
+        for symbol, pos in positions.items():
             m = markets[symbol]
-            pnl = (pos.lots * m.mark - pos.cost) * m.unit
-            upnl += pnl
-            if self.lev(m)[1] is _ISOLATED:
-                iso += pos.iso_margin
-            else:
-                cross_upnl += pnl
-                pos_margin += abs(pos.lots) * m.mark * self.k(m)
-        self._mc = (upnl, cross_upnl, pos_margin + iso, iso)
-        self.base = self.balance + cross_upnl - pos_margin - iso
-        return upnl, cross_upnl, pos_margin + iso, iso, self.order_margin(markets)
+            leverage, mode = settings.get(symbol) or self.lev(m)
+            rows.append(_new(PositionFigures, (m, pos.lots, pos.cost, pos.realized, pos.funding, pos.iso_margin,
+                                               leverage, mode, ks.get(symbol) or self.k(m), m.mark)))
+        for symbol in symbols:
+            if symbol not in positions:
+                m = markets[symbol]
+                leverage, mode = self.lev(m)
+                rows.append(_new(PositionFigures, (m, 0, 0, ZERO, ZERO, ZERO, leverage, mode, self.k(m), m.mark)))
+        return rows
 
     def order_margin(self, markets: Mapping[str, MarketState]) -> Decimal:
         total = ZERO
@@ -214,30 +247,6 @@ class Account:
             return False
         upnl = (pos.lots * m.mark - pos.cost) * m.unit
         return pos.iso_margin + upnl < abs(pos.lots) * m.mark * m.unit * m.mmr
-
-    def liquidation_price(self, m: MarketState, markets: Mapping[str, MarketState]) -> Decimal | None:
-        """Mark at which this position alone would hit maintenance (others held still)."""
-        pos = self.positions.get(m.symbol)
-        if pos is None or not pos.lots:
-            return None
-        if self.lev(m)[1] is _ISOLATED:
-            collateral = pos.iso_margin
-        else:
-            collateral = self.balance
-            for symbol, other in self.positions.items():
-                if symbol == m.symbol or not other.lots:
-                    continue
-                om = markets[symbol]
-                if self.lev(om)[1] is _ISOLATED:
-                    collateral -= other.iso_margin
-                else:
-                    collateral += (other.lots * om.mark - other.cost) * om.unit
-                    collateral -= abs(other.lots) * om.mark * om.unit * om.mmr
-        # collateral + size x (p - entry) = |size| x p x mmr, solved for p
-        size = pos.lots * m.lot
-        sign = 1 if pos.lots > 0 else -1
-        price = (pos.cost * m.unit - collateral) / (size * (1 - sign * m.mmr))
-        return price.quantize(m.tick) if price > 0 else None
 
     # ---------------------------------------------------------------- fills
 

@@ -88,6 +88,20 @@ class BookSide:
             out.append((price, levels[price].total))
         return out
 
+    def take_changes(self) -> list[tuple[int, int]]:
+        """Changed levels since the last call as (price, lots), best first; lots 0: removed."""
+        changed = self.changed
+        if not changed:
+            return []
+        levels = self.levels
+        if len(changed) == 1:  # most operations change one level
+            price = changed.pop()
+            level = levels.get(price)
+            return [(price, level.total if level is not None else 0)]
+        out = [(p, levels[p].total if p in levels else 0) for p in sorted(changed, reverse=self.is_bid)]
+        changed.clear()
+        return out
+
     def size_at(self, price: int) -> int:
         level = self.levels.get(price)
         return level.total if level is not None else 0
@@ -120,12 +134,7 @@ class Book:
 
     def take_changes(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Changed levels since the last call as (price, lots) - lots 0 means removed."""
-        bids, asks = self.bids, self.asks
-        b = [(p, bids.size_at(p)) for p in sorted(bids.changed, reverse=True)]
-        a = [(p, asks.size_at(p)) for p in sorted(asks.changed)]
-        bids.changed.clear()
-        asks.changed.clear()
-        return b, a
+        return self.bids.take_changes(), self.asks.take_changes()
 
     def crossed(self) -> bool:
         bid, ask = self.bids.best(), self.asks.best()

@@ -5,22 +5,25 @@ During a call, the exchange queues order, fill and trade events as they happen a
 marks the books and accounts it touched; `_flush` then adds one book delta per changed
 market (seq +1) and, per touched account, its positions and balance, and hands the
 whole batch to every listener. With no listener, nothing is built. The base of
-MatchingCore (matching.py); the views come from SimExchange (exchange.py).
+MatchingCore (matching.py); position and balance views come from figures.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from perpd.clock import Clock
 from venues.simex.accounts import Account
 from venues.simex.events import BalanceEvent, BookDelta, OrderEvent, PositionEvent
+from venues.simex.figures import AccountFigures, balance_view, freeze, position_view
 from venues.simex.markets import MarketState
 from venues.simex.orders import SimOrder
 
 log = logging.getLogger(__name__)
+_new = tuple.__new__
 
 
 class EventDelivery:
@@ -53,24 +56,19 @@ class EventDelivery:
     def _flush(self) -> None:
         self._last_view = None  # it serves the call that built it, never a later one
         listeners = self._listeners
+        pending = self._pending
         if self._dirty_books:
             for m in self._dirty_books:
                 book = m.book
-                if not (book.bids.changed or book.asks.changed):
+                bids, asks = book.bids.changed, book.asks.changed
+                if not (bids or asks):
                     continue
                 book.seq += 1
                 if listeners:
-                    bids, asks = book.take_changes()
-                    price, size = m.price, m.size
-                    self._pending.append(BookDelta(
-                        m.symbol, book.seq,
-                        tuple((price(p), size(s)) for p, s in bids),
-                        tuple((price(p), size(s)) for p, s in asks),
-                        self._ts,
-                    ))
+                    pending.append(BookDelta(m.symbol, book.seq, self._ts, _levels, m, *book.take_changes()))
                 else:
-                    book.bids.changed.clear()
-                    book.asks.changed.clear()
+                    bids.clear()
+                    asks.clear()
             self._dirty_books.clear()
         if not listeners:
             if self._touched:
@@ -78,11 +76,13 @@ class EventDelivery:
             return
         if self._touched:
             touched, self._touched = self._touched, {}
+            markets, ts = self._markets, max(self._ts, self._t)
             for acct, symbols in touched.items():
+                figures = freeze(acct, markets, symbols, ts)
                 for symbol in sorted(symbols):
-                    self._pending.append(PositionEvent(acct.id, self._position_view(acct, self._markets[symbol])))
-                self._pending.append(BalanceEvent(acct.id, self._balance_view(acct)))
-        events, self._pending = self._pending, []
+                    pending.append(PositionEvent(acct.id, symbol, position_view, figures, markets[symbol]))
+                pending.append(BalanceEvent(acct.id, balance_view, figures))
+        events, self._pending = pending, []
         # Listeners (un)subscribing during delivery take effect from the next call.
         for listener in tuple(listeners):
             for event in events:
@@ -90,6 +90,10 @@ class EventDelivery:
                     listener(event)
                 except Exception:  # a broken listener must never corrupt the exchange
                     log.exception("sim exchange listener failed on %s", type(event).__name__)
+
+    def _figures(self, acct: Account, symbols: Iterable[str] = ()) -> AccountFigures:
+        """What the position and balance views of `acct` are built from, as of now."""
+        return freeze(acct, self._markets, symbols, max(self._ts, self._t))
 
     def _touch(self, acct: Account, symbol: str | None = None) -> None:
         symbols = self._touched.get(acct)
@@ -104,11 +108,12 @@ class EventDelivery:
         if self._listeners and not o.acct.house:
             view = o.view()
             self._last_view = (o, view)  # place() returns it without building it twice
-            self._pending.append(OrderEvent(o.acct.id, view))
+            self._pending.append(_new(OrderEvent, (o.acct.id, view)))  # OrderEvent(...), at half the cost
 
-    # views are built by the engine
-    def _position_view(self, acct: Account, m: MarketState) -> Any:  # pragma: no cover
-        raise NotImplementedError
 
-    def _balance_view(self, acct: Account) -> Any:  # pragma: no cover
-        raise NotImplementedError
+
+def _levels(m: MarketState, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
+            ) -> tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]:
+    """A book delta's (ticks, lots) levels as (price, size) Decimals."""
+    price, size = m.price, m.size
+    return tuple((price(p), size(s)) for p, s in bids), tuple((price(p), size(s)) for p, s in asks)

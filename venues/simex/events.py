@@ -1,16 +1,24 @@
 """What the sim exchange hands out: reasons, rejections, immutable views and events.
 
 Everything here is venue-neutral and immutable, with Decimal prices and sizes, so a
-listener may keep or queue what it receives. They are NamedTuples rather than frozen
+listener may keep or queue what it receives. Views are NamedTuples rather than frozen
 dataclasses because they are built on the matching hot path, where a NamedTuple costs a
 fifth as much. Public events have `account = None`; private ones name their account.
+
+Most listeners read only an event's kind, `account` and `symbol` (the sim venue keeps
+the events of the accounts and markets it watches, an emulator those of its accounts),
+so fills, trades, book deltas, positions and balances hold what the engine captured at
+that instant (integer ticks and lots, frozen account figures) and build their view when
+it is first read, once. What they captured never changes, so the view is the one an
+eager build would have given, whenever it is read.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from perpd.model import Liquidity, MarginMode, OrderStatus, OrderType, Side, TimeInForce
 
@@ -225,24 +233,71 @@ class CandleView(NamedTuple):
 # --------------------------------------------------------------------------- events
 
 
-class BookDelta(NamedTuple):
-    """Changed price levels (size 0 removes); `seq` is +1 per delta per market."""
+class _Deferred:
+    """An event whose payload is built by `make(*args)` when it is first read."""
 
+    __slots__ = ("_args", "_make", "_payload")
+
+    _make: Callable[..., Any]
+    _args: tuple[Any, ...]
+    _payload: Any
+
+    def _read(self) -> Any:
+        payload = self._payload
+        if payload is None:
+            payload = self._payload = self._make(*self._args)
+            self._args = ()  # what was captured is in the payload now
+        return payload
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+    _fields: tuple[str, ...] = ()
+
+
+class BookDelta(_Deferred):
+    """Changed price levels (size 0 removes); `seq` is +1 per delta per market.
+
+    `make(*args)` gives (bids, asks) as ((price, size), ...) best first."""
+
+    __slots__ = ("seq", "symbol", "ts_ms")
     account = None  # public (a class attribute, not a field)
-    symbol: str
-    seq: int
-    bids: tuple[tuple[Decimal, Decimal], ...]
-    asks: tuple[tuple[Decimal, Decimal], ...]
-    ts_ms: int
+    _fields = ("symbol", "seq", "bids", "asks", "ts_ms")
 
-
-class TradeEvent(NamedTuple):
-    account = None  # public (a class attribute, not a field)
-    trade: PublicTrade
+    def __init__(self, symbol: str, seq: int, ts_ms: int, make: Callable[..., Any], *args: Any) -> None:
+        self.symbol = symbol
+        self.seq = seq
+        self.ts_ms = ts_ms
+        self._make = make
+        self._args = args
+        self._payload = None
 
     @property
-    def symbol(self) -> str:
-        return self.trade.symbol
+    def bids(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        return self._read()[0]  # type: ignore[no-any-return]
+
+    @property
+    def asks(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        return self._read()[1]  # type: ignore[no-any-return]
+
+
+class TradeEvent(_Deferred):
+    """A public trade; `make(*args)` builds its PublicTrade."""
+
+    __slots__ = ("symbol",)
+    account = None  # public (a class attribute, not a field)
+    _fields = ("trade",)
+
+    def __init__(self, symbol: str, make: Callable[..., PublicTrade], *args: Any) -> None:
+        self.symbol = symbol
+        self._make = make
+        self._args = args
+        self._payload = None
+
+    @property
+    def trade(self) -> PublicTrade:
+        return self._read()  # type: ignore[no-any-return]
 
 
 class MarkEvent(NamedTuple):
@@ -271,19 +326,54 @@ class OrderEvent(NamedTuple):
     order: OrderView
 
 
-class FillEvent(NamedTuple):
-    account: str
-    fill: SimFill
+class _AccountEvent(_Deferred):
+    __slots__ = ("account",)
+
+    def __init__(self, account: str, make: Callable[..., Any], *args: Any) -> None:
+        self.account = account
+        self._make = make
+        self._args = args
+        self._payload = None
 
 
-class PositionEvent(NamedTuple):
-    account: str
-    position: PositionView
+class FillEvent(_AccountEvent):
+    """One fill of `account`'s order; `make(*args)` builds its SimFill."""
+
+    __slots__ = ()
+    _fields = ("account", "fill")
+
+    @property
+    def fill(self) -> SimFill:
+        return self._read()  # type: ignore[no-any-return]
 
 
-class BalanceEvent(NamedTuple):
-    account: str
-    balance: BalanceView
+class PositionEvent(_AccountEvent):
+    """`account`'s position on `symbol`; `make(*args)` builds its PositionView."""
+
+    __slots__ = ("symbol",)
+    _fields = ("account", "position")
+
+    def __init__(self, account: str, symbol: str, make: Callable[..., PositionView], *args: Any) -> None:
+        self.account = account
+        self.symbol = symbol
+        self._make = make
+        self._args = args
+        self._payload = None
+
+    @property
+    def position(self) -> PositionView:
+        return self._read()  # type: ignore[no-any-return]
+
+
+class BalanceEvent(_AccountEvent):
+    """`account`'s balance; `make(*args)` builds its BalanceView."""
+
+    __slots__ = ()
+    _fields = ("account", "balance")
+
+    @property
+    def balance(self) -> BalanceView:
+        return self._read()  # type: ignore[no-any-return]
 
 
 class FundingPaymentEvent(NamedTuple):

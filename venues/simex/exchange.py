@@ -57,7 +57,7 @@ from typing import Any
 
 from perpd.clock import Clock, SystemClock
 from perpd.model import MarginMode, OrderType, Side, TimeInForce
-from venues.simex.accounts import ZERO, Account, cash
+from venues.simex.accounts import ZERO, Account
 from venues.simex.book import BookSide
 from venues.simex.events import (
     BalanceView,
@@ -75,6 +75,7 @@ from venues.simex.events import (
     SimFill,
     SimReject,
 )
+from venues.simex.figures import balance_view, position_view
 from venues.simex.market_makers import FlowParams, MarketFlow, funding_rate
 from venues.simex.markets import MarketSpec, MarketState, default_specs
 from venues.simex.matching import fill_view, public_trade
@@ -244,7 +245,7 @@ class SimExchange(Trading, Timeline):
             acct.deposits += amount
             acct.base = None
             self._touch(acct)
-            return self._balance_view(acct)
+            return balance_view(self._figures(acct))
         finally:
             self._end()
 
@@ -259,40 +260,17 @@ class SimExchange(Trading, Timeline):
         return acct
 
     def balance(self, account: str) -> BalanceView:
-        return self._balance_view(self._account(account))
-
-    def _balance_view(self, acct: Account) -> BalanceView:
-        upnl, cross_upnl, used, _, orders = acct.margins(self._markets)
-        return BalanceView(acct.id, acct.balance, cash(acct.balance + upnl),
-                           cash(acct.balance + cross_upnl - used - orders), cash(used), cash(orders),
-                           cash(upnl), max(self._ts, self._t))
+        return balance_view(self._figures(self._account(account)))
 
     def positions(self, account: str) -> list[PositionView]:
         """Non-zero positions, in market order."""
         acct = self._account(account)
-        return [self._position_view(acct, m) for m in self._markets.values() if acct.lots(m)]
+        figures = self._figures(acct)
+        return [position_view(figures, m) for m in self._markets.values() if acct.lots(m)]
 
     def position(self, account: str, symbol: str) -> PositionView:
-        return self._position_view(self._account(account), self._market(symbol))
-
-    def _position_view(self, acct: Account, m: MarketState) -> PositionView:
-        pos = acct.positions.get(m.symbol)
-        leverage, mode = acct.lev(m)
-        lots = pos.lots if pos is not None else 0
-        size = lots * m.lot
-        mark = m.mark_price
-        if lots:
-            entry = pos.entry(m)  # type: ignore[union-attr]
-            upnl = cash((lots * m.mark - pos.cost) * m.unit)  # type: ignore[union-attr]
-            margin = pos.iso_margin if mode is MarginMode.ISOLATED else cash(abs(lots) * m.mark * acct.k(m))  # type: ignore[union-attr]
-            liq = acct.liquidation_price(m, self._markets)
-        else:
-            entry, upnl, margin, liq = None, ZERO, ZERO, None
-        return PositionView(
-            acct.id, m.symbol, size, entry, mark, upnl,
-            pos.realized if pos is not None else ZERO, pos.funding if pos is not None else ZERO,
-            leverage, mode, margin, liq, max(self._ts, self._t),
-        )
+        m = self._market(symbol)
+        return position_view(self._figures(self._account(account), (m.symbol,)), m)
 
     def leverage(self, account: str, symbol: str) -> tuple[int, MarginMode]:
         return self._account(account).lev(self._market(symbol))

@@ -334,7 +334,7 @@ class MatchingCore(EventDelivery):
         else:
             candles.append([minute, price, price, price, price, lots, 1])
         if self._listeners:
-            self._pending.append(TradeEvent(public_trade(m, row)))
+            self._pending.append(TradeEvent(m.symbol, public_trade, m, row))
 
     def _clear(self, o: SimOrder, price: int, lots: int, liquidity: Liquidity, tid: int,
                liquidation: bool = False) -> None:
@@ -350,8 +350,12 @@ class MatchingCore(EventDelivery):
                self._ts, liquidation)
         acct.fills.append(row)
         if self._listeners:
-            self._pending.append(FillEvent(acct.id, fill_view(acct.id, row)))
-            self._touch(acct, m.symbol)
+            self._pending.append(FillEvent(acct.id, fill_view, acct.id, row))
+            symbols = self._touched.get(acct)  # _touch, inlined
+            if symbols is None:
+                self._touched[acct] = {m.symbol}
+            else:
+                symbols.add(m.symbol)
         if acct.ro_count:
             self._sweep_reduce_only(acct, m)
 

@@ -17,6 +17,7 @@ _STOPS = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
 AVG_QUANTUM = Decimal("1e-10")
 _BUY, _SELL = Side.BUY, Side.SELL
 _view = OrderView
+_new = tuple.__new__
 
 
 class SimOrder:
@@ -103,8 +104,9 @@ class SimOrder:
         m = self.m
         price, trigger, size, filled = self.price, self.trigger, self.size, self.filled
         prices, sizes = m._prices, m._sizes  # memoized conversions (MarketState.price/size)
-        # positional on purpose: this runs once per order operation
-        return _view(
+        # tuple.__new__ is what the NamedTuple constructor calls; direct, it costs half as
+        # much, and this runs once per order operation and once per order event
+        return _new(_view, (
             self.oid,
             self.client_id,
             self.acct.id,
@@ -123,4 +125,4 @@ class SimOrder:
             self.reason,
             self.created_ms,
             self.updated_ms,
-        )
+        ))
