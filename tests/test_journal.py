@@ -24,6 +24,7 @@ from perpd.journal import (
     Journal,
     JournalClosed,
     JournalVersionError,
+    codec,
     schema,
 )
 from perpd.model import (
@@ -344,6 +345,45 @@ async def test_a_failing_write_fails_only_its_own_caller(journal: Journal) -> No
     assert journal.commits == before + 2  # all four shared one transaction
     assert (journal.cursor("good1"), journal.cursor("good2"), journal.cursor("bad")) == ("1", "2", None)
     assert journal.intent(existing).source == "api"  # type: ignore[union-attr]
+
+
+async def test_the_writes_of_one_loop_turn_nobody_waits_on_reach_the_writer_together_and_fail_alone(
+    journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = journal.writes
+    journal.set_cursor_soon("a", "1")
+    journal.write_soon(lambda c: c.execute("INSERT INTO cursors (name, value, updated_ms) VALUES ('bad', 'x', 'soon')"), "bad")
+    journal.set_cursor_soon("b", "2")
+    seen: list[tuple[str | None, ...]] = []
+    committed = asyncio.Event()
+
+    def after() -> None:
+        seen.append((journal.cursor("a"), journal.cursor("b"), journal.cursor("bad")))
+        committed.set()
+
+    journal.when_committed(after)
+    await committed.wait()
+    assert seen == [("1", "2", None)]  # committed before the callback ran; the bad one alone lost
+    assert journal.writes == before + 1  # one hand-over to the writer for the turn
+    assert "journal write of bad failed" in caplog.text
+
+
+async def test_a_write_awaited_after_one_nobody_waits_on_lands_after_it(journal: Journal) -> None:
+    await journal.insert_order(order(), intent_id=None)
+    journal.update_order_soon(order(status=OrderStatus.OPEN, updated_ms=T0 + 1))
+    await journal.update_order(order(status=OrderStatus.FILLED, filled_size=Decimal("1.25"), updated_ms=T0 + 2))
+    await journal.flush()
+    assert journal.order("pd-1") == order(status=OrderStatus.FILLED, filled_size=Decimal("1.25"), updated_ms=T0 + 2)
+
+
+@pytest.mark.parametrize("record", [
+    order(), order(status=OrderStatus.FILLED, filled_size=Decimal("1.25"), avg_fill_price=Decimal("1E+5"),
+                   venue_order_id="v-9", reason="done", reduce_only=True, parent_client_id="pd-0"),
+    fill(), fill(client_id=None, realized_pnl=Decimal("-0.50")),
+])
+def test_a_record_s_values_are_its_row_s(record: object) -> None:
+    assert codec.columns_of(type(record)) == tuple(codec.row_of(record))
+    assert codec.values_of(record) == tuple(codec.row_of(record).values())
 
 
 async def test_a_constraint_violation_is_raised_to_its_caller(journal: Journal) -> None:

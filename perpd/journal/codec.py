@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
@@ -44,6 +44,48 @@ def row_of(obj: Any, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]
 @cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def columns_of(cls: type) -> tuple[str, ...]:
+    """The columns of `values_of(obj)` for a dataclass `cls`, in field order."""
+    return _field_names(cls)
+
+
+def values_of(obj: Any) -> tuple[Any, ...]:
+    """`row_of(obj)`'s values as a tuple, in `columns_of` order, by a function written
+    once per class from its type hints (the order path builds a row per order)."""
+    return _values_fn(type(obj))(obj)
+
+
+@cache
+def _values_fn(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    hints = typing.get_type_hints(cls)
+    parts = []
+    for name in _field_names(cls):
+        hint = hints[name]
+        optional = False
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+            options = [a for a in typing.get_args(hint) if a is not type(None)]
+            optional = len(options) < len(typing.get_args(hint))
+            hint = options[0] if len(options) == 1 else Any
+        value = f"o.{name}"
+        if hint is Decimal:
+            expr = f"str({value})"
+        elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+            expr = f"getattr({value}, 'value', {value})"
+        elif hint is bool:
+            expr = f"int({value})"
+        elif hint in (str, int, float):
+            expr = value
+            optional = False
+        else:
+            expr = f"to_db({value})"
+            optional = False
+        parts.append(f"None if {value} is None else {expr}" if optional else expr)
+    source = f"def values(o):\n    return ({', '.join(f'({p})' for p in parts)},)\n"
+    namespace: dict[str, Any] = {"to_db": to_db}
+    exec(source, namespace)  # noqa: S102 - built from the class's own field names and hints
+    return namespace["values"]  # type: ignore[no-any-return]
 
 
 def from_row(cls: type[T], row: Mapping[str, Any]) -> T:

@@ -29,7 +29,7 @@ from perpd.errors import InvalidRequest, NotFound
 from perpd.journal import codec, money, schema
 from perpd.journal.query import Where, clamp_limit
 from perpd.journal.records import ConfigRevision, Intent, intent_of, revision_of
-from perpd.journal.writer import GroupCommitWriter, WriteFn
+from perpd.journal.writer import GroupCommitWriter, JournalClosed, WriteFn
 from perpd.model import AuditEvent, Fill, FundingPayment, IntentState, Order, OrderSpec, OrderStatus, TradingState
 
 T = TypeVar("T")
@@ -56,6 +56,11 @@ class Journal:
         self._reader = reader
         self._clock = clock
         self._closed = False
+        # Writes nobody waits on (`write_soon`) and `when_committed` callbacks of this
+        # loop turn: handed to the writer as ONE lazy write at the end of the turn, or
+        # before any other write is queued, so the journal's order is the order of calls.
+        self._soon: list[tuple[WriteFn[Any], str, bool]] = []
+        self._after: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<Journal {self.path}>"
@@ -107,6 +112,7 @@ class Journal:
         if self._closed:
             return
         self._closed = True
+        self._hand_over()
         await self._writer.close()
         self._reader.close()
 
@@ -133,24 +139,51 @@ class Journal:
     async def write(self, fn: WriteFn[T]) -> T:
         """Run `fn(conn)` atomically in the writer's next transaction; return its result
         once committed. `fn` must not manage transactions itself."""
+        self._hand_over()
         return await self._writer.submit(fn)
 
     async def flush(self) -> None:
         """Return once every write queued so far has committed (writes commit in order)."""
+        self._hand_over()
         await self._writer.submit(_nothing)
 
     def when_committed(self, callback: Callable[[], None]) -> None:
         """Call `callback` (on this loop) once every write queued so far has committed.
-        Nobody waits on it, so it asks for no commit of its own (a lazy write)."""
-        self._writer.enqueue(_nothing, lazy=True, single=True).add_done_callback(lambda _: callback())
+        Nobody waits on it, so it asks for no commit of its own: it rides with this loop
+        turn's `write_soon` writes."""
+        if self._closed:
+            raise JournalClosed("the journal is closed")
+        if not self._soon and not self._after:
+            asyncio.get_running_loop().call_soon(self._hand_over)
+        self._after.append(callback)
 
     def write_soon(self, fn: WriteFn[Any], what: str, *, single: bool = False) -> None:
         """Queue a write without waiting for its commit: for records whose loss in a crash
         the next resync repairs (order status updates, audit events). Writes still
         commit in the order queued, and `close()` drains them. A failure is logged.
-        `single`: `fn` runs one statement (no SAVEPOINT needed; see the writer)."""
-        future = self._writer.enqueue(fn, lazy=True, single=single)
-        future.add_done_callback(lambda f: _log_failure(f, what))
+        `single`: `fn` runs one statement (no SAVEPOINT needed; see the writer).
+
+        The writes of one loop turn reach the writer as one lazy write (an order's final
+        status, its audit record and its intent's state cost the loop one hand-over, not
+        three); each still fails alone."""
+        if self._closed:
+            raise JournalClosed("the journal is closed")
+        if not self._soon and not self._after:
+            asyncio.get_running_loop().call_soon(self._hand_over)
+        self._soon.append((fn, what, single))
+
+    def _hand_over(self) -> None:
+        """Queue this turn's `write_soon` writes and `when_committed` callbacks (if any)."""
+        items, callbacks = self._soon, self._after
+        if not items and not callbacks:
+            return
+        self._soon, self._after = [], []
+        try:
+            future = self._writer.enqueue(lambda conn: _run_soon(conn, items), lazy=True, single=True)
+        except JournalClosed as exc:  # the writer stopped under us: nothing of these was written
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+        future.add_done_callback(lambda f: _after_soon(f, items, callbacks))
 
     def _now(self) -> int:
         return self._clock.now_ms()
@@ -594,10 +627,8 @@ _EVENT_SQL = (
 
 
 def _update_order(order: Order, now: int) -> WriteFn[Any]:
-    row = _order_row(order, now)
-    sql = _upsert_order_sql(tuple(row))
-    values = tuple(row.values())
-    return lambda conn: conn.execute(sql, values)
+    values = _order_values(order, now)
+    return lambda conn: conn.execute(_UPSERT_ORDER_SQL, values)
 
 
 @cache
@@ -619,9 +650,44 @@ def _nothing(conn: sqlite3.Connection) -> None:
     return None
 
 
-def _log_failure(future: asyncio.Future[Any], what: str) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("journal write of %s failed: %r", what, future.exception())
+def _run_soon(conn: sqlite3.Connection, items: list[tuple[WriteFn[Any], str, bool]]) -> list[tuple[str, BaseException]]:
+    """Run queued `write_soon` writes in the writer's transaction, each failing alone
+    (its own SAVEPOINT unless it is one statement); the failures, to be logged."""
+    failed: list[tuple[str, BaseException]] = []
+    for fn, what, single in items:
+        if single:
+            try:
+                fn(conn)
+            except Exception as exc:  # its one statement undid itself
+                if not conn.in_transaction:
+                    raise  # an error that ended the whole transaction fails the batch
+                failed.append((what, exc))
+            continue
+        conn.execute("SAVEPOINT soon")
+        try:
+            fn(conn)
+        except Exception as exc:  # noqa: BLE001 - logged, the others stand
+            conn.execute("ROLLBACK TO soon")
+            conn.execute("RELEASE soon")
+            failed.append((what, exc))
+        else:
+            conn.execute("RELEASE soon")
+    return failed
+
+
+def _after_soon(
+    future: asyncio.Future[list[tuple[str, BaseException]]],
+    items: list[tuple[WriteFn[Any], str, bool]],
+    callbacks: list[Callable[[], None]],
+) -> None:
+    error = future.exception()
+    for what, exc in [(what, error) for _, what, _ in items] if error is not None else future.result():
+        log.error("journal write of %s failed: %r", what, exc)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # one callback's bug must not skip the others
+            log.exception("journal when_committed callback failed")
 
 
 def _insert_intent(
@@ -640,18 +706,24 @@ def _insert_intent(
 
 
 def _insert_order(conn: sqlite3.Connection, order: Order, intent_id: int | None, attempt: int, now: int) -> bool:
-    row = _order_row(order, now)
-    row.update(intent_id=intent_id, attempt=attempt)
-    return conn.execute(_insert_order_sql(tuple(row)), tuple(row.values())).rowcount == 1
+    return conn.execute(_INSERT_ORDER_SQL, (*_order_values(order, now), intent_id, attempt)).rowcount == 1
 
 
-@cache
-def _insert_order_sql(columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO orders ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) ON CONFLICT (client_id) DO NOTHING"
+_ORDER_COLUMNS = codec.columns_of(Order)
+_CREATED, _UPDATED = _ORDER_COLUMNS.index("created_ms"), _ORDER_COLUMNS.index("updated_ms")
+_UPSERT_ORDER_SQL = _upsert_order_sql(_ORDER_COLUMNS)
+_INSERT_ORDER_SQL = (
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}, intent_id, attempt) VALUES ({', '.join('?' * (len(_ORDER_COLUMNS) + 2))})"
+    " ON CONFLICT (client_id) DO NOTHING"
+)
 
 
-def _order_row(order: Order, now: int) -> dict[str, Any]:
-    row = codec.row_of(order)
-    row["created_ms"] = row["created_ms"] or now
-    row["updated_ms"] = row["updated_ms"] or now
-    return row
+def _order_values(order: Order, now: int) -> tuple[Any, ...]:
+    """An order's row in `_ORDER_COLUMNS` order; times it lacks are `now`."""
+    values = codec.values_of(order)
+    if not (values[_CREATED] and values[_UPDATED]):
+        patched = list(values)
+        patched[_CREATED] = patched[_CREATED] or now
+        patched[_UPDATED] = patched[_UPDATED] or now
+        return tuple(patched)
+    return values
