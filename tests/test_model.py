@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from perpd.model import (
     Market,
+    Order,
+    OrderRequest,
     OrderSpec,
     OrderStatus,
     OrderType,
@@ -148,3 +151,18 @@ def test_every_status_is_either_live_or_terminal() -> None:
 def test_the_most_restrictive_trading_state_ranks_highest() -> None:
     assert max(TradingState, key=lambda s: s.rank) is TradingState.HALTED
     assert TradingState.ACTIVE.rank < TradingState.REDUCE_ONLY.rank < TradingState.HALTED.rank
+
+
+@pytest.mark.parametrize("changes", [{}, {"status": OrderStatus.FILLED, "filled_size": Decimal(1)}, {"reason": None, "price": None}])
+def test_evolve_is_dataclasses_replace(changes: dict) -> None:
+    order = Order("a", "sim", "pd-1", "BTC-PERP", Side.BUY, OrderType.LIMIT, Decimal(2), OrderStatus.OPEN,
+                  price=Decimal(10), reason="why", created_ms=5)
+    spec = OrderSpec(symbol="BTC", side=Side.SELL, size=Decimal(1), price=Decimal(9), account="a")
+    request = OrderRequest("pd-1", "BTC-PERP", Side.BUY, OrderType.LIMIT, Decimal(2), price=Decimal(10))
+    assert order.evolve(**changes) == dataclasses.replace(order, **changes)
+    assert spec.evolve(size=Decimal("0.5")) == dataclasses.replace(spec, size=Decimal("0.5"))
+    assert request.evolve(client_id="pd-2") == dataclasses.replace(request, client_id="pd-2")
+    with pytest.raises(TypeError):
+        order.evolve(colour="red")
+    with pytest.raises(ValueError, match="size must be positive"):
+        spec.evolve(size=Decimal(0))  # checked like any spec

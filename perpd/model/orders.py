@@ -3,7 +3,8 @@ leverage settings, and the audit record."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +114,10 @@ class OrderSpec:
             return self  # frozen: the same spec (most orders name their account)
         return replace(self, account=account, route=None)
 
+    def evolve(self, **changes: object) -> OrderSpec:
+        """A copy with `changes`, checked like any spec (`dataclasses.replace`, faster)."""
+        return _evolve_spec(self, **changes)  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
@@ -136,6 +141,10 @@ class OrderRequest:
     @property
     def post_only(self) -> bool:
         return self.tif is TimeInForce.POST_ONLY
+
+    def evolve(self, **changes: object) -> OrderRequest:
+        """A copy with `changes` (`dataclasses.replace`, faster)."""
+        return _evolve_request(self, **changes)  # type: ignore[no-any-return]
 
     def pending(self, account: str, venue: str, now_ms: int) -> Order:
         """The record of this request before any venue has answered for it."""
@@ -195,7 +204,28 @@ class Order:
         return not self.reduce_only and held * self.side.sign >= 0
 
     def evolve(self, **changes: object) -> Order:
-        return replace(self, **changes)
+        """A copy with `changes` (`dataclasses.replace`, without its per-field loop: an
+        order is copied a few times on its way)."""
+        return _evolve_order(self, **changes)  # type: ignore[no-any-return]
+
+
+def _evolver(cls: type) -> Callable[..., Any]:
+    """`replace` for one frozen dataclass whose fields are all init fields, written once:
+    keyword-only parameters, each the field's current value unless given."""
+    names = [f.name for f in fields(cls)]
+    assert all(f.init for f in fields(cls))
+    source = (
+        f"def evolve(self, *, {', '.join(f'{n}=KEEP' for n in names)}):\n"
+        f"    return cls({', '.join(f'self.{n} if {n} is KEEP else {n}' for n in names)})\n"
+    )
+    namespace: dict[str, Any] = {"KEEP": object(), "cls": cls}
+    exec(source, namespace)  # noqa: S102 - built from the class's own field names
+    return namespace["evolve"]  # type: ignore[no-any-return]
+
+
+_evolve_order = _evolver(Order)
+_evolve_spec = _evolver(OrderSpec)
+_evolve_request = _evolver(OrderRequest)
 
 
 @dataclass(frozen=True, slots=True)
