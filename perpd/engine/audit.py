@@ -24,6 +24,7 @@ class Audit:
         details = fields.pop("details", None)
         revision = self._state.revision
         self._journal.record_event_soon(action, actor=actor, result=result, config_revision=revision, details=details, **fields)
-        context = {k: v for k, v in fields.items() if v is not None}
-        log.info("%s %s", action, result, extra={"actor": actor, "revision": revision, **context})
+        if log.isEnabledFor(logging.INFO):  # the line's fields are built only if it is written
+            context = {k: v for k, v in fields.items() if v is not None}
+            log.info("%s %s", action, result, extra={"actor": actor, "revision": revision, **context})
         self._bus.publish("events", {"action": action, "actor": actor, "result": result, **fields, "details": details})

@@ -52,7 +52,7 @@ from perpd.reconcile import exit_order
 from perpd.wire import to_data
 from policies.risk import OrderCheck
 from policies.routing import RouteDecision, decide
-from venues.base import AccountSession, check_against_market
+from venues.base import AccountSession, ClientIdFormat, check_against_market
 
 log = logging.getLogger("perpd.orders")
 
@@ -70,6 +70,7 @@ class OrderDesk:
         self._clock = clock
         # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
         self.venue_observers: list[Callable[[str, str, float], None]] = []
+        self._probe_ids: dict[tuple[str, ClientIdFormat], str] = {}
 
     async def submit(
         self,
@@ -306,7 +307,7 @@ class OrderDesk:
         if size <= 0:
             raise InvalidRequest(f"size {spec.size} rounds to 0 at lot {market.lot_size} on {venue.name}")
         request = OrderRequest(
-            client_id=venue.capabilities.client_id_format.derive(account, "probe"),
+            client_id=self._probe_id(account, venue.capabilities.client_id_format),
             symbol=spec.symbol,
             side=spec.side,
             type=spec.type,
@@ -327,6 +328,14 @@ class OrderDesk:
         check_against_market(probe, market)
         request = self._gate(account, venue.name, spec, request, market)
         return spec, request, market
+
+    def _probe_id(self, account: str, id_format: ClientIdFormat) -> str:
+        """A valid client id to check a request with before its real one is derived
+        (the same for every order of the account: worked out once)."""
+        probe = self._probe_ids.get((account, id_format))
+        if probe is None:
+            probe = self._probe_ids[(account, id_format)] = id_format.derive(account, "probe")
+        return probe
 
     def _worst_price(self, spec: OrderSpec, venue: str) -> Decimal | None:
         if spec.price is not None:
@@ -360,11 +369,11 @@ class OrderDesk:
                 raise Denied(f"denied: trading is {state.value} ({reason}) and this order does not reduce", limit=state.value)
             request = replace(request, reduce_only=True)  # the venue holds the line too
         if self.state.risk is not None:
-            from policies.risk import OrderCheck
-
             price = request.price or self._worst_price(spec, venue) or ZERO
+            if not (_same(request.size, spec.size) and _same(request.price, spec.price)):
+                spec = spec.evolve(size=request.size, price=request.price)  # as rounded
             check = OrderCheck(
-                spec=replace(spec, size=request.size, price=request.price),
+                spec=spec,
                 venue=venue,
                 market=market,
                 price=price,
@@ -565,7 +574,7 @@ def _pending(
     for it before it is sent. Pure: it runs on the journal writer's thread too."""
     account = session.account
     client_id = session.capabilities.client_id_format.derive(account, intent_id, attempt, salt)
-    request = replace(request, client_id=client_id)
+    request = request.evolve(client_id=client_id)
     pending = request.pending(account, session.venue.name, now)
     return request, pending
 
@@ -582,17 +591,19 @@ def _merge(known: Order | None, fresh: Order) -> Order:
     local = known.reason is not None and known.reason.startswith("perpd:")
     if known.status.is_terminal and fresh.status.is_live and not local:
         return known
-    if fresh.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and known.status not in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
-        fresh = fresh.evolve(status=known.status)
+    status = fresh.status
+    if status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) and known.status not in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+        status = known.status
     filled = max(known.filled_size, fresh.filled_size)
     return fresh.evolve(
+        status=status,
         filled_size=filled,
         avg_fill_price=fresh.avg_fill_price or known.avg_fill_price,
         venue_order_id=fresh.venue_order_id or known.venue_order_id,
         created_ms=known.created_ms or fresh.created_ms,
         price=fresh.price if fresh.price is not None else known.price,
         trigger_price=fresh.trigger_price if fresh.trigger_price is not None else known.trigger_price,
-        reason=fresh.reason or (known.reason if fresh.status == known.status else None),
+        reason=fresh.reason or (known.reason if status == known.status else None),
         parent_client_id=known.parent_client_id or fresh.parent_client_id,
     )
 
@@ -608,6 +619,11 @@ def _spec_of(order: Order) -> OrderSpec:
         symbol=order.symbol, side=order.side, size=order.size, type=order.type, price=order.price,
         trigger_price=order.trigger_price, tif=order.tif, reduce_only=order.reduce_only, account=order.account,
     )
+
+
+def _same(a: Decimal | None, b: Decimal | None) -> bool:
+    """The same value written the same way (30000 is not 30000.0: messages show it)."""
+    return a is b or (a is not None and b is not None and a.compare_total(b) == 0)
 
 
 def _s(value: Decimal | None) -> str | None:

@@ -160,6 +160,8 @@ class EngineState:
 
     def trading_state_reason(self, account: str) -> tuple[TradingState, str]:
         """The most restrictive state over every scope covering `account`, and why."""
+        if all(state is TradingState.ACTIVE for state, _ in self.trading.values()):
+            return (TradingState.ACTIVE, "")  # nothing restricts anyone (every order asks)
         venue = self.config.accounts[account].venue if account in self.config.accounts else ""
         scopes = ["global", f"account:{account}", f"venue:{venue}"]
         scopes += [s for s in self.trading if s.startswith("policy:") and self._policy_covers(s[7:], account, venue)]
