@@ -116,7 +116,7 @@ class Endpoint:
     def adapter(self) -> TypeAdapter[Any] | None:
         return None if self.response is None or self.raw else TypeAdapter(self.response)
 
-    @property
+    @cached_property
     def full_path(self) -> str:
         return self.prefix + self.path
 
@@ -213,10 +213,20 @@ class Endpoint:
         except ValidationError as exc:
             raise invalid(exc) from None
 
+    @cached_property
+    def _no_headers(self) -> Any:
+        assert self.headers is not None
+        try:
+            return self.headers.model_validate({})  # frozen: one instance serves every request
+        except ValidationError as exc:
+            raise invalid(exc) from None
+
     def _headers(self, request: Request) -> Any:
         if self.headers is None:
             return None
         data = {p.name: request.headers[p.name] for p in self.header_params.values() if p.name in request.headers}
+        if not data:
+            return self._no_headers  # the usual request: none of its optional headers
         try:
             return self.headers.model_validate(data)
         except ValidationError as exc:
@@ -233,6 +243,14 @@ class Endpoint:
                 return PlanIn(toml=raw.decode("utf-8"))
             except UnicodeDecodeError:
                 raise MalformedRequest("the body is not UTF-8 text") from None
+        if self.hot and raw.strip():
+            # The order body in one pass (pydantic parses and validates the JSON). Only the
+            # hot bodies: their Decimal fields refuse a JSON float (read inexactly here),
+            # and anything refused is read again below, so errors are the same either way.
+            try:
+                return self.body.model_validate_json(raw)
+            except ValidationError:
+                pass
         data = parse_json(raw) if raw.strip() else {}
         try:
             return self.body.model_validate(data)
@@ -256,6 +274,8 @@ class HotRoutes:
         self.app = app
         self.ctx = ctx
         self.routes = {(ep.method, ep.full_path): ep for ep in endpoints if ep.hot}
+        self._allowed: object = None
+        self._hosts: dict[bytes, bool] = {}
 
     async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
@@ -268,10 +288,25 @@ class HotRoutes:
 
     def _passes_guard(self, scope: ASGIScope) -> bool:
         headers = scope["headers"]
-        for key, _ in headers:
+        host = None
+        for key, value in headers:
             if key == b"origin":
                 return False
-        return bool(scope.get(LOCAL_KEY)) or host_allowed(headers, self.ctx.daemon.config.daemon.allowed_hosts)
+            if key == b"host" and host is None:
+                host = value
+        if scope.get(LOCAL_KEY):
+            return True
+        # The answer for a Host header is kept while the allowed hosts stay the same
+        # config value (a client sends the same Host every time); a few entries at most.
+        allowed = self.ctx.daemon.config.daemon.allowed_hosts
+        if allowed is not self._allowed or len(self._hosts) >= 64:
+            self._allowed, self._hosts = allowed, {}
+        verdict = self._hosts.get(host) if host is not None else None
+        if verdict is None:
+            verdict = host_allowed(headers, allowed)
+            if host is not None:
+                self._hosts[host] = verdict
+        return verdict
 
 
 def starlette_routes(endpoints: Iterable[Endpoint]) -> list[Route]:
@@ -361,9 +396,11 @@ def _is_json(content_type: str) -> bool:
 
 
 async def _read(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise MalformedRequest(f"body larger than {MAX_BODY_BYTES} bytes")
+    for key, value in request.scope["headers"]:
+        if key == b"content-length":
+            if value.isdigit() and int(value) > MAX_BODY_BYTES:
+                raise MalformedRequest(f"body larger than {MAX_BODY_BYTES} bytes")
+            break
     chunks = []
     size = 0
     async for chunk in request.stream():

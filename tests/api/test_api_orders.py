@@ -166,6 +166,15 @@ async def test_malformed_json_is_a_400_and_changes_nothing(api: Api, raw: bytes)
     assert (await api.counts()) == before
 
 
+async def test_a_size_given_as_a_json_number_is_read_with_every_digit(api: Api) -> None:
+    body = b'{"account":"paper","symbol":"BTC","side":"buy","price":50000,"size":0.00100000000000000000001}'
+    async with api.client() as http:
+        r = await http.post("/api/v1/orders", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    [intent] = [i for i in api.daemon.journal.open_intents() if i.spec.price == 50000]
+    assert intent.spec.size == Decimal("0.00100000000000000000001")  # not the float 0.001
+
+
 async def test_a_json_array_body_is_a_400_and_a_huge_integer_size_too(api: Api) -> None:
     async with api.client() as http:
         array = await http.post("/api/v1/orders", content=b"[]", headers={"Content-Type": "application/json"})
