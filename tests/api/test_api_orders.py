@@ -214,3 +214,36 @@ async def test_an_order_through_a_route_lands_on_the_routes_account(api: Api) ->
         r = await http.post("/api/v1/orders", json={**RESTING, "account": None, "route": "both"})
     assert r.status_code == 201, r.text
     assert [o["account"] for o in r.json()["orders"]] == ["paper"]  # fixed: the first account
+
+
+def test_a_hot_body_refuses_a_json_float_in_every_decimal_field() -> None:
+    # The hot endpoints read their body with pydantic's JSON parser, which holds a JSON
+    # number as a float: only a field that refuses one keeps money exact there.
+    import typing
+
+    from pydantic import BaseModel, TypeAdapter, ValidationError
+
+    from perpd.api.routes import ENDPOINTS
+
+    def models_in(hint: object) -> list[type[BaseModel]]:
+        if isinstance(hint, type) and issubclass(hint, BaseModel):
+            return [hint]
+        return [m for arg in typing.get_args(hint) for m in models_in(arg)]
+
+    def decimal_fields(model: type[BaseModel]) -> list[tuple[str, TypeAdapter[object]]]:
+        found = []
+        for name, info in model.model_fields.items():
+            if "Decimal" in repr(info.annotation):
+                hint = typing.Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+                found.append((f"{model.__name__}.{name}", TypeAdapter(hint)))
+            for nested in models_in(info.annotation):
+                found += decimal_fields(nested)
+        return found
+
+    hot = [ep.body for ep in ENDPOINTS if ep.hot and ep.body is not None]
+    fields = [f for model in hot for f in decimal_fields(model)]
+    assert len(fields) >= 8  # size, price, trigger_price, slippage_bps, the brackets' two prices each
+    for name, adapter in fields:
+        with pytest.raises(ValidationError):
+            adapter.validate_json(b"0.5")
+        assert adapter.validate_json(b'"0.5"') == Decimal("0.5"), name
