@@ -40,6 +40,7 @@ from perpd.model import (
     OrderBook,
     OrderRequest,
     OrderType,
+    OrderUpdate,
     Position,
     Side,
     StreamGap,
@@ -61,12 +62,13 @@ from venues.sim import convert
 from venues.sim.config import SimAccountConfig, SimVenueConfig, exchange_options, specs_from_config
 from venues.sim.errors import map_reject
 from venues.sim.streams import EventStream
-from venues.simex.events import SimReject
+from venues.simex.events import OrderEvent, OrderView, SimReject
 from venues.simex.exchange import SimExchange
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "sim-state.json"
+ANSWERS_KEPT = 1024  # create_order answers awaiting their echo on the account stream
 SAVE_INTERVAL_SECS = 5.0
 CANDLE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000,
                        "1d": 86_400_000}
@@ -253,6 +255,10 @@ class SimSession(AccountSession):
         super().__init__(venue, account, config)
         self.engine = venue.engine
         self.engine.ensure_account(account, config.starting_balance)
+        # create_order's answers by client id, until the account stream brings the same
+        # view (simex hands one object to both): our own order's echo is not converted
+        # again. Kept for a few orders at most: an answer nobody echoes is let go.
+        self._answered: dict[str, tuple[OrderView, Order]] = {}
 
     @property
     def _name(self) -> str:
@@ -298,7 +304,19 @@ class SimSession(AccountSession):
             )
         except SimReject as exc:
             raise map_reject(exc, self._name) from exc
-        return convert.order(self._name, view)
+        order = convert.order(self._name, view)
+        if len(self._answered) >= ANSWERS_KEPT:
+            self._answered.clear()
+        self._answered[order.client_id] = (view, order)
+        return order
+
+    def _account_event(self, event: object) -> object | None:
+        if type(event) is OrderEvent:
+            view = event.order  # type: ignore[attr-defined]
+            answered = self._answered.pop(convert.client_id_of(view), None)
+            if answered is not None and answered[0] is view:
+                return OrderUpdate(answered[1])
+        return convert.account_event(self._name, event)
 
     async def cancel_order(self, client_id: str) -> bool:
         return self.engine.cancel(self.account, client_id=client_id) is not None
@@ -368,7 +386,7 @@ class SimSession(AccountSession):
 
         return EventStream(
             self.engine.subscribe, lambda event: event.account == account,  # type: ignore[attr-defined]
-            lambda event: convert.account_event(self._name, event), resync, self.venue.stream_buffer,
+            self._account_event, resync, self.venue.stream_buffer,
         )
 
 

@@ -138,6 +138,19 @@ async def test_a_slow_account_watcher_gets_a_gap() -> None:
     await stream.aclose()
 
 
+async def test_the_echo_of_a_placed_order_is_the_answer_create_order_gave() -> None:
+    venue = make(None)
+    session = session_of(venue)
+    stream = session.watch_account()
+    answer = await session.create_order(limit("echo", "60000"))
+    update = await next_matching(stream, lambda e: isinstance(e, OrderUpdate), 5, "the order's update")
+    assert isinstance(update, OrderUpdate) and update.order is answer  # not converted a second time
+    await session.cancel_order("echo")
+    cancelled = await next_matching(stream, lambda e: isinstance(e, OrderUpdate), 5, "the cancel's update")
+    assert isinstance(cancelled, OrderUpdate) and cancelled.order.client_id == "echo" and cancelled.order.status is OrderStatus.CANCELLED
+    await stream.aclose()
+
+
 async def test_a_closed_stream_ends_and_stops_listening() -> None:
     venue = make(None)
     stream = venue.watch([Channel("trades", BTC)])
