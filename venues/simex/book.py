@@ -12,7 +12,10 @@ engine can emit one price-level delta per operation with the new aggregate sizes
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Sequence
 from typing import Any
+
+_NONE: tuple[tuple[int, int], ...] = ()
 
 
 class Level:
@@ -88,11 +91,11 @@ class BookSide:
             out.append((price, levels[price].total))
         return out
 
-    def take_changes(self) -> list[tuple[int, int]]:
+    def take_changes(self) -> Sequence[tuple[int, int]]:
         """Changed levels since the last call as (price, lots), best first; lots 0: removed."""
         changed = self.changed
         if not changed:
-            return []
+            return _NONE
         levels = self.levels
         if len(changed) == 1:  # most operations change one level
             price = changed.pop()
@@ -132,7 +135,7 @@ class Book:
     def dirty(self) -> bool:
         return bool(self.bids.changed or self.asks.changed)
 
-    def take_changes(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    def take_changes(self) -> tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int]]]:
         """Changed levels since the last call as (price, lots) - lots 0 means removed."""
         return self.bids.take_changes(), self.asks.take_changes()
 

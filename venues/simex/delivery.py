@@ -65,7 +65,8 @@ class EventDelivery:
                     continue
                 book.seq += 1
                 if listeners:
-                    pending.append(BookDelta(m.symbol, book.seq, self._ts, _levels, m, *book.take_changes()))
+                    pending.append(BookDelta(m.symbol, book.seq, self._ts, _levels, m, book.bids.take_changes(),
+                                             book.asks.take_changes()))
                 else:
                     bids.clear()
                     asks.clear()
@@ -79,7 +80,7 @@ class EventDelivery:
             markets, ts = self._markets, max(self._ts, self._t)
             for acct, symbols in touched.items():
                 figures = freeze(acct, markets, symbols, ts)
-                for symbol in sorted(symbols):
+                for symbol in sorted(symbols) if len(symbols) > 1 else symbols:
                     pending.append(PositionEvent(acct.id, symbol, position_view, figures, markets[symbol]))
                 pending.append(BalanceEvent(acct.id, balance_view, figures))
         events, self._pending = pending, []
@@ -116,4 +117,4 @@ def _levels(m: MarketState, bids: list[tuple[int, int]], asks: list[tuple[int, i
             ) -> tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]:
     """A book delta's (ticks, lots) levels as (price, size) Decimals."""
     price, size = m.price, m.size
-    return tuple((price(p), size(s)) for p, s in bids), tuple((price(p), size(s)) for p, s in asks)
+    return tuple([(price(p), size(s)) for p, s in bids]), tuple([(price(p), size(s)) for p, s in asks])

@@ -15,15 +15,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from perpd.model import MarginMode
-from venues.simex.accounts import (
-    ENTRY,
-    ZERO,
-    Account,
-    PositionFigures,
-    cash,
-    position_sums,
-    tidy,
-)
+from venues.simex.accounts import ENTRY, ZERO, Account, PositionFigures, cash, tidy
 from venues.simex.events import BalanceView, PositionView
 from venues.simex.markets import MarketState
 
@@ -34,26 +26,32 @@ _new = tuple.__new__
 class AccountFigures(NamedTuple):
     account: str
     balance: Decimal
-    order_margin: Decimal
+    margins: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # Account.margins()
     positions: tuple[PositionFigures, ...]  # every position record, in the account's order
     ts_ms: int
 
 
 def freeze(acct: Account, markets: Mapping[str, MarketState], symbols: Iterable[str], ts_ms: int) -> AccountFigures:
     """The figures of `acct` now, with a row for each of its positions and each of `symbols`."""
-    rows = tuple(acct.position_figures(markets, symbols))
-    return _new(AccountFigures, (acct.id, acct.balance, acct.order_margin(markets), rows, ts_ms))
+    rows = acct.position_figures(markets, symbols)
+    # margins() sums these rows if its cache is stale; the account's next order check
+    # then finds it fresh
+    return _new(AccountFigures, (acct.id, acct.balance, acct.margins(markets, rows), tuple(rows), ts_ms))
 
 
 def balance_view(f: AccountFigures) -> BalanceView:
-    upnl, cross_upnl, pos_margin, iso = position_sums(f.positions)
-    balance, used, orders = f.balance, pos_margin + iso, f.order_margin
+    upnl, cross_upnl, used, _, orders = f.margins
+    balance = f.balance
     return BalanceView(f.account, balance, cash(balance + upnl), cash(balance + cross_upnl - used - orders),
                        cash(used), cash(orders), cash(upnl), f.ts_ms)
 
 
 def position_view(f: AccountFigures, m: MarketState) -> PositionView:
-    row = next(row for row in f.positions if row.m is m)
+    for row in f.positions:
+        if row.m is m:
+            break
+    else:
+        raise KeyError(m.symbol)
     lots = row.lots
     if lots:
         entry = entry_price(row.cost, lots, m.tick)

@@ -32,6 +32,8 @@ _FOK = TimeInForce.FOK
 _POST_ONLY = TimeInForce.POST_ONLY
 _ZERO = Decimal(0)
 _MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
+_BUY, _SELL = Side.BUY, Side.SELL
+_new = tuple.__new__
 
 
 class MatchingCore(EventDelivery):
@@ -379,13 +381,16 @@ class MatchingCore(EventDelivery):
         return o
 
 
+# The views below are built with tuple.__new__, what their NamedTuple constructors call
+# (every field given, in order): direct, it costs half as much, once per fill or trade.
+
 def fill_view(account: str, row: tuple) -> SimFill:
     m, tid, oid, cid, is_buy, price, lots, fee, liquidity, realized, start, ts, liquidation = row
-    return SimFill(tid, oid, cid, account, m.symbol, Side.BUY if is_buy else Side.SELL, price * m.tick,
-                   lots * m.lot, fee, liquidity, realized, start * m.lot, ts, liquidation)
+    return _new(SimFill, (tid, oid, cid, account, m.symbol, _BUY if is_buy else _SELL, price * m.tick,
+                          lots * m.lot, fee, liquidity, realized, start * m.lot, ts, liquidation))
 
 
 def public_trade(m: MarketState, row: tuple) -> PublicTrade:
     tid, price, lots, taker_buys, buyer, seller, buy_oid, sell_oid, ts = row
-    return PublicTrade(tid, m.symbol, price * m.tick, lots * m.lot, Side.BUY if taker_buys else Side.SELL,
-                       buyer, seller, buy_oid, sell_oid, ts)
+    return _new(PublicTrade, (tid, m.symbol, price * m.tick, lots * m.lot, _BUY if taker_buys else _SELL,
+                              buyer, seller, buy_oid, sell_oid, ts))
