@@ -10,25 +10,42 @@ the accounts. Every operation goes through the public API (`place`, `cancel`) wi
 Decimal prices and sizes, validation, margin checks and accounting, exactly as the sim
 venue and the emulators call it. The operations are generated before the clock starts.
 
-Times are CPU time (process_time), best of --repeat runs. Figures printed: ops/s without listeners, ops/s with one listener (every event built),
-book deltas/s emitted in that run, and a pure stepping rate (simulated seconds per second
-of makers + takers + oracle across 3 markets).
+Times are CPU time (process_time), best of --repeat runs, each started after a full
+garbage collection: an engine is a web of cycles (orders <-> accounts <-> markets), so a
+finished run's engine is freed only by the collector, and without it the later runs
+(all the listener runs) paid for scanning the earlier ones' garbage. Figures printed:
+ops/s without listeners; ops/s with one listener that receives every event and reads
+its kind (as the sim venue's filters do); book deltas/s emitted in that run; the
+listener's cost per operation (the difference of the two runs) and per event; ops/s
+with a listener that also reads every event's view (fills, trades, book levels,
+positions and balances build theirs when first read); and a pure stepping rate
+(simulated seconds per second of makers + takers + oracle across 3 markets).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import time
 from decimal import Decimal
 
 from perpd.clock import ManualClock
 from perpd.model import OrderType, Side, TimeInForce
-from venues.simex.events import BookDelta
+from venues.simex.events import (
+    BalanceEvent,
+    BookDelta,
+    FillEvent,
+    OrderEvent,
+    PositionEvent,
+    TradeEvent,
+)
 from venues.simex.exchange import SimExchange
 
 SYMBOL = "BTC-PERP"
 ACCOUNTS = [f"bench-{i}" for i in range(8)]
+VIEWS = {OrderEvent: ("order",), FillEvent: ("fill",), TradeEvent: ("trade",), BookDelta: ("bids", "asks"),
+         PositionEvent: ("position",), BalanceEvent: ("balance",)}
 
 
 def make_ops(n: int, seed: int = 1) -> list[tuple]:
@@ -54,13 +71,25 @@ def make_ops(n: int, seed: int = 1) -> list[tuple]:
     return ops
 
 
-def run(ops: list[tuple], listen: bool) -> tuple[float, int, int]:
+def run(ops: list[tuple], listen: bool, read: bool = False, collect: bool = True) -> tuple[float, int, int]:
+    if collect:
+        gc.collect()
     engine = SimExchange(clock=ManualClock(), takers=False)
     for account in ACCOUNTS:
         engine.ensure_account(account, Decimal(10**9))
     deltas = 0
     events = 0
-    if listen:
+    if listen and read:
+        def on_event(event: object) -> None:
+            nonlocal deltas, events
+            events += 1
+            if type(event) is BookDelta:
+                deltas += 1
+            for name in VIEWS.get(type(event), ()):
+                getattr(event, name)
+
+        engine.subscribe(on_event)
+    elif listen:
         def on_event(event: object) -> None:
             nonlocal deltas, events
             events += 1
@@ -106,14 +135,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs (the machine may be shared)")
+    parser.add_argument("--no-collect", action="store_true",
+                        help="no garbage collection before each run (how figures before 2026-12-03 21:00 were taken)")
     args = parser.parse_args()
     ops = make_ops(args.ops)
     run(ops[:20_000], listen=False)  # warm up
-    elapsed = min(run(ops, listen=False)[0] for _ in range(args.repeat))
-    print(f"order operations, no listener : {len(ops) / elapsed:>10,.0f} ops/s  ({len(ops):,} ops in {elapsed:.2f} s CPU)")
-    elapsed, deltas, events = min(run(ops, listen=True) for _ in range(args.repeat))
+    collect = not args.no_collect
+    alone = min(run(ops, listen=False, collect=collect)[0] for _ in range(args.repeat))
+    print(f"order operations, no listener : {len(ops) / alone:>10,.0f} ops/s  ({len(ops):,} ops in {alone:.2f} s CPU)")
+    elapsed, deltas, events = min(run(ops, listen=True, collect=collect) for _ in range(args.repeat))
     print(f"order operations, one listener: {len(ops) / elapsed:>10,.0f} ops/s")
     print(f"book deltas emitted           : {deltas / elapsed:>10,.0f} deltas/s ({deltas:,} deltas, {events:,} events)")
+    cost = (elapsed - alone) / len(ops) * 1e6
+    print(f"listener cost per operation   : {cost:>10.2f} us/op  ({events / len(ops):.2f} events/op, "
+          f"{(elapsed - alone) / events * 1e6:.2f} us/event)")
+    reading = min(run(ops, listen=True, read=True, collect=collect)[0] for _ in range(args.repeat))
+    print(f"order operations, reading all : {len(ops) / reading:>10,.0f} ops/s  (a listener reading every view: "
+          f"{(reading - alone) / len(ops) * 1e6:.2f} us/op)")
     steps = max(bench_steps() for _ in range(args.repeat))
     print(f"simulation stepping (3 mkts)  : {steps:>10,.0f} simulated s per CPU s (250 ms steps)")
 
