@@ -181,13 +181,17 @@ class Account:
 
     def position_figures(self, markets: Mapping[str, MarketState], symbols: Iterable[str] = ()) -> list[PositionFigures]:
         """Each position record as it stands now (and a flat one for each of `symbols` without one)."""
-        positions, settings, ks = self.positions, self.leverage, self._k
+        positions, settings, ks, default = self.positions, self.leverage, self._k, self.default_leverage
         rows = []
         # lev(), k() and the NamedTuple constructor inlined (tuple.__new__ is what it calls):
         # this runs for every account a fill touches while someone listens.
         for symbol, pos in positions.items():
             m = markets[symbol]
-            leverage, mode = settings.get(symbol) or self.lev(m)
+            setting = settings.get(symbol)
+            if setting is None:
+                leverage, mode = (default if default < m.max_leverage else m.max_leverage), _CROSS
+            else:
+                leverage, mode = setting
             rows.append(_new(PositionFigures, (m, pos.lots, pos.cost, pos.realized, pos.funding, pos.iso_margin,
                                                leverage, mode, ks.get(symbol) or self.k(m), m.mark)))
         for symbol in symbols:

@@ -18,7 +18,7 @@ from venues.simex.orders import SimOrder
 _MARKET_LIKE = frozenset({OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
 _TRIGGERS = frozenset(t for t in OrderType if t.is_trigger)
 _LIMIT_PRICED = frozenset(t for t in OrderType if t.has_limit_price)
-_BUY = Side.BUY
+_BUY, _SELL = Side.BUY, Side.SELL
 _USER = Reason.USER
 _LIMIT, _MARKET = OrderType.LIMIT, OrderType.MARKET
 _GTC, _IOC, _POST_ONLY = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.POST_ONLY
@@ -76,7 +76,7 @@ class Trading(MatchingCore):
                reduce_only: bool, client_id: str | None) -> SimOrder:
         m = self._markets.get(symbol) or self._market(symbol)
         acct = self._accounts.get(account) or self._account(account)
-        is_buy = side is _BUY or Side(side) is _BUY
+        is_buy = side is _BUY or (side is not _SELL and Side(side) is _BUY)  # Side(...) costs ~0.4 us
         if type.__class__ is not OrderType:
             type = OrderType(type)
         if tif.__class__ is not TimeInForce:

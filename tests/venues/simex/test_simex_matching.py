@@ -209,3 +209,12 @@ def test_each_call_emits_one_final_order_update_per_order() -> None:
     mine = [u.order for u in updates if u.account == "a"]
     assert [(o.client_id, o.status) for o in mine] == [("x", OrderStatus.PARTIALLY_FILLED)]
     assert [u.order.status for u in updates if u.account == "mm"] == [OrderStatus.FILLED]
+
+
+def test_a_side_given_by_its_value_is_that_side() -> None:
+    engine = quiet_engine()
+    engine.place("mm", BTC, BUY, D("0.01"), price=D(64990))
+    sell = engine.place("a", BTC, "sell", D("0.01"), price=D(64990))  # type: ignore[arg-type]
+    buy = engine.place("b", BTC, "buy", D("0.01"), price=D(64980))  # type: ignore[arg-type]
+    assert (sell.side, sell.status) == (SELL, OrderStatus.FILLED)
+    assert (buy.side, buy.status) == (BUY, OrderStatus.OPEN)
