@@ -111,6 +111,17 @@ class Bus:
         self._subs: dict[str, set[Subscription]] = {}
         self._seq: dict[str, int] = {}
         self._conflated = frozenset(conflated_topics)
+        self._taps: list[Callable[[Message], None]] = []
+
+    def tap(self, fn: Callable[[Message], None]) -> Callable[[], None]:
+        """Call `fn` with every message as it is published, synchronously, in order.
+
+        For relays that must see the bus in exactly its order (the WebSocket fan-out
+        writes each message to its workers here, so a snapshot taken on the loop falls
+        between two messages). `fn` must be cheap and must not raise. Returns the untap.
+        """
+        self._taps.append(fn)
+        return lambda: self._taps.remove(fn) if fn in self._taps else None
 
     def subscribe(
         self,
@@ -137,6 +148,8 @@ class Bus:
             conflate = topic in self._conflated
             for sub in list(subs):
                 sub._offer(message, conflate)
+        for tap in self._taps:
+            tap(message)
         return message
 
     def seq(self, topic: str) -> int:

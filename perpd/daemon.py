@@ -18,7 +18,7 @@ import signal
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomlkit
 
@@ -31,6 +31,9 @@ from perpd.errors import ConfigError, Conflict
 from perpd.journal import Journal
 from perpd.secrets import Secrets
 from venues.base import AccountSession, SecretResolver
+
+if TYPE_CHECKING:
+    from perpd.api.fanout import Fanout
 
 log = logging.getLogger("perpd.daemon")
 
@@ -54,6 +57,7 @@ class Daemon:
         self.engine: Engine | None = None
         self.journal: Journal | None = None
         self.alerts: Alerter | None = None
+        self.fanout: Fanout | None = None  # [api.fanout]: WebSockets from worker processes
         self._stop = asyncio.Event()
         self._reload_lock = asyncio.Lock()
         self._loaded = ""  # digest of the file text the running config came from
@@ -121,15 +125,24 @@ class Daemon:
         loop.add_signal_handler(signal.SIGINT, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self._reload_logged("signal")))
         app = create_app(self)
-        server = loop.create_task(serve(app, self.config.daemon, stop=self._stop))
+        fanout = None
+        server: asyncio.Task[None] | None = None
         try:
+            if self.config.api.fanout is not None:
+                from perpd.api.fanout import Fanout
+
+                fanout = self.fanout = Fanout(self, self.config.api.fanout)
+                await fanout.start()
+            server = loop.create_task(serve(app, self.config.daemon, stop=self._stop))
             await self._stop.wait()
             await server
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
-            if not server.done():
+            if server is not None and not server.done():
                 server.cancel()
+            if fanout is not None:
+                await fanout.stop()
             await self.stop()
 
     # ------------------------------------------------------------------ control

@@ -10,11 +10,12 @@ its connections with `LOCAL_KEY` in the ASGI scope, which no TCP client can set.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from perpd.api.errors import Forbidden, TooManyRequests, Unauthorized
@@ -59,28 +60,78 @@ def api_bucket(rate: float, clock: Clock) -> TokenBucket:
     return TokenBucket(rate, max(1, math.ceil(rate)), clock)
 
 
-@dataclass(slots=True)
-class _Token:
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    """A usable token: its name, what it may do, and the SHA-256 of its secret (what is
+    compared, and all a fan-out worker process is ever given)."""
+
     name: str
-    secret: bytes
+    digest: bytes
     scopes: frozenset[str]
 
 
-@dataclass
-class Auth:
+class TokenAuth:
+    """Bearer-token authentication against a list of `TokenEntry`, with a rate limit per
+    token. `tokens()` and `requests_per_sec()` say what the list and the rate are now."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def tokens(self) -> list[TokenEntry]:
+        raise NotImplementedError
+
+    def requests_per_sec(self) -> float:
+        raise NotImplementedError
+
+    def _keep_buckets(self, names: set[str], rate: float) -> None:
+        """After the tokens changed: drop buckets of removed tokens, rebuild re-rated ones."""
+        self.buckets = {n: b if b.rate == rate else api_bucket(rate, self.clock) for n, b in self.buckets.items() if n in names}
+
+    def authenticate(self, headers: Iterable[tuple[bytes, bytes]], *, local: bool, subprotocols: Iterable[str] = ()) -> Principal:
+        """The principal for a request, from `Authorization: Bearer` (or a WS subprotocol)."""
+        if local:
+            return LOCAL
+        presented = _bearer(headers) or _from_subprotocols(subprotocols)
+        if presented is None:
+            raise Unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
+        tokens = self.tokens()
+        if not tokens:
+            raise Unauthorized("no API tokens are configured ([[api.tokens]]); use the Unix socket")
+        candidate = hashlib.sha256(presented.encode()).digest()
+        found: TokenEntry | None = None
+        for token in tokens:
+            # Compare against every token so timing says nothing about which one matched.
+            if hmac.compare_digest(candidate, token.digest) and found is None:
+                found = token
+        if found is None:
+            raise Unauthorized("invalid bearer token")
+        bucket = self.buckets.get(found.name)
+        if bucket is None:
+            bucket = self.buckets[found.name] = api_bucket(self.requests_per_sec(), self.clock)
+        wait = bucket.take()
+        if wait:
+            raise TooManyRequests(f"token {found.name!r} is over its rate limit", retry_after_secs=wait)
+        return Principal(found.name, found.scopes)
+
+
+class Auth(TokenAuth):
     """Authenticates requests against the running config's tokens."""
 
-    daemon: Daemon
-    clock: Clock = field(default_factory=SystemClock)
-    _api: ApiConfig | None = None
-    _tokens: list[_Token] = field(default_factory=list)
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    def __init__(self, daemon: Daemon, clock: Clock | None = None) -> None:
+        super().__init__(clock)
+        self.daemon = daemon
+        self._api: ApiConfig | None = None
+        self._tokens: list[TokenEntry] = []
 
-    def tokens(self) -> list[_Token]:
+    def tokens(self) -> list[TokenEntry]:
         api = self.daemon.config.api
         if api is not self._api:
             self._resolve(api)
         return self._tokens
+
+    def requests_per_sec(self) -> float:
+        return self.daemon.config.api.requests_per_sec
 
     def _resolve(self, api: ApiConfig) -> None:
         resolver = self.daemon.engine.secrets if self.daemon.engine is not None else None
@@ -96,41 +147,10 @@ class Auth:
                 log.warning("api token %s has an empty secret; ignored", token.name)
                 continue
             scopes = frozenset().union(*(IMPLIES[s] for s in token.scopes))
-            tokens.append(_Token(token.name, secret.encode(), scopes))
+            tokens.append(TokenEntry(token.name, hashlib.sha256(secret.encode()).digest(), scopes))
         self._tokens = tokens
         self._api = api
-        names = {t.name for t in tokens}
-        self.buckets = {
-            n: b if b.rate == api.requests_per_sec else api_bucket(api.requests_per_sec, self.clock)
-            for n, b in self.buckets.items()
-            if n in names
-        }
-
-    def authenticate(self, headers: Iterable[tuple[bytes, bytes]], *, local: bool, subprotocols: Iterable[str] = ()) -> Principal:
-        """The principal for a request, from `Authorization: Bearer` (or a WS subprotocol)."""
-        if local:
-            return LOCAL
-        presented = _bearer(headers) or _from_subprotocols(subprotocols)
-        if presented is None:
-            raise Unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
-        tokens = self.tokens()
-        if not tokens:
-            raise Unauthorized("no API tokens are configured ([[api.tokens]]); use the Unix socket")
-        candidate = presented.encode()
-        found: _Token | None = None
-        for token in tokens:
-            # Compare against every token so timing says nothing about which one matched.
-            if hmac.compare_digest(candidate, token.secret) and found is None:
-                found = token
-        if found is None:
-            raise Unauthorized("invalid bearer token")
-        bucket = self.buckets.get(found.name)
-        if bucket is None:
-            bucket = self.buckets[found.name] = api_bucket(self.daemon.config.api.requests_per_sec, self.clock)
-        wait = bucket.take()
-        if wait:
-            raise TooManyRequests(f"token {found.name!r} is over its rate limit", retry_after_secs=wait)
-        return Principal(found.name, found.scopes)
+        self._keep_buckets({t.name for t in tokens}, api.requests_per_sec)
 
 
 SUBPROTOCOL = "perpd.v1"

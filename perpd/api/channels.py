@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from perpd.api.hub import refined_topics
 from perpd.api.models import Name, Symbol
 from perpd.bus import Message
+from perpd.errors import InvalidRequest
 from perpd.portfolio import LocalBook
 from perpd.wire import to_data
 
@@ -160,6 +161,13 @@ class Channel:
         return b'{"type":"update",%s%s","seq":%d,"data":%s}' % (
             self._prefix, message.topic.encode(), self.seq, cache.data(message, self.filters.depth),
         )
+
+
+def check_filters(channel: Channel, engine: Engine) -> None:
+    """Refuse filters naming what the daemon does not have (before anything is opened)."""
+    account = channel.filters.account
+    if account is not None and account not in engine.config.accounts:
+        raise InvalidRequest(f"no account named {account!r}", details={"field": "account"})
 
 
 def _live_orders(engine: Engine) -> list[Any]:

@@ -7,9 +7,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from perpd.api.auth import Auth
-from perpd.api.channels import ALL_TOPICS, FrameCache
 from perpd.api.budget import FrameBudget
-from perpd.api.hub import Hub
+from perpd.api.channels import ALL_TOPICS, Channel, FrameCache, check_filters
+from perpd.api.hub import Hub, Inbox
 from perpd.api.metrics import Metrics
 from perpd.errors import Unavailable
 
@@ -34,7 +34,7 @@ class ApiContext:
         self.metrics = Metrics(self)
         self.frames = FrameCache()  # encoded WS frames shared by every connection
         self._hub = Hub()
-        self.frame_budget = FrameBudget(WS_FRAMES_PER_SEC)
+        self.frame_budget: FrameBudget | None = FrameBudget(WS_FRAMES_PER_SEC)
         # Requests carrying the same Idempotency-Key run one at a time, so a retry that
         # races the original waits for it and then replays its result.
         self.idempotency_locks: dict[str, asyncio.Lock] = {}
@@ -43,6 +43,22 @@ class ApiContext:
         """The WebSocket hub, relaying `engine`'s bus (started on first use)."""
         self._hub.attach(engine, ALL_TOPICS)
         return self._hub
+
+    def ws_client_total(self) -> int:
+        """Clients on this app's sockets and on the fan-out workers' (as they last reported)."""
+        fanout = self.daemon.fanout
+        return sum(self.ws_clients.values()) + (sum(fanout.client_counts().values()) if fanout is not None else 0)
+
+    def check_ready(self) -> None:
+        self.engine  # noqa: B018 - raises Unavailable until the daemon runs
+
+    async def open_channel(self, channel: Channel, *, maxlen: int) -> tuple[Inbox, bytes]:
+        """The inbox and the snapshot in one synchronous step of the loop."""
+        engine = self.engine
+        check_filters(channel, engine)
+        inbox = self.hub(engine).inbox(channel.refined_topics(), maxlen=maxlen, accept=None if channel.exact else channel.matches)
+        inbox.mark_seen()
+        return inbox, channel.snapshot_frame(engine)
 
     @property
     def engine(self) -> Engine:

@@ -64,7 +64,14 @@ class _EngineCollector(Collector):
         ws = GaugeMetricFamily("perpd_ws_clients", "Connected WebSocket clients by endpoint.", labels=("endpoint",))
         for endpoint, count in sorted(ctx.ws_clients.items()):
             ws.add_metric((endpoint,), count)
+        fanout = ctx.daemon.fanout
+        if fanout is not None:  # the worker processes' clients, as they last reported
+            for endpoint, count in sorted(fanout.client_counts().items()):
+                ws.add_metric((f"fanout:{endpoint}",), count)
         yield ws
+        if fanout is not None:
+            yield GaugeMetricFamily("perpd_fanout_workers", "WebSocket fan-out worker processes running.", value=len(fanout.feeds))
+            yield CounterMetricFamily("perpd_fanout_worker_restarts", "Fan-out workers restarted after exiting.", value=fanout.restarts)
         headroom = GaugeMetricFamily(
             "perpd_api_rate_limit_headroom",
             "Fraction of each API token's request burst left (1 = idle, 0 = throttled).",

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -35,14 +35,31 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from perpd.api.auth import LOCAL_KEY, SUBPROTOCOL, Principal
-from perpd.api.channels import KINDS, Channel, Filters, FrameCache, Op, Ping, Subscribe, dumps
-from perpd.api.context import ApiContext
+from perpd.api.budget import FrameBudget
+from perpd.api.channels import KINDS, Channel, Filters, Op, Ping, Subscribe, dumps
 from perpd.api.errors import MalformedRequest, error_body, invalid, status_of
 from perpd.api.hub import Inbox
 from perpd.bus import SlowConsumer
 from perpd.errors import InvalidRequest, PerpdError
 
 log = logging.getLogger("perpd.api.ws")
+
+
+class StreamSource(Protocol):
+    """Where a connection's channels come from: the daemon itself (`ApiContext`), or,
+    in a fan-out worker process, the daemon's feed (`perpd.api.fanout.WorkerContext`)."""
+
+    auth: Any  # authenticate(headers, *, local, subprotocols) -> Principal
+    frames: Any  # data(message, depth) -> the encoded `data` of an update
+    frame_budget: FrameBudget | None  # None: each client's socket is its only limit
+    ws_clients: dict[str, int]
+
+    def check_ready(self) -> None:
+        """Raise (Unavailable) if no channel can be served now."""
+
+    async def open_channel(self, channel: Channel, *, maxlen: int) -> tuple[Inbox, bytes]:
+        """A hub inbox for `channel` and its snapshot frame, taken at one point of the bus."""
+        ...
 
 PREFIX = "/ws/v1"
 MAX_BEHIND = 2_000  # buffered non-conflated messages before a client is dropped
@@ -52,13 +69,13 @@ _OPS: TypeAdapter[Any] = TypeAdapter(Op)
 class Connection:
     """One client: a hub inbox and a sender task per channel, one frame at a time."""
 
-    def __init__(self, websocket: WebSocket, ctx: ApiContext, only: str | None) -> None:
+    def __init__(self, websocket: WebSocket, ctx: StreamSource, only: str | None) -> None:
         self.ws = websocket
         self.ctx = ctx
         self.only = only
         self.channels: dict[str, tuple[Channel, Inbox, asyncio.Task[None] | None]] = {}
         self.lock = asyncio.Lock()
-        self.cache: FrameCache = ctx.frames
+        self.cache = ctx.frames
         self.budget = ctx.frame_budget
 
     async def send(self, frame: bytes) -> None:
@@ -77,7 +94,8 @@ class Connection:
                     await inbox.wait()
                     continue
                 for message in batch:
-                    await self.budget.take()
+                    if self.budget is not None:
+                        await self.budget.take()
                     frame = channel.update_frame(message, self.cache)
                     async with self.lock:
                         await self.send(frame)
@@ -96,18 +114,12 @@ class Connection:
         if self.only is not None and name != self.only:
             raise InvalidRequest(f"this endpoint serves the {self.only!r} channel; use {PREFIX} for others")
         filters = Filters(**{k: getattr(op, k) for k in Filters.model_fields})
-        engine = self.ctx.engine
-        if filters.account is not None and filters.account not in engine.config.accounts:
-            raise InvalidRequest(f"no account named {filters.account!r}", details={"field": "account"})
         self.unsubscribe(name)
         channel = KINDS[name](filters)
-        hub = self.ctx.hub(engine)
-        # Open the inbox and snapshot in one synchronous step: whatever the inbox gets
-        # from here on is newer than the snapshot, and the pump starts after it is sent.
-        inbox = hub.inbox(channel.refined_topics(), maxlen=MAX_BEHIND, accept=None if channel.exact else channel.matches)
-        inbox.mark_seen()
+        # The inbox and the snapshot come from one point of the bus's order: whatever
+        # the inbox gets is newer than the snapshot, and the pump starts after it is sent.
+        inbox, frame = await self.ctx.open_channel(channel, maxlen=MAX_BEHIND)
         self.channels[name] = (channel, inbox, None)
-        frame = channel.snapshot_frame(engine)
         async with self.lock:
             await self.send(frame)
         if self.channels.get(name, (None,))[0] is channel:  # not replaced meanwhile
@@ -161,7 +173,7 @@ async def _deny(websocket: WebSocket, exc: PerpdError) -> None:
         await websocket.close(code=1008, reason=exc.type_name)
 
 
-def _admit(websocket: WebSocket, ctx: ApiContext) -> Principal:
+def _admit(websocket: WebSocket, ctx: StreamSource) -> Principal:
     scope = websocket.scope
     local = bool(scope.get(LOCAL_KEY))
     # Host and Origin were checked before the app (perpd.api.BrowserGuard).
@@ -181,11 +193,11 @@ def _initial_filters(websocket: WebSocket) -> Filters:
 
 
 async def serve_socket(websocket: WebSocket, only: str | None) -> None:
-    ctx: ApiContext = websocket.app.state.ctx
+    ctx: StreamSource = websocket.app.state.ctx
     try:
         _admit(websocket, ctx)
         filters = _initial_filters(websocket) if only else None
-        ctx.engine  # noqa: B018 - 503 before accepting if the daemon is not running
+        ctx.check_ready()  # 503 before accepting if the daemon is not running
     except PerpdError as exc:
         await _deny(websocket, exc)
         return

@@ -30,6 +30,7 @@ from perpd.config.schema import (
     ApiToken,
     Config,
     DaemonConfig,
+    FanoutConfig,
     Overrides,
     PolicyConfig,
     PolicyScope,
@@ -39,7 +40,7 @@ from perpd.config.schema import (
 )
 
 __all__ = [
-    "ALERT_KINDS", "SECTIONS", "AccountConfig", "AlertConfig", "ApiConfig", "ApiToken", "Config", "DaemonConfig", "Model", "Name",
+    "ALERT_KINDS", "SECTIONS", "AccountConfig", "AlertConfig", "ApiConfig", "ApiToken", "Config", "DaemonConfig", "FanoutConfig", "Model", "Name",
     "NonNegativeDecimal", "Overrides", "PolicyConfig", "PolicyScope", "PositiveDecimal", "RouteConfig", "SecretRef",
     "StandingOrderConfig", "Symbol", "SymbolOrStar", "TargetConfig", "VenueConfig", "canonical", "config_hash", "diff",
     "discover", "from_dict", "load", "loads",

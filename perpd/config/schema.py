@@ -107,6 +107,33 @@ def _origin(value: str) -> str:
 Origin = Annotated[str, AfterValidator(_origin)]
 
 
+class FanoutConfig(Model):
+    """WebSockets served by worker processes, fed by the daemon, on a port of their own.
+
+    The daemon's own port keeps serving /ws/v1 (under its shared frame budget); this port
+    serves the same channels, protocol and tokens with every update to every client that
+    keeps up (a client that falls behind gets the latest books and tickers, conflated),
+    and none of that fan-out runs on the engine's loop. Read at start: a change to
+    `workers` or `http` takes effect when the daemon restarts.
+    """
+
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    http: str = "127.0.0.1:8701"  # HOST:PORT; port 0 = any free port (logged)
+
+    @field_validator("http")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"must be HOST:PORT (got {value!r})")
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.http.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class ApiConfig(Model):
     tokens: tuple[ApiToken, ...] = ()
     requests_per_sec: Annotated[float, Field(gt=0)] = 50.0
@@ -116,6 +143,8 @@ class ApiConfig(Model):
     # GET /metrics: "token" needs a read token; "public" needs none and is allowed only
     # when daemon.http binds a loopback address (checked on Config).
     metrics: Literal["token", "public"] = "token"
+    # WebSocket fan-out from worker processes ([api.fanout]); none: the daemon's loop only.
+    fanout: FanoutConfig | None = None
 
 
 class PolicyScope(Model):

@@ -69,6 +69,7 @@ class Api:
     socket: Path
     config_path: Path
     stopped: bool = False
+    ws_base: str | None = None  # where /ws/v1 is served, if not on base_url (the fan-out's port)
 
     def client(self, token: str | None = "trader", **headers: str) -> httpx.AsyncClient:
         if token is not None:
@@ -81,7 +82,18 @@ class Api:
 
     @property
     def ws_url(self) -> str:
-        return self.base_url.replace("http://", "ws://") + "/ws/v1"
+        return (self.ws_base or self.base_url.replace("http://", "ws://")) + "/ws/v1"
+
+    async def serve_fanout(self, workers: int = 2) -> None:
+        """Serve /ws/v1 from fan-out worker processes on a port of their own, as the
+        daemon does with [api.fanout]; `ws_url` then points there."""
+        from perpd.api.fanout import Fanout
+        from perpd.config import FanoutConfig
+
+        fanout = Fanout(self.daemon, FanoutConfig(workers=workers, http="127.0.0.1:0"))
+        await fanout.start()
+        self.daemon.fanout = fanout
+        self.ws_base = f"ws://127.0.0.1:{fanout.port}"
 
     async def counts(self) -> dict[str, int]:
         """Rows per journal table once every queued write has committed, read through a
@@ -118,6 +130,8 @@ async def start_api(config_path: Path) -> Api:
 async def stop_api(api: Api) -> None:
     if not api.stopped:
         api.stopped = True
+        if api.daemon.fanout is not None:
+            await api.daemon.fanout.stop()
         await api.server.stop()
         await api.daemon.stop()
 

@@ -1,19 +1,39 @@
 """WebSocket streams through a real server: snapshot then numbered deltas, filters,
-subscribe/unsubscribe on the multiplexed endpoint, bad ops, and slow clients dropped."""
+subscribe/unsubscribe on the multiplexed endpoint, bad ops, and slow clients dropped.
+
+Every test that can runs twice: on the daemon's own port, and on the port of the fan-out
+worker processes ([api.fanout], `perpd.api.fanout`), which must serve the same channels
+the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 
 from perpd.model import Order, OrderStatus, OrderType, Side
-from api_support import TOKENS, Api, same
+from perpd.portfolio import LocalBook
+from tests.polling import eventually
+from api_support import TOKENS, Api, same, start_api, stop_api, write_config
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["daemon", "fanout"])
+async def api(request: pytest.FixtureRequest, tmp_path: Path, socket_dir: Path, tokens_env: None) -> AsyncIterator[Api]:
+    running = await start_api(write_config(tmp_path, socket_dir / "run" / "perpd.sock"))
+    try:
+        if request.param == "fanout":
+            await running.serve_fanout()
+        yield running
+    finally:
+        await stop_api(running)
 
 ORDER = {"account": "paper", "symbol": "BTC", "side": "buy", "size": "0.001", "price": "50000"}
 AUTH = {"Authorization": f"Bearer {TOKENS['reader']}"}
@@ -136,11 +156,18 @@ async def test_a_client_too_far_behind_is_closed_with_1013_and_the_daemon_goes_o
 
     engine = api.daemon.engine
     order = Order("paper", "sim", "pd-x", "BTC-PERP", Side.BUY, OrderType.LIMIT, Decimal(1), OrderStatus.OPEN, price=Decimal(1))
-    async with websockets.connect(f"{api.ws_url}/orders", additional_headers=AUTH) as ws:
+    async with websockets.connect(f"{api.ws_url}/orders", additional_headers=AUTH, max_queue=1) as ws:
         await recv(ws)
-        # Published in one synchronous burst: the client's buffer overflows before it reads.
-        for _ in range(MAX_BEHIND + 1):
-            engine.bus.publish("orders", order, key=order.client_id)
+        # Bursts of more than the inbox holds, published synchronously, while the client
+        # reads nothing. On the daemon's port the first burst overflows the inbox; a
+        # fan-out worker first fills the socket's buffers (megabytes on loopback), then
+        # its inbox overflows the same way.
+        for _ in range(200):
+            for _ in range(MAX_BEHIND + 1):
+                engine.bus.publish("orders", order, key=order.client_id)
+            await asyncio.sleep(0.02)
+            if ws.protocol.close_rcvd is not None:
+                break
         with pytest.raises(websockets.ConnectionClosed) as closed:
             while True:
                 await ws.recv()
@@ -149,6 +176,25 @@ async def test_a_client_too_far_behind_is_closed_with_1013_and_the_daemon_goes_o
         assert (await http.get("/api/v1/status")).status_code == 200
 
 
+async def test_a_slow_reader_gets_the_latest_book_not_a_backlog_and_is_not_dropped(api: Api) -> None:
+    engine = api.daemon.engine
+    book = LocalBook("sim", "ZZZ-PERP")
+    async with websockets.connect(f"{api.ws_url}/markets?symbols=ZZZ", additional_headers=AUTH, max_queue=1, close_timeout=1) as ws:
+        await recv(ws)  # the snapshot
+        # Far more book updates than the socket buffers hold, while the client reads nothing.
+        for burst in range(10):
+            for n in range(1_000):
+                book.seq = burst * 1_000 + n
+                engine.bus.publish("book", book, key="sim:ZZZ-PERP")
+            await asyncio.sleep(0.01)
+        seqs = [(await recv(ws, topic="book"))["data"]["seq"]]
+        while seqs[-1] != book.seq:
+            seqs.append((await recv(ws, topic="book"))["data"]["seq"])
+    assert seqs == sorted(seqs)
+    assert len(seqs) < 1_000  # the latest book, not the 10,000 updates queued
+
+
+@pytest.mark.parametrize("api", ["daemon"], indirect=True)  # the fan-out serves TCP only
 async def test_websockets_work_on_the_unix_socket_without_a_token(api: Api) -> None:
     async with websockets.unix_connect(str(api.socket), "ws://localhost/ws/v1/positions") as ws:
         snapshot = await recv(ws)
@@ -156,12 +202,18 @@ async def test_websockets_work_on_the_unix_socket_without_a_token(api: Api) -> N
 
 
 async def test_ws_clients_are_counted_in_status_and_metrics(api: Api) -> None:
+    endpoint = "fanout:positions" if api.ws_base else "positions"
     async with websockets.connect(f"{api.ws_url}/positions", additional_headers=AUTH) as ws, api.client("reader") as http:
         await recv(ws)
-        status = (await http.get("/api/v1/status")).json()
+        # A fan-out worker reports its clients to the daemon every second.
+        async def counted() -> dict[str, Any] | None:
+            status = (await http.get("/api/v1/status")).json()
+            return status if status["ws_clients"] == 1 else None
+
+        status = await eventually(counted, what="the client counted", timeout_secs=10)
         metrics = (await http.get("/metrics")).text
     assert status["ws_clients"] == 1
-    assert 'perpd_ws_clients{endpoint="positions"} 1.0' in metrics
+    assert f'perpd_ws_clients{{endpoint="{endpoint}"}} 1.0' in metrics
 
 
 async def test_the_fills_stream_sends_each_fill_and_funding_payment_as_it_is_journaled(api: Api) -> None:

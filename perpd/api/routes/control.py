@@ -10,7 +10,7 @@ from perpd.model import TradingState
 
 async def status(call: Call) -> Status:
     report = call.engine.status()
-    return Status(**report, ws_clients=sum(call.ctx.ws_clients.values()))
+    return Status(**report, ws_clients=call.ctx.ws_client_total())
 
 
 async def plan(call: Call) -> Plan:
