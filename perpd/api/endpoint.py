@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Send
@@ -214,6 +214,10 @@ class Endpoint:
             raise invalid(exc) from None
 
     @cached_property
+    def _header_names(self) -> dict[bytes, str]:
+        return {p.name.lower().encode("latin-1"): p.name for p in self.header_params.values()}
+
+    @cached_property
     def _no_headers(self) -> Any:
         assert self.headers is not None
         try:
@@ -224,7 +228,12 @@ class Endpoint:
     def _headers(self, request: Request) -> Any:
         if self.headers is None:
             return None
-        data = {p.name: request.headers[p.name] for p in self.header_params.values() if p.name in request.headers}
+        wanted = self._header_names
+        data: dict[str, str] = {}
+        for key, value in request.scope["headers"]:  # the first of each, as Headers[name]
+            name = wanted.get(key)
+            if name is not None and name not in data:
+                data[name] = value.decode("latin-1")
         if not data:
             return self._no_headers  # the usual request: none of its optional headers
         try:
@@ -401,14 +410,22 @@ async def _read(request: Request) -> bytes:
             if value.isdigit() and int(value) > MAX_BODY_BYTES:
                 raise MalformedRequest(f"body larger than {MAX_BODY_BYTES} bytes")
             break
+    # The ASGI messages themselves, as Request.stream() reads them, without its generator.
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise MalformedRequest(f"body larger than {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            body = b"".join(chunks)
+            request._body = body  # what Request.body() answers if anyone asks again
+            return body
 
 
 def _no_constants(name: str) -> Any:
