@@ -43,7 +43,7 @@ import socket
 import struct
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -429,6 +429,8 @@ class WorkerContext(asyncio.Protocol):
         self._pending: dict[int, tuple[Channel, int, asyncio.Future[tuple[Inbox, bytes]]]] = {}
         self._next_id = 0
         self._open: dict[Inbox, Channel] = {}  # what this worker's clients have open
+        self._topics: Counter[str] = Counter()  # channels open or asked for, per topic
+        self._depths: Counter[int] = Counter()  # ... per book depth
         self._want: tuple[frozenset[str], int] = (frozenset(), DEFAULT_DEPTH)
         self._stats: dict[str, int] = {}
 
@@ -465,19 +467,23 @@ class WorkerContext(asyncio.Protocol):
         if self.transport is not None:
             self.transport.write(pack(header))
 
+    def _count(self, channel: Channel, step: int) -> None:
+        self._topics.update(dict.fromkeys(channel.topics, step))
+        self._depths[channel.filters.depth] += step
+        self._topics = +self._topics  # drop the zeros
+        self._depths = +self._depths
+
+    def _prune(self) -> None:
+        """Forget the channels clients have closed since the last look (O(open))."""
+        for inbox in [i for i in self._open if i.closed]:
+            self._count(self._open.pop(inbox), -1)
+
     def _update_want(self) -> None:
         """Tell the daemon which topics (and book depth) this worker's clients need."""
-        for inbox in [i for i in self._open if i.closed]:
-            del self._open[inbox]
-        topics: set[str] = set()
-        depth = DEFAULT_DEPTH
-        for channel in (*(c for c, _, _ in self._pending.values()), *self._open.values()):
-            topics |= channel.topics
-            depth = max(depth, channel.filters.depth)
-        want = (frozenset(topics), depth)
+        want = (frozenset(self._topics), max([DEFAULT_DEPTH, *self._depths]))
         if want != self._want:
             self._want = want
-            self._send(["want", sorted(topics), depth])
+            self._send(["want", sorted(want[0]), want[1]])
 
     # ------------------------------------------------------------------ StreamSource
 
@@ -491,13 +497,16 @@ class WorkerContext(asyncio.Protocol):
         request_id = self._next_id
         future: asyncio.Future[tuple[Inbox, bytes]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = (channel, maxlen, future)
+        self._count(channel, +1)  # wanted from before the daemon takes the snapshot
         self._update_want()
         self._send(["sub", request_id, channel.name, channel.filters.model_dump(mode="json")])
         try:
             return await future
+        except BaseException:
+            self._count(channel, -1)
+            raise
         finally:
             self._pending.pop(request_id, None)
-            self._update_want()
 
     def _opened(self, request_id: int, error: dict[str, Any] | None, frame: bytes) -> None:
         """The daemon's snapshot arrived: open the inbox here, between the messages
@@ -520,6 +529,7 @@ class WorkerContext(asyncio.Protocol):
         """Client counts to the daemon (for its metrics), and the topics still wanted."""
         while True:
             await asyncio.sleep(STATS_SECS)
+            self._prune()
             self._update_want()
             stats = dict(self.ws_clients)
             if stats != self._stats:
