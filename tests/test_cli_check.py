@@ -65,12 +65,13 @@ def test_check_accepts_the_example_without_any_secret_present(env: dict[str, str
 
 
 def test_the_example_shows_every_key_of_every_section() -> None:
-    """Each config model field appears in the example, set or as a commented `# key =`."""
+    """Each config model field appears in the example, set or as a commented `# key =`
+    (a table: its `[section.key]` header)."""
     from perpd import config as cfg
     from venues.registry import venue_class
 
     text = (ROOT / "perpd.toml.example").read_text()
-    models = [cfg.DaemonConfig, cfg.ApiConfig, cfg.ApiToken, cfg.PolicyConfig, cfg.PolicyScope,
+    models = [cfg.DaemonConfig, cfg.ApiConfig, cfg.ApiToken, cfg.FanoutConfig, cfg.PolicyConfig, cfg.PolicyScope,
               cfg.RouteConfig, cfg.TargetConfig, cfg.StandingOrderConfig]
     for kind in ("sim", "hyperliquid", "lighter", "extended", "edgex", "vest"):
         models += [venue_class(kind).config_model, venue_class(kind).account_model]
@@ -82,7 +83,7 @@ def test_the_example_shows_every_key_of_every_section() -> None:
         f"{model.__name__}.{name}"
         for model in models
         for name in model.model_fields
-        if not re.search(rf"(^|[\s{{,])#?\s*{re.escape(name)} = ", text, re.M)
+        if not re.search(rf"(^|[\s{{,])#?\s*{re.escape(name)} = |^#?\s*\[[\w.]+\.{re.escape(name)}\]", text, re.M)
     ]
     assert missing == []
 

@@ -1,7 +1,13 @@
 """WebSocket fan-out, measured (issue 23, item 5), against its ceiling in the same run.
 
 Run: .venv/bin/python tests/perf/bench_ws.py [--clients 1000] [--secs 10] [--step-ms 100]
-     [--durability full]   (--clients 1000,10000 runs both)
+     [--durability full] [--fanout N]   (--clients 1000,10000 runs both)
+
+--fanout N runs `perpd run` with `[api.fanout] workers = N` and connects the clients to
+the fan-out port (the WebSockets served by N worker processes the daemon feeds); the
+ceiling is then N bare websockets processes sharing one port (SO_REUSEPORT), so both
+sides use the same number of processes. Without it, the daemon serves /ws/v1 on its own
+loop under its shared frame budget, against one bare process.
 
 For each N in --clients:
 1. the daemon (bench_api's child: sim venue stepping every --step-ms, FULL durability by
@@ -53,7 +59,7 @@ BOOK_TAIL = re.compile(rb'"seq":(\d+),"ts_ms":(\d+)\}\}$')
 # --------------------------------------------------------------------------- the ceiling
 
 
-def serve_bare(frame_path: str, mode: str, rate: float) -> None:
+def serve_bare(frame_path: str, mode: str, rate: float, listen_port: int = 0) -> None:
     """Child process: a bare websockets server broadcasting the daemon's book frame (its
     ts_ms and seq rewritten each time) to every connection. `mode` "rate": `rate` frames/s;
     "max": one frame per loop turn, to connections with under 64 KiB unsent."""
@@ -85,7 +91,8 @@ def serve_bare(frame_path: str, mode: str, rate: float) -> None:
     async def main() -> None:
         # A busy loop answers handshakes late: no handshake timeout, as the clients have none.
         async with serve(
-            handler, "127.0.0.1", 0, compression=None, max_queue=16, ping_interval=None, open_timeout=None, close_timeout=1, backlog=4096
+            handler, "127.0.0.1", listen_port, compression=None, max_queue=16, ping_interval=None, open_timeout=None, close_timeout=1,
+            backlog=4096, reuse_port=bool(listen_port),
         ) as server:
             port = server.sockets[0].getsockname()[1]
             print(f"READY {port}", flush=True)
@@ -109,17 +116,83 @@ def serve_bare(frame_path: str, mode: str, rate: float) -> None:
         runner.run(main())
 
 
-def start_bare(frame_path: Path, mode: str, rate: float) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-bare", str(frame_path), "--mode", mode, "--rate", str(rate)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+def start_bare(frame_path: Path, mode: str, rate: float, processes: int = 1) -> tuple[list[subprocess.Popen[str]], int]:
+    """`processes` bare servers; more than one share a port (SO_REUSEPORT: the kernel
+    spreads the connections over them)."""
+    port = free_port() if processes > 1 else 0
+    procs = []
+    for _ in range(processes):
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-bare", str(frame_path), "--mode", mode, "--rate", str(rate), "--port", str(port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        procs.append(proc)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("READY"):
+            for p in procs:
+                p.kill()
+            raise SystemExit(f"bare websockets server did not start: {line!r}")
+        port = int(line.split()[1])
+    return procs, port
+
+
+def stop_bare(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.close()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- the daemon with [api.fanout]
+
+
+def start_fanout_daemon(workdir: Path, durability: str, step_ms: int, workers: int) -> tuple[subprocess.Popen[bytes], int, int]:
+    """`perpd run` on bench_api's config plus [api.fanout]: (process, API port, fan-out port)."""
+    import httpx
+
+    port, ws_port = free_port(), free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "perpd.toml"
+    config.write_text(
+        bench_api.CONFIG.format(state=workdir / "state", port=port, durability=durability, step_ms=step_ms)
+        + f'\n[api.fanout]\nworkers = {workers}\nhttp = "127.0.0.1:{ws_port}"\n'
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("READY"):
+    env = {**os.environ, "PERPD_BENCH_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    log = (workdir / "perpd.log").open("wb")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("perpd")), "run", "-c", str(config)], stderr=log, stdout=log, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"perpd run exited ({proc.returncode}); see {workdir / 'perpd.log'}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/status", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=1).status_code == 200:
+                return proc, port, ws_port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("perpd run did not answer within 60 s")
+
+
+def stop_daemon(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
         proc.kill()
-        raise SystemExit(f"bare websockets server did not start: {line!r}")
-    return proc, int(line.split()[1])
 
 
 # --------------------------------------------------------------------------- the clients
@@ -243,26 +316,35 @@ def main() -> None:
     parser.add_argument("--serve-bare")
     parser.add_argument("--mode", default="rate")
     parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fanout", type=int, default=0, help="serve the clients from N fan-out worker processes ([api.fanout])")
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.serve_bare, args.mode, args.rate)
+        serve_bare(args.serve_bare, args.mode, args.rate, args.port)
         return
     import uvloop
 
     bench_api._raise_fd_limit()
     print(
-        f"bench_ws: durability={args.durability}, sim step {args.step_ms} ms, cores={os.cpu_count()}, "
+        f"bench_ws: durability={args.durability}, sim step {args.step_ms} ms, "
+        f"{f'[api.fanout] workers = {args.fanout}' if args.fanout else 'the daemon loop serving /ws/v1'}, cores={os.cpu_count()}, "
         f"load average {os.getloadavg()[0]:.2f} at start (servers and clients on this box)"
     )
     with tempfile.TemporaryDirectory(prefix="pd-bench-ws-") as tmp, asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         sample = Path(tmp) / "book-frame.json"
         for clients in (int(c) for c in args.clients.split(",") if c):
-            proc, port = bench_api.start_server(Path(tmp) / f"ws{clients}", args.durability, args.step_ms)
+            if args.fanout:
+                daemon, port, ws_port = start_fanout_daemon(Path(tmp) / f"ws{clients}", args.durability, args.step_ms, args.fanout)
+                stop = lambda: stop_daemon(daemon)  # noqa: E731
+            else:
+                proc, port = bench_api.start_server(Path(tmp) / f"ws{clients}", args.durability, args.step_ms)
+                ws_port = port
+                stop = lambda: bench_api.stop_server(proc)  # noqa: E731
             try:
                 idle = runner.run(run_probe(port, min(args.secs, 5)))
-                r = runner.run(clients_run(port, "/ws/v1", clients, args.secs, probe_port=port, sample=sample))
+                r = runner.run(clients_run(ws_port, "/ws/v1", clients, args.secs, probe_port=port, sample=sample))
             finally:
-                bench_api.stop_server(proc)
+                stop()
             size = len(sample.read_bytes()) if sample.exists() else 0
             print(
                 f"perpd, {clients:>5} clients: connected in {r['connect_secs']:.1f} s ({r['failed']} failed), {r['alive']:.0f} still connected; "
@@ -281,19 +363,14 @@ def main() -> None:
             venue_rate = r["venue_rate"] if r["venue_rate"] == r["venue_rate"] else 1000 / args.step_ms
             ceilings = {}
             for mode in ("rate", "max"):
-                bare, bare_port = start_bare(sample, mode, venue_rate)
+                bare, bare_port = start_bare(sample, mode, venue_rate, max(1, args.fanout))
                 try:
                     ceilings[mode] = c = runner.run(clients_run(bare_port, "/", clients, args.secs))
                 finally:
-                    assert bare.stdin is not None
-                    bare.stdin.close()
-                    try:
-                        bare.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        bare.kill()
+                    stop_bare(bare)
                 label = f"at the venue's {venue_rate:.1f}/s" if mode == "rate" else "as fast as it goes"
                 print(
-                    f"ceiling, bare websockets {label}, {clients:>5} clients: {c['alive']:.0f} connected ({c['failed']} failed); "
+                    f"ceiling, bare websockets ({max(1, args.fanout)} process{'es' if args.fanout > 1 else ''}) {label}, {clients:>5} clients: {c['alive']:.0f} connected ({c['failed']} failed); "
                     f"{c['books_per_sec']:,.0f} msgs/s delivered ({c['per_client']:.2f}/client/s, slowest 1%: {c['per_client_p1']:.2f}); "
                     f"delay p50 {c['p50_ms']:.0f} ms, p99 {c['p99_ms']:.0f} ms"
                     + ("" if mode == "rate" else " (the delay here is queueing in socket buffers behind a saturated client: a throughput figure)")
