@@ -2,7 +2,9 @@
 
 Lookup order, first match wins:
 
-    explicit `url=`            HTTP(S); token from `token=` or $PERPD_TOKEN
+    explicit `url=`            HTTP(S); token from `token=` or $PERPD_TOKEN; streams from
+                               `stream_url=` or $PERPD_STREAM_URL if given (the daemon's
+                               [api.fanout] port, ws://HOST:PORT), else from `url`
     explicit `socket=`         that Unix socket
     $PERPD_SOCKET              that Unix socket
     $PERPD_URL                 HTTP(S); token from $PERPD_TOKEN
@@ -33,12 +35,18 @@ class Endpoint:
     url: str | None = None
     token: str | None = field(default=None, repr=False)
     state_dir: Path | None = None  # known when found through a config or state dir
+    stream_url: str | None = None  # where WebSockets are served, if not at `url` ([api.fanout])
 
     def __post_init__(self) -> None:
         if (self.socket is None) == (self.url is None):
             raise ValueError("an endpoint is a Unix socket or a URL, exactly one")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise ValueError(f"the daemon's URL must start with http:// or https:// (got {self.url!r})")
+        if self.stream_url is not None:
+            if self.url is None:
+                raise ValueError("a stream URL needs the daemon's URL and token (the Unix socket streams itself)")
+            if not self.stream_url.startswith(("ws://", "wss://")):
+                raise ValueError(f"the stream URL must start with ws:// or wss:// (got {self.stream_url!r})")
 
     @property
     def http_base(self) -> str:
@@ -51,6 +59,8 @@ class Endpoint:
         """Base URL of the WebSocket API."""
         if self.url is None:
             return "ws://localhost/ws/v1"
+        if self.stream_url is not None:
+            return self.stream_url.rstrip("/").removesuffix("/ws/v1") + "/ws/v1"
         return "ws" + self.url.rstrip("/")[len("http"):] + "/ws/v1"
 
     @property
@@ -67,19 +77,21 @@ def locate(
     *,
     url: str | None = None,
     token: str | None = None,
+    stream_url: str | None = None,
     config: str | os.PathLike[str] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
 ) -> Endpoint:
     """Return the endpoint of the daemon to talk to (see the module docstring)."""
     env = os.environ
     if url:
-        return Endpoint(url=url, token=token or env.get("PERPD_TOKEN"))
+        return Endpoint(url=url, token=token or env.get("PERPD_TOKEN"), stream_url=stream_url or env.get("PERPD_STREAM_URL"))
     if socket:
         return Endpoint(socket=Path(socket).expanduser())
     if env.get("PERPD_SOCKET") and config is None and state_dir is None:
         return Endpoint(socket=Path(env["PERPD_SOCKET"]).expanduser())
     if env.get("PERPD_URL") and config is None and state_dir is None:
-        return Endpoint(url=env["PERPD_URL"], token=token or env.get("PERPD_TOKEN"))
+        return Endpoint(url=env["PERPD_URL"], token=token or env.get("PERPD_TOKEN"),
+                        stream_url=stream_url or env.get("PERPD_STREAM_URL"))
     path = Path(config or env.get("PERPD_CONFIG") or "perpd.toml").expanduser()
     if config is not None or path.is_file():
         return _from_config(path, state_dir or env.get("PERPD_STATE_DIR"))

@@ -33,8 +33,8 @@ USAGE_ERROR = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perpctl", description="Talk to the running perpd daemon: a REPL, or one verb and exit.",
-        epilog="Verbs: `perpctl help`. The daemon is found through $PERPD_SOCKET, $PERPD_URL (+ $PERPD_TOKEN), "
-               "or the config's state dir.",
+        epilog="Verbs: `perpctl help`. The daemon is found through $PERPD_SOCKET, $PERPD_URL (+ $PERPD_TOKEN, "
+               "and $PERPD_STREAM_URL for an [api.fanout] port), or the config's state dir.",
     )
     parser.add_argument("-c", "--config", metavar="FILE", help="the daemon's config (default: $PERPD_CONFIG, ./perpd.toml)")
     parser.add_argument("--state-dir", metavar="DIR", help="the daemon's state dir (also $PERPD_STATE_DIR)")

@@ -152,6 +152,25 @@ async def test_an_order_update_reaches_every_worker_client_in_order(api: Api) ->
     assert len({p.pid for p in api.daemon.fanout.processes.values()}) == 2
 
 
+async def test_the_python_client_streams_from_the_fanout_port_and_calls_the_daemon(api: Api) -> None:
+    """`stream_url` (or $PERPD_STREAM_URL): REST to the daemon, subscriptions to the fan-out."""
+    from perpd.client import AsyncClient
+    from perpd.client.locate import Endpoint
+
+    endpoint = Endpoint(url=api.base_url, token=TOKENS["trader"], stream_url=api.ws_base)
+    assert endpoint.ws_base == f"{api.ws_base}/ws/v1"
+    async with AsyncClient(endpoint) as perp, perp.subscribe("orders", account="spare") as stream:
+        snapshot = await anext(stream)
+        placed = (await perp.buy("0.001", "BTC", 60000, account="spare"))[0]
+        update = await anext(stream)
+        while update.data.client_id != placed.client_id:
+            update = await anext(stream)
+    assert snapshot.type == "snapshot" and snapshot.data == []
+    assert update.seq >= 1 and update.topic == "orders"
+    with pytest.raises(ValueError, match="stream URL"):
+        Endpoint(socket=api.socket, stream_url=api.ws_base)
+
+
 # --------------------------------------------------------------------------- workers' lives
 
 
