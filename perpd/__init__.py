@@ -20,12 +20,14 @@ def connect(
     *,
     url: str | None = None,
     token: str | None = None,
+    stream_url: str | None = None,
     config: str | os.PathLike[str] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
     timeout_secs: float = 30.0,
 ) -> Client:
     """A client of the running daemon: its Unix socket by default (from $PERPD_SOCKET or
-    the config's state dir), or `url=` with a token (`token=` or $PERPD_TOKEN).
+    the config's state dir), or `url=` with a token (`token=` or $PERPD_TOKEN), and
+    subscriptions from an [api.fanout] port with `stream_url=` (or $PERPD_STREAM_URL).
 
         perp = perpd.connect()
         perp.positions()
@@ -34,7 +36,7 @@ def connect(
     from perpd.client import Client
     from perpd.client.locate import locate
 
-    endpoint = locate(socket, url=url, token=token, config=config, state_dir=state_dir)
+    endpoint = locate(socket, url=url, token=token, stream_url=stream_url, config=config, state_dir=state_dir)
     return Client(endpoint, timeout_secs=timeout_secs)
 
 
