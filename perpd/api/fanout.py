@@ -243,6 +243,7 @@ class Fanout:
                 "--index", str(index), "--log-level", level,
                 pass_fds=(theirs.fileno(), self._listener.fileno()),
                 stdin=asyncio.subprocess.DEVNULL,
+                env=worker_env(),
             )
         except BaseException:
             ours.close()
@@ -331,6 +332,13 @@ class Fanout:
             for endpoint, n in feed.clients.items():
                 counts[endpoint] += n
         return dict(counts)
+
+
+def worker_env() -> dict[str, str]:
+    """What a worker needs of the daemon's environment: how to run Python, not the
+    secrets the daemon's references may name (a worker faces the network)."""
+    keep = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items() if k in keep or k.startswith(("PYTHON", "LC_"))}
 
 
 async def _end(process: asyncio.subprocess.Process) -> None:

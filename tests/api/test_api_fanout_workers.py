@@ -208,6 +208,15 @@ async def test_a_worker_that_stops_reading_its_feed_is_dropped_and_restarted(api
     assert engine.bus.seq("orders") >= 5_000  # the engine went on publishing meanwhile
 
 
+async def test_a_worker_holds_no_secret_of_the_daemons_environment(api: Api) -> None:
+    """The tokens reach workers as digests; the environment the references read stays
+    with the daemon."""
+    for process in api.daemon.fanout.processes.values():
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes()
+        assert b"PERPD_TEST_READER" not in environ and TOKENS["reader"].encode() not in environ
+    assert os.environ["PERPD_TEST_READER"] == TOKENS["reader"]  # the daemon's own has it
+
+
 async def test_workers_end_with_the_fanout(api: Api) -> None:
     pids = [p.pid for p in api.daemon.fanout.processes.values()]
     await api.daemon.fanout.stop()
