@@ -50,6 +50,8 @@ class Filters(BaseModel):
     symbols: Annotated[tuple[Symbol, ...], Field(max_length=200)] | None = None
     venues: Annotated[tuple[Name, ...], Field(max_length=50)] | None = None
     depth: Annotated[int, Field(ge=1, le=100)] = 20
+    # Some of the channel's topics only (e.g. markets: ["book"] for a ladder); all if unset.
+    topics: Annotated[tuple[Annotated[str, Field(max_length=20)], ...], Field(min_length=1, max_length=10)] | None = None
 
 
 class Subscribe(Filters):
@@ -120,6 +122,14 @@ class Channel:
 
     def __init__(self, filters: Filters) -> None:
         self.filters = filters
+        if filters.topics is not None:
+            unknown = sorted(set(filters.topics) - type(self).topics)
+            if unknown:
+                raise InvalidRequest(
+                    f"the {self.name} channel has no topic {', '.join(map(repr, unknown))} "
+                    f"(it has {', '.join(sorted(type(self).topics))})", details={"field": "topics"},
+                )
+            self.topics = frozenset(filters.topics)  # this subscription's, narrower than the kind's
         self.seq = 0
         self._symbols = frozenset(filters.symbols) if filters.symbols is not None else None
         self._venues = frozenset(filters.venues) if filters.venues is not None else None

@@ -114,8 +114,8 @@ class Connection:
         if self.only is not None and name != self.only:
             raise InvalidRequest(f"this endpoint serves the {self.only!r} channel; use {PREFIX} for others")
         filters = Filters(**{k: getattr(op, k) for k in Filters.model_fields})
+        channel = KINDS[name](filters)  # refuses bad filters before the old subscription goes
         self.unsubscribe(name)
-        channel = KINDS[name](filters)
         # The inbox and the snapshot come from one point of the bus's order: whatever
         # the inbox gets is newer than the snapshot, and the pump starts after it is sent.
         inbox, frame = await self.ctx.open_channel(channel, maxlen=MAX_BEHIND)
@@ -185,7 +185,7 @@ def _admit(websocket: WebSocket, ctx: StreamSource) -> Principal:
 def _initial_filters(websocket: WebSocket) -> Filters:
     params: dict[str, Any] = {}
     for key, value in websocket.query_params.multi_items():
-        params[key] = tuple(v for v in value.split(",") if v) if key in ("symbols", "venues") else value
+        params[key] = tuple(v for v in value.split(",") if v) if key in ("symbols", "venues", "topics") else value
     try:
         return Filters.model_validate(params)
     except ValidationError as exc:

@@ -91,6 +91,20 @@ async def test_the_markets_stream_sends_book_snapshots_then_book_updates_for_the
     assert second["data"]["seq"] > book["data"]["seq"]  # the venue book's own sequence moves on
 
 
+async def test_a_subscription_may_take_some_of_its_channels_topics(api: Api) -> None:
+    async with websockets.connect(f"{api.ws_url}/markets?symbols=BTC&topics=book", additional_headers=AUTH) as ws:
+        await recv(ws, type_="snapshot")
+        topics = {(await recv(ws, type_="update"))["topic"] for _ in range(20)}
+        await ws.send(json.dumps({"op": "subscribe", "channel": "markets", "topics": ["book", "gossip"], "id": 4}))
+        error = await recv(ws, type_="error")
+        await ws.send(json.dumps({"op": "ping"}))
+        await recv(ws, type_="pong")
+        assert (await recv(ws, type_="update"))["topic"] == "book"  # the refused op left the old subscription
+    assert topics == {"book"}  # the sim trades BTC every step: without the filter, trades and tickers come too
+    assert error["id"] == 4 and error["error"]["details"] == {"field": "topics"}
+    assert "no topic 'gossip'" in error["error"]["message"]
+
+
 async def test_the_multiplexed_socket_subscribes_and_unsubscribes_channels(api: Api) -> None:
     async with websockets.connect(api.ws_url, additional_headers=AUTH) as ws:
         await ws.send(json.dumps({"op": "subscribe", "channel": "positions", "id": 1}))

@@ -1,8 +1,10 @@
 """WebSocket fan-out, measured (issue 23, item 5), against its ceiling in the same run.
 
 Run: .venv/bin/python tests/perf/bench_ws.py [--clients 1000] [--secs 10] [--step-ms 100]
-     [--durability full] [--fanout N]   (--clients 1000,10000 runs both)
+     [--durability full] [--fanout N] [--books-only]   (--clients 1000,10000 runs both)
 
+--books-only subscribes with the topics filter to books alone (the markets channel also
+carries trades, tickers and funding), so the clients read what the ceiling sends.
 --fanout N runs `perpd run` with `[api.fanout] workers = N` and connects the clients to
 the fan-out port (the WebSockets served by N worker processes the daemon feeds); the
 ceiling is then N bare websockets processes sharing one port (SO_REUSEPORT), so both
@@ -51,6 +53,8 @@ import bench_api  # (the daemon child, the order probe, pct)
 ROOT = bench_api.ROOT
 TOKEN = bench_api.TOKEN
 SUBSCRIBE = json.dumps({"op": "subscribe", "channel": "markets", "symbols": ["BTC"], "depth": 10})
+# --books-only: the same subscription for books alone (topics filter), as the ceiling sends.
+SUBSCRIBE_BOOKS = json.dumps({"op": "subscribe", "channel": "markets", "symbols": ["BTC"], "depth": 10, "topics": ["book"]})
 # A book frame: {"type":..,"channel":..,"topic":"book","seq":<the connection's>,"data":{..,"seq":<the
 # venue book's>,"ts_ms":<the venue's>}}: the book's seq and timestamp end the frame.
 BOOK_TAIL = re.compile(rb'"seq":(\d+),"ts_ms":(\d+)\}\}$')
@@ -199,7 +203,7 @@ def stop_daemon(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def clients_run(port: int, path: str, clients: int, secs: float, *, probe_port: int | None = None,
-                      sample: Path | None = None) -> dict[str, float]:
+                      sample: Path | None = None, subscribe: str = SUBSCRIBE) -> dict[str, float]:
     """N clients on ws://127.0.0.1:port{path}, each subscribing; counts over `secs` after a
     2 s settle. With probe_port, the order probe runs over the window (another process)."""
     from websockets.asyncio.client import connect
@@ -257,7 +261,7 @@ async def clients_run(port: int, path: str, clients: int, secs: float, *, probe_
 
     started = time.perf_counter()
     await asyncio.gather(*(open_one(i) for i in range(clients)))
-    await asyncio.gather(*(ws.send(SUBSCRIBE) for ws in sockets))
+    await asyncio.gather(*(ws.send(subscribe) for ws in sockets))
     connect_secs = time.perf_counter() - started
     await asyncio.sleep(2)  # snapshots and the first burst
     measuring = True
@@ -318,6 +322,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--fanout", type=int, default=0, help="serve the clients from N fan-out worker processes ([api.fanout])")
+    parser.add_argument("--books-only", action="store_true", help="subscribe to books alone (topics filter), as the ceiling sends")
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare, args.mode, args.rate, args.port)
@@ -342,7 +347,8 @@ def main() -> None:
                 stop = lambda: bench_api.stop_server(proc)  # noqa: E731
             try:
                 idle = runner.run(run_probe(port, min(args.secs, 5)))
-                r = runner.run(clients_run(ws_port, "/ws/v1", clients, args.secs, probe_port=port, sample=sample))
+                r = runner.run(clients_run(ws_port, "/ws/v1", clients, args.secs, probe_port=port, sample=sample,
+                                           subscribe=SUBSCRIBE_BOOKS if args.books_only else SUBSCRIBE))
             finally:
                 stop()
             size = len(sample.read_bytes()) if sample.exists() else 0
