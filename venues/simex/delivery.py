@@ -112,7 +112,6 @@ class EventDelivery:
             self._pending.append(_new(OrderEvent, (o.acct.id, view)))  # OrderEvent(...), at half the cost
 
 
-
 def _levels(m: MarketState, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
             ) -> tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]:
     """A book delta's (ticks, lots) levels as (price, size) Decimals."""

@@ -241,6 +241,7 @@ class _Deferred:
     _make: Callable[..., Any]
     _args: tuple[Any, ...]
     _payload: Any
+    _fields: tuple[str, ...] = ()  # what repr() shows, as a NamedTuple's would
 
     def _read(self) -> Any:
         payload = self._payload
@@ -252,8 +253,6 @@ class _Deferred:
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{type(self).__name__}({fields})"
-
-    _fields: tuple[str, ...] = ()
 
 
 class BookDelta(_Deferred):
