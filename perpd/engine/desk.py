@@ -71,6 +71,9 @@ class OrderDesk:
         # Called with (venue, verb, seconds) after each order call to a venue (API metrics).
         self.venue_observers: list[Callable[[str, str, float], None]] = []
         self._probe_ids: dict[tuple[str, ClientIdFormat], str] = {}
+        # The last venue report record_order merged for each order it holds, and the record
+        # it made of it (dropped with the order).
+        self._merged: dict[str, tuple[Order, Order]] = {}
 
     async def submit(
         self,
@@ -476,6 +479,11 @@ class OrderDesk:
     async def record_order(self, order: Order) -> Order:
         """Merge a venue's view of one of our orders into state, journal and bus."""
         known = self.state.orders.get(order.client_id)
+        last = self._merged.get(order.client_id)
+        if last is not None and last[0] is order and last[1] is known:
+            # This very report made what memory holds (a venue's echo of the answer it gave
+            # us): merging it again changes nothing (_merge is idempotent), so skip the copy.
+            return known
         if known is None:
             # Not tracked in memory (its intent is done, or from an earlier life): the
             # journal's record still must not move backwards.
@@ -486,6 +494,7 @@ class OrderDesk:
         if known is not None and merged == known:
             return known
         self.state.apply_order(merged, self._clock.now_ms())
+        self._merged[merged.client_id] = (order, merged)
         # Not awaited: a status the venue already holds is recovered by resync if a crash
         # loses it; only the write-ahead record before a send must be committed first.
         self._journal.update_order_soon(merged)
@@ -554,6 +563,7 @@ class OrderDesk:
             # falls back to the journal finds the terminal record.
             for client_id in client_ids:
                 self.state.order_intent.pop(client_id, None)
+                self._merged.pop(client_id, None)
                 order = self.state.orders.get(client_id)
                 if order is not None and order.status.is_terminal:
                     del self.state.orders[client_id]
