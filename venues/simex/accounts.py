@@ -168,13 +168,11 @@ class Account:
 
     # ---------------------------------------------------------------- margin
 
-    def margins(self, markets: Mapping[str, MarketState], rows: list[PositionFigures] | None = None
-                ) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
-        """(unrealized, cross unrealized, position margin, isolated margin, order margin).
-        `rows`: this account's position_figures() of this instant, if the caller has them."""
+    def margins(self, markets: Mapping[str, MarketState]) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """(unrealized, cross unrealized, position margin, isolated margin, order margin)."""
         cached = self._mc
         if cached is None or self.base is None:
-            upnl, cross_upnl, pos_margin, iso = position_sums(rows if rows is not None else self.position_figures(markets))
+            upnl, cross_upnl, pos_margin, iso = position_sums(self.position_figures(markets))
             cached = self._mc = (upnl, cross_upnl, pos_margin + iso, iso)
             self.base = self.balance + cross_upnl - pos_margin - iso
         return (*cached, self.order_margin(markets))
