@@ -46,8 +46,8 @@ def freeze(acct: Account, markets: Mapping[str, MarketState], symbols: Iterable[
 
 
 def balance_view(f: AccountFigures) -> BalanceView:
-    # The sums Account.margins() makes, of these rows. A view nobody reads costs nothing;
-    # summing here rather than in freeze() costs a reader what it saves an order check.
+    # The sums Account.margins() makes, of these rows, made when the view is read rather
+    # than in freeze(): a listener that never reads a balance does not pay for them.
     upnl, cross_upnl, pos_margin, iso = position_sums(f.positions)
     balance, used, orders = f.balance, pos_margin + iso, f.order_margin
     return BalanceView(f.account, balance, cash(balance + upnl), cash(balance + cross_upnl - used - orders),
