@@ -23,7 +23,8 @@ Feed frames: 8 bytes (header length, data length, big-endian), an orjson header,
 raw data (already-encoded JSON the worker forwards as is).
 
     daemon -> worker   ["cfg", {tokens: [[name, digest hex, scopes]], hosts, origins,
-                                 accounts, rate}]
+                                 accounts, rate}]   (want: refined topics, as the hub files
+                                 them: "book|BTC-PERP", "orders@paper", "events")
                        ["m", topic, seq, key, {symbol, account, venue present on the data},
                         book depth or null]  + the message's data
                        ["snap", id, error or null]  + the snapshot frame
@@ -52,7 +53,7 @@ import orjson
 from perpd.api.auth import IMPLIES, Auth, TokenAuth, TokenEntry, host_allowed, origin_allowed
 from perpd.api.channels import ALL_TOPICS, KINDS, Channel, Filters, check_filters, dumps
 from perpd.api.errors import Forbidden, RouteNotFound, error_body, error_response
-from perpd.api.hub import Hub, Inbox
+from perpd.api.hub import Hub, Inbox, base_topic, routing_names
 from perpd.bus import Message
 from perpd.errors import PerpdError, Unavailable
 from perpd.portfolio import LocalBook
@@ -119,7 +120,8 @@ class _Feed(asyncio.Protocol):
         self.index = index
         self.transport: asyncio.Transport | None = None
         self.reader = FrameReader()
-        self.want: frozenset[str] = frozenset()
+        self.want: frozenset[str] = frozenset()  # refined topics ("book|BTC-PERP", "orders@paper", "events")
+        self.bases: frozenset[str] = frozenset()  # their topics ("book", "orders", "events")
         self.depth = DEFAULT_DEPTH
         self.clients: dict[str, int] = {}
         self.closed = asyncio.Event()
@@ -129,7 +131,7 @@ class _Feed(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        self.want = frozenset()
+        self.want = self.bases = frozenset()
         self.clients = {}
         self.closed.set()
 
@@ -168,6 +170,7 @@ class Fanout:
         self._cfg_sent: Any = None  # the config the workers were last told of
         self._stopping = False
         self.restarts = 0
+        self.relayed = 0  # bus messages encoded for the workers
 
     async def start(self) -> None:
         from perpd.api.server import bind_tcp
@@ -288,10 +291,18 @@ class Fanout:
     def _on_publish(self, message: Message) -> None:
         """The bus tap: runs inside every publish on the engine's loop, so stay cheap."""
         topic = message.topic
-        targets = [f for f in self.feeds if topic in f.want]
+        data = message.data
+        names = None
+        targets = []
+        for feed in self.feeds:
+            if topic in feed.bases:  # someone there reads this topic: for this symbol or account?
+                if names is None:
+                    names = routing_names(topic, data)
+                if not feed.want.isdisjoint(names):
+                    targets.append(feed)
         if not targets:
             return
-        data = message.data
+        self.relayed += 1
         depth = None
         if isinstance(data, LocalBook):
             depth = max(f.depth for f in targets)
@@ -306,7 +317,8 @@ class Fanout:
     def on_request(self, feed: _Feed, header: list[Any]) -> None:
         kind = header[0]
         if kind == "want":
-            feed.want = frozenset(header[1]) & ALL_TOPICS
+            feed.want = frozenset(t for t in header[1] if base_topic(t) in ALL_TOPICS)
+            feed.bases = frozenset(base_topic(t) for t in feed.want)
             feed.depth = max(1, min(int(header[2]), 100))
         elif kind == "sub":
             self.refresh()  # the snapshot and what the worker checks agree on the config
@@ -317,7 +329,9 @@ class Fanout:
                     raise Unavailable("the daemon is not running yet")
                 channel = KINDS[name](Filters.model_validate(filters))
                 check_filters(channel, engine)
-                feed.want |= channel.topics  # from this point on, as the snapshot assumes
+                # From this point on, as the snapshot assumes.
+                feed.want |= frozenset(channel.refined_topics())
+                feed.bases |= channel.topics
                 feed.write(pack(["snap", request_id, None], channel.snapshot_frame(engine)))
             except PerpdError as exc:
                 feed.write(pack(["snap", request_id, exc.to_dict()]))
@@ -476,7 +490,7 @@ class WorkerContext(asyncio.Protocol):
             self.transport.write(pack(header))
 
     def _count(self, channel: Channel, step: int) -> None:
-        self._topics.update(dict.fromkeys(channel.topics, step))
+        self._topics.update(dict.fromkeys(channel.refined_topics(), step))
         self._depths[channel.filters.depth] += step
         self._topics = +self._topics  # drop the zeros
         self._depths = +self._depths

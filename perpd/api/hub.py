@@ -47,7 +47,20 @@ def refined_topics(topics: frozenset[str], account: str | None, symbols: frozens
     return out
 
 
-def _base(refined: str) -> str:
+def routing_names(topic: str, data: Any) -> list[str]:
+    """The refined topics a message is filed under: its topic, and by symbol and by
+    account when its data has them."""
+    names = [topic]
+    symbol = getattr(data, "symbol", None)
+    if symbol is not None:
+        names.append(f"{topic}|{symbol}")
+    account = getattr(data, "account", None)
+    if account is not None:
+        names.append(f"{topic}@{account}")
+    return names
+
+
+def base_topic(refined: str) -> str:
     return refined.split("|", 1)[0].split("@", 1)[0]
 
 
@@ -57,7 +70,7 @@ class Inbox:
     def __init__(self, hub: Hub, topics: Iterable[str], maxlen: int, accept: Callable[[Message], bool] | None) -> None:
         self.hub = hub
         self.topics = tuple(topics)
-        self.pulled = tuple(t for t in self.topics if _base(t) in CONFLATED)
+        self.pulled = tuple(t for t in self.topics if base_topic(t) in CONFLATED)
         self.maxlen = maxlen
         self.accept = accept
         self.queue: deque[Message] = deque()
@@ -151,15 +164,8 @@ class Hub:
                     log.warning("websocket hub fell behind the engine bus; resubscribed")
 
     def route(self, message: Message) -> None:
-        data: Any = message.data
         topic = message.topic
-        refined = [topic]
-        symbol = getattr(data, "symbol", None)
-        if symbol is not None:
-            refined.append(f"{topic}|{symbol}")
-        account = getattr(data, "account", None)
-        if account is not None:
-            refined.append(f"{topic}@{account}")
+        refined = routing_names(topic, message.data)
         if topic in CONFLATED:
             for name in refined:
                 self.latest.setdefault(name, {})[message.key] = message

@@ -124,12 +124,27 @@ async def test_a_reload_reaches_the_workers(api: Api) -> None:
 
 
 async def test_a_worker_asks_only_for_the_topics_its_clients_read(api: Api) -> None:
+    """Nothing is encoded for a topic, symbol or account no worker's client reads: one
+    client on BTC books costs the daemon BTC's books, not every market's."""
     fanout = api.daemon.fanout
+    engine = api.daemon.engine
+    books = engine.portfolio.market_data.books
     assert all(not feed.want for feed in fanout.feeds)
+    async with websockets.connect(f"{api.ws_url}/markets?symbols=BTC&topics=book", additional_headers=AUTH) as ws:
+        await ws.recv()
+        assert {"book|BTC-PERP"} in [feed.want for feed in fanout.feeds]
+        before = fanout.relayed
+        for _ in range(50):
+            engine.bus.publish("book", books[("sim", "ETH-PERP")], key="sim:ETH-PERP")
+            engine.bus.publish("orders", Order("paper", "sim", "pd-w", "ETH-PERP", Side.BUY, OrderType.LIMIT, Decimal(1),
+                                               OrderStatus.OPEN, price=Decimal(1)), key="pd-w")
+        assert fanout.relayed == before
+        engine.bus.publish("book", books[("sim", "BTC-PERP")], key="sim:BTC-PERP")
+        assert fanout.relayed == before + 1
+    await eventually(lambda: all(not feed.want for feed in fanout.feeds), what="the topics let go", timeout_secs=10)
     async with websockets.connect(f"{api.ws_url}/orders?account=paper", additional_headers=AUTH) as ws:
         await ws.recv()
-        assert {"orders"} in [feed.want for feed in fanout.feeds]
-    await eventually(lambda: all(not feed.want for feed in fanout.feeds), what="the topics let go", timeout_secs=10)
+        assert {"orders@paper"} in [feed.want for feed in fanout.feeds]
 
 
 async def test_an_order_update_reaches_every_worker_client_in_order(api: Api) -> None:

@@ -205,7 +205,10 @@ async def test_a_slow_reader_gets_the_latest_book_not_a_backlog_and_is_not_dropp
         while seqs[-1] != book.seq:
             seqs.append((await recv(ws, topic="book"))["data"]["seq"])
     assert seqs == sorted(seqs)
-    assert len(seqs) < 1_000  # the latest book, not the 10,000 updates queued
+    # The latest book when the client can take one, not the 10,000 updates queued (a queue
+    # would have closed it with 1013 past 2,000). How many it gets depends on the socket
+    # buffers and the machine: a fan-out worker sends as fast as the client reads.
+    assert len(seqs) < 5_000
 
 
 @pytest.mark.parametrize("api", ["daemon"], indirect=True)  # the fan-out serves TCP only
