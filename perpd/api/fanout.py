@@ -55,7 +55,7 @@ from perpd.api.channels import ALL_TOPICS, KINDS, Channel, Filters, check_filter
 from perpd.api.errors import Forbidden, RouteNotFound, error_body, error_response
 from perpd.api.hub import Hub, Inbox, base_topic, routing_names
 from perpd.bus import Message
-from perpd.errors import PerpdError, Unavailable
+from perpd.errors import ConfigError, PerpdError, Unavailable
 from perpd.portfolio import LocalBook
 
 if TYPE_CHECKING:
@@ -124,7 +124,6 @@ class _Feed(asyncio.Protocol):
         self.bases: frozenset[str] = frozenset()  # their topics ("book", "orders", "events")
         self.depth = DEFAULT_DEPTH
         self.clients: dict[str, int] = {}
-        self.closed = asyncio.Event()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment] - uvloop's is not an asyncio.Transport
@@ -133,7 +132,6 @@ class _Feed(asyncio.Protocol):
         self.transport = None
         self.want = self.bases = frozenset()
         self.clients = {}
-        self.closed.set()
 
     def write(self, frame: bytes) -> None:
         transport = self.transport
@@ -177,7 +175,10 @@ class Fanout:
 
         engine = self.daemon.engine
         assert engine is not None, "the fan-out starts after the engine"
-        self._listener = bind_tcp(*self.config.host_port)
+        try:
+            self._listener = bind_tcp(*self.config.host_port)
+        except OSError as exc:
+            raise ConfigError(f"api.fanout.http {self.config.http}: cannot listen there ({exc.strerror or exc})") from None
         self.port = self._listener.getsockname()[1]
         self._untap = engine.bus.tap(self._on_publish)
         started = [asyncio.Event() for _ in range(self.config.workers)]

@@ -232,6 +232,16 @@ async def test_a_worker_holds_no_secret_of_the_daemons_environment(api: Api) -> 
     assert os.environ["PERPD_TEST_READER"] == TOKENS["reader"]  # the daemon's own has it
 
 
+async def test_a_fanout_port_in_use_is_refused_naming_the_key(api: Api) -> None:
+    from perpd.api.fanout import Fanout
+    from perpd.config import FanoutConfig
+    from perpd.errors import ConfigError
+
+    taken = f"127.0.0.1:{api.daemon.fanout.port}"
+    with pytest.raises(ConfigError, match=rf"api.fanout.http {taken}: cannot listen there"):
+        await Fanout(api.daemon, FanoutConfig(workers=1, http=taken)).start()
+
+
 async def test_workers_end_with_the_fanout(api: Api) -> None:
     pids = [p.pid for p in api.daemon.fanout.processes.values()]
     await api.daemon.fanout.stop()
