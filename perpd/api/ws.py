@@ -114,11 +114,12 @@ class Connection:
         if self.only is not None and name != self.only:
             raise InvalidRequest(f"this endpoint serves the {self.only!r} channel; use {PREFIX} for others")
         filters = Filters(**{k: getattr(op, k) for k in Filters.model_fields})
-        channel = KINDS[name](filters)  # refuses bad filters before the old subscription goes
-        self.unsubscribe(name)
+        channel = KINDS[name](filters)
         # The inbox and the snapshot come from one point of the bus's order: whatever
         # the inbox gets is newer than the snapshot, and the pump starts after it is sent.
+        # Refused filters (an unknown account, topic) leave the old subscription as it was.
         inbox, frame = await self.ctx.open_channel(channel, maxlen=MAX_BEHIND)
+        self.unsubscribe(name)
         self.channels[name] = (channel, inbox, None)
         async with self.lock:
             await self.send(frame)

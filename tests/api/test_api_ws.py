@@ -99,7 +99,10 @@ async def test_a_subscription_may_take_some_of_its_channels_topics(api: Api) -> 
         error = await recv(ws, type_="error")
         await ws.send(json.dumps({"op": "ping"}))
         await recv(ws, type_="pong")
-        assert (await recv(ws, type_="update"))["topic"] == "book"  # the refused op left the old subscription
+        assert (await asyncio.wait_for(recv(ws, type_="update"), 10))["topic"] == "book"  # the refused op left the old subscription
+        await ws.send(json.dumps({"op": "subscribe", "channel": "markets", "account": "nobody", "id": 5}))
+        assert "nobody" in (await recv(ws, type_="error"))["error"]["message"]
+        assert (await asyncio.wait_for(recv(ws, type_="update"), 10))["topic"] == "book"  # so did this one
     assert topics == {"book"}  # the sim trades BTC every step: without the filter, trades and tickers come too
     assert error["id"] == 4 and error["error"]["details"] == {"field": "topics"}
     assert "no topic 'gossip'" in error["error"]["message"]
