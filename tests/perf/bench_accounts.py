@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -96,12 +95,6 @@ tx_per_min = 100000000
 timeout_secs = 10.0
 signer_threads = 2
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def hl_keys(count: int) -> list[tuple[str, str]]:
@@ -474,7 +467,7 @@ def main() -> None:
                         f'\n[accounts.{name}]\nvenue = "lighter-emu"\naccount_index = {index}\n'
                         f'api_keys = [{{ index = 3, secret = "env:PERPD_BENCH_LIGHTER_{i}" }}]\n'
                     )
-            port = free_port()
+            port = bench_api.free_port()
             path = work / "perpd.toml"
             path.write_text(HEAD.format(state=work / "state", port=port, durability=args.durability) + config[len(HEAD) :])
             t0 = time.monotonic()

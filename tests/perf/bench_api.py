@@ -130,12 +130,17 @@ def _raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def start_server(workdir: Path, durability: str, step_ms: int) -> tuple[subprocess.Popen[str], int]:
+def free_port() -> int:
+    """A loopback port nobody listens on now (the child binds it a moment later)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def start_server(workdir: Path, durability: str, step_ms: int) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "perpd.toml"
     config.write_text(CONFIG.format(state=workdir / "state", port=port, durability=durability, step_ms=step_ms))
@@ -167,9 +172,7 @@ def serve_raw_post(port: int) -> None:
 def start_raw_post() -> tuple[subprocess.Popen[str], int]:
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, __file__, "--serve-raw", str(port)], env=env, cwd=ROOT, text=True)
     deadline = time.monotonic() + 30

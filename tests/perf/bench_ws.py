@@ -123,7 +123,7 @@ def serve_bare(frame_path: str, mode: str, rate: float, listen_port: int = 0) ->
 def start_bare(frame_path: Path, mode: str, rate: float, processes: int = 1) -> tuple[list[subprocess.Popen[str]], int]:
     """`processes` bare servers; more than one share a port (SO_REUSEPORT: the kernel
     spreads the connections over them)."""
-    port = free_port() if processes > 1 else 0
+    port = bench_api.free_port() if processes > 1 else 0
     procs = []
     for _ in range(processes):
         proc = subprocess.Popen(
@@ -152,14 +152,6 @@ def stop_bare(procs: list[subprocess.Popen[str]]) -> None:
             proc.kill()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --------------------------------------------------------------------------- the daemon with [api.fanout]
 
 
@@ -167,7 +159,7 @@ def start_fanout_daemon(workdir: Path, durability: str, step_ms: int, workers: i
     """`perpd run` on bench_api's config plus [api.fanout]: (process, API port, fan-out port)."""
     import httpx
 
-    port, ws_port = free_port(), free_port()
+    port, ws_port = bench_api.free_port(), bench_api.free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "perpd.toml"
     config.write_text(
