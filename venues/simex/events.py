@@ -242,6 +242,9 @@ class _Deferred:
     _args: tuple[Any, ...]
     _payload: Any
     _fields: tuple[str, ...] = ()  # what repr() shows, as a NamedTuple's would
+    # Each subclass sets _make, _args and _payload in its own __init__ rather than calling
+    # a shared one: a call per event cost 2-3 % of bench_sim_engine's listener figure
+    # (104.8-106.8k against 108.8-109.3k ops/s, measured 2026-12-03).
 
     def _read(self) -> Any:
         payload = self._payload
