@@ -15,6 +15,7 @@ The same app serves both transports; the Unix socket needs no token.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -110,11 +111,9 @@ class BrowserGuard:
             await self.app(scope, receive, send)
             return
         config = self.ctx.daemon.config
-        if not host_allowed(scope["headers"], config.daemon.allowed_hosts):
-            await _refuse(Forbidden("Host header not allowed (daemon.allowed_hosts)"), scope, receive, send)
-            return
-        if not origin_allowed(scope["headers"], config.api.allowed_origins):
-            await _refuse(Forbidden("Origin not allowed (api.allowed_origins)"), scope, receive, send)
+        problem = browser_refusal(scope["headers"], config.daemon.allowed_hosts, config.api.allowed_origins)
+        if problem is not None:
+            await refuse(problem, scope, receive, send)
             return
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -138,7 +137,18 @@ class BrowserGuard:
         return self._cors[1]
 
 
-async def _refuse(exc: Forbidden, scope: Scope, receive: Receive, send: Send) -> None:
+def browser_refusal(headers: Iterable[tuple[bytes, bytes]], hosts: Iterable[str], origins: Iterable[str]) -> Forbidden | None:
+    """What `BrowserGuard` refuses (also at the fan-out workers' door): a Host not
+    allowed, or an Origin that is neither allowed nor the daemon's own."""
+    if not host_allowed(headers, hosts):
+        return Forbidden("Host header not allowed (daemon.allowed_hosts)")
+    if not origin_allowed(headers, origins):
+        return Forbidden("Origin not allowed (api.allowed_origins)")
+    return None
+
+
+async def refuse(exc: Forbidden, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a refused request or WebSocket handshake with `exc` (403 in the error shape)."""
     if scope["type"] == "http":
         await error_response(exc)(scope, receive, send)
     elif "websocket.http.response" in scope.get("extensions", {}):

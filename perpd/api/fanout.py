@@ -22,8 +22,7 @@ whose feed backs up past `MAX_BACKLOG` rather than hold the engine's memory for 
 Feed frames: 8 bytes (header length, data length, big-endian), an orjson header, then
 raw data (already-encoded JSON the worker forwards as is).
 
-    daemon -> worker   ["cfg", {tokens: [[name, digest hex, scopes]], hosts, origins,
-                                 accounts, rate}]   (want: refined topics, as the hub files
+    daemon -> worker   ["cfg", {tokens: [[name, digest hex, scopes]], hosts, origins, rate}]   (want: refined topics, as the hub files
                                  them: "book|BTC-PERP", "orders@paper", "events")
                        ["m", topic, seq, key, {symbol, account, venue present on the data},
                         book depth or null]  + the message's data
@@ -50,9 +49,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from perpd.api.auth import IMPLIES, Auth, TokenAuth, TokenEntry, host_allowed, origin_allowed
+from perpd.api import browser_refusal, refuse
+from perpd.api.auth import IMPLIES, Auth, TokenAuth, TokenEntry
 from perpd.api.channels import ALL_TOPICS, KINDS, Channel, Filters, check_filters, dumps
-from perpd.api.errors import Forbidden, RouteNotFound, error_body, error_response
+from perpd.api.errors import RouteNotFound, error_response
 from perpd.api.hub import Hub, Inbox, base_topic, routing_names
 from perpd.bus import Message
 from perpd.errors import ConfigError, PerpdError, Unavailable
@@ -121,7 +121,7 @@ class _Feed(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reader = FrameReader()
         self.want: frozenset[str] = frozenset()  # refined topics ("book|BTC-PERP", "orders@paper", "events")
-        self.bases: frozenset[str] = frozenset()  # their topics ("book", "orders", "events")
+        self.bases: frozenset[str] = frozenset()  # their topics ("book", ...): the tap's first, cheap check
         self.depth = DEFAULT_DEPTH
         self.clients: dict[str, int] = {}
 
@@ -130,8 +130,12 @@ class _Feed(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        self.want = self.bases = frozenset()
+        self.wants(frozenset())
         self.clients = {}
+
+    def wants(self, refined: frozenset[str]) -> None:
+        self.want = refined
+        self.bases = frozenset(base_topic(t) for t in refined)
 
     def write(self, frame: bytes) -> None:
         transport = self.transport
@@ -264,19 +268,18 @@ class Fanout:
     # ------------------------------------------------------------------ feeding
 
     def _cfg(self) -> dict[str, Any]:
-        engine = self.daemon.engine
         config = self.daemon.config
         self._cfg_sent = config
         return {
             "tokens": [[t.name, t.digest.hex(), sorted(t.scopes)] for t in self.auth.tokens()],
             "hosts": list(config.daemon.allowed_hosts),
             "origins": list(config.api.allowed_origins),
-            "accounts": sorted(engine.config.accounts) if engine is not None else [],
             "rate": config.api.requests_per_sec,
         }
 
     def refresh(self) -> None:
-        """Send the workers the running config's tokens, hosts and accounts if they changed."""
+        """Send the workers the running config's tokens, hosts and origins if they changed
+        (accounts are the daemon's to check, at each subscribe)."""
         if self._cfg_sent is self.daemon.config:
             return
         frame = pack(["cfg", self._cfg()])
@@ -318,8 +321,7 @@ class Fanout:
     def on_request(self, feed: _Feed, header: list[Any]) -> None:
         kind = header[0]
         if kind == "want":
-            feed.want = frozenset(t for t in header[1] if base_topic(t) in ALL_TOPICS)
-            feed.bases = frozenset(base_topic(t) for t in feed.want)
+            feed.wants(frozenset(t for t in header[1] if base_topic(t) in ALL_TOPICS))
             feed.depth = max(1, min(int(header[2]), 100))
         elif kind == "sub":
             self.refresh()  # the snapshot and what the worker checks agree on the config
@@ -331,8 +333,7 @@ class Fanout:
                 channel = KINDS[name](Filters.model_validate(filters))
                 check_filters(channel, engine)
                 # From this point on, as the snapshot assumes.
-                feed.want |= frozenset(channel.refined_topics())
-                feed.bases |= channel.topics
+                feed.wants(feed.want | frozenset(channel.refined_topics()))
                 feed.write(pack(["snap", request_id, None], channel.snapshot_frame(engine)))
             except PerpdError as exc:
                 feed.write(pack(["snap", request_id, exc.to_dict()]))
@@ -444,7 +445,6 @@ class WorkerContext(asyncio.Protocol):
         self.hub = Hub()
         self.hosts: tuple[str, ...] = ()
         self.origins: tuple[str, ...] = ()
-        self.accounts: frozenset[str] = frozenset()
         self.configured = asyncio.Event()
         self.gone = asyncio.Event()
         self.transport: asyncio.Transport | None = None
@@ -483,7 +483,6 @@ class WorkerContext(asyncio.Protocol):
                 self.auth.update(cfg["tokens"], float(cfg["rate"]))
                 self.hosts = tuple(cfg["hosts"])
                 self.origins = tuple(cfg["origins"])
-                self.accounts = frozenset(cfg["accounts"])
                 self.configured.set()
 
     def _send(self, header: list[Any]) -> None:
@@ -583,18 +582,11 @@ class WorkerGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            problem = None
-            if not host_allowed(scope["headers"], self.ctx.hosts):
-                problem = Forbidden("Host header not allowed (daemon.allowed_hosts)")
-            elif not origin_allowed(scope["headers"], self.ctx.origins):
-                problem = Forbidden("Origin not allowed (api.allowed_origins)")
+            problem = browser_refusal(scope["headers"], self.ctx.hosts, self.ctx.origins)
             if problem is None:
                 await self.app(scope, receive, send)
-            elif "websocket.http.response" in scope.get("extensions", {}):
-                await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]})
-                await send({"type": "websocket.http.response.body", "body": error_body(problem)})
             else:
-                await send({"type": "websocket.close", "code": 1008})
+                await refuse(problem, scope, receive, send)
         elif scope["type"] == "http":
             await error_response(RouteNotFound("this port serves WebSockets only (/ws/v1)"))(scope, receive, send)
         else:
