@@ -27,7 +27,7 @@ from perpd.api import fanout as fanout_mod
 from perpd.api.fanout import FrameReader, pack
 from perpd.model import Order, OrderStatus, OrderType, Side
 from tests.polling import eventually
-from api_support import CONFIG, TOKENS, Api, start_api, stop_api, write_config
+from api_support import TOKENS, Api, start_api, stop_api, write_config
 
 pytestmark = pytest.mark.anyio
 
@@ -249,17 +249,10 @@ async def test_workers_end_with_the_fanout(api: Api) -> None:
     assert not [pid for pid in pids if alive(pid)]
 
 
-def _config(tmp_path: Path) -> Path:
-    path = write_config(tmp_path, tmp_path / "run" / "perpd.sock", extra='\n[api.fanout]\nworkers = 2\nhttp = "127.0.0.1:0"\n')
-    text = path.read_text()
-    assert CONFIG.splitlines()[1] in text
-    return path
-
-
 async def test_the_daemon_serves_the_fanout_from_its_config_and_its_workers_die_with_it(tmp_path: Path, tokens_env: None) -> None:
     """`perpd run` with [api.fanout]: clients on the logged port; a SIGKILLed daemon takes
     its workers with it (their feed closes), so no process is left holding the port."""
-    config = _config(tmp_path)
+    config = write_config(tmp_path, tmp_path / "run" / "perpd.sock", extra='\n[api.fanout]\nworkers = 2\nhttp = "127.0.0.1:0"\n')
     log = tmp_path / "perpd.log"
     with log.open("wb") as stderr:
         daemon = subprocess.Popen(
